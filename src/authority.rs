@@ -1,0 +1,469 @@
+//! Wire authorities (`Host`, `:authority`, the authority of an absolute-form target) parsed
+//! from untrusted bytes into a canonical [`Host`] and an optional port (SPEC §2).
+
+use core::fmt;
+use std::net::Ipv6Addr;
+
+use crate::host::{DnsName, Host, MAX_NAME_LEN};
+use crate::name::{self, NameFault};
+
+/// The longest input looked at: 255 octets of host (a 253-octet name, its root dot, or a
+/// bracketed IPv6 literal) plus 6 of port (`:65535`). Anything longer is refused before any
+/// work, so every parse is O(1) in the worst case.
+pub const MAX_AUTHORITY_LEN: usize = 255 + 6;
+
+/// What to do with raw non-ASCII bytes in a wire host (SPEC §2).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WireUnicode {
+    /// Refuse them: HTTP hosts are ASCII, and a U-label on the wire is a client bug or an
+    /// attempt at a parser differential. The default.
+    #[default]
+    Reject,
+    /// Read them as UTF-8 U-labels and convert them to A-labels with UTS #46
+    /// nontransitional processing (the slow path, which allocates).
+    Convert,
+}
+
+/// A wire authority: a canonical host and the port written after it, if any.
+///
+/// ```
+/// use misdirect::{Authority, Host};
+/// let a = Authority::parse(b"API.Example.com.:0443").unwrap();
+/// assert_eq!(a.host().to_string(), "api.example.com");
+/// assert_eq!(a.port(), Some(443));
+/// assert_eq!(a.effective_port(443), 443);
+/// assert!(Authority::parse(b"user@example.com").is_err());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Authority {
+    host: Host,
+    port: Option<u16>,
+}
+
+impl Authority {
+    /// Parses untrusted bytes under SPEC §2, refusing raw non-ASCII bytes. Performs no heap
+    /// allocation unless the name holds an `xn--` label, whose Punycode the idna crate checks.
+    ///
+    /// # Errors
+    /// An [`AuthorityError`] naming what was wrong and at which byte offset.
+    pub fn parse(input: &[u8]) -> Result<Authority, AuthorityError> {
+        Self::parse_with(input, WireUnicode::Reject)
+    }
+
+    /// Parses like [`Authority::parse`], with a choice of what to do with raw non-ASCII bytes.
+    ///
+    /// # Errors
+    /// An [`AuthorityError`] naming what was wrong and at which byte offset.
+    pub fn parse_with(input: &[u8], unicode: WireUnicode) -> Result<Authority, AuthorityError> {
+        if input.len() > MAX_AUTHORITY_LEN {
+            return Err(AuthorityError::TooLong { len: input.len() });
+        }
+        if input.is_empty() {
+            return Err(AuthorityError::EmptyHost);
+        }
+        // RFC 9113 §8.3.1, RFC 9114 §4.3.1, RFC 9110 §4.2.4: no userinfo, wherever the `@` is.
+        if let Some(offset) = input.iter().position(|&b| b == b'@') {
+            return Err(AuthorityError::Userinfo { offset });
+        }
+        let (host_part, port_at) = split_host_port(input)?;
+        let port = match port_at {
+            Some(colon) => parse_port(&input[colon + 1..], colon + 1)?,
+            None => None,
+        };
+        let host = parse_host_part(host_part, unicode)?;
+        Ok(Authority { host, port })
+    }
+
+    /// The canonical host.
+    #[must_use]
+    pub fn host(&self) -> &Host {
+        &self.host
+    }
+
+    /// The explicit port, leading zeros removed; `None` when absent or empty (`host:`).
+    #[must_use]
+    pub fn port(&self) -> Option<u16> {
+        self.port
+    }
+
+    /// The explicit port, else `default` (the scheme's: 80 for `http`, 443 for `https`).
+    #[must_use]
+    pub fn effective_port(&self, default: u16) -> u16 {
+        self.port.unwrap_or(default)
+    }
+}
+
+impl fmt::Display for Authority {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.port {
+            Some(port) => write!(f, "{}:{port}", self.host),
+            None => write!(f, "{}", self.host),
+        }
+    }
+}
+
+impl core::str::FromStr for Authority {
+    type Err = AuthorityError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Authority::parse(s.as_bytes())
+    }
+}
+
+impl TryFrom<&[u8]> for Authority {
+    type Error = AuthorityError;
+    fn try_from(bytes: &[u8]) -> Result<Self, Self::Error> {
+        Authority::parse(bytes)
+    }
+}
+
+/// Splits at the port's colon: after `]` for an IPv6 literal, else at the first `:`.
+fn split_host_port(input: &[u8]) -> Result<(&[u8], Option<usize>), AuthorityError> {
+    if input[0] == b'[' {
+        let Some(close) = input.iter().position(|&b| b == b']') else {
+            return Err(AuthorityError::InvalidIpv6 { offset: 0 });
+        };
+        return match input.get(close + 1) {
+            None => Ok((&input[..=close], None)),
+            Some(b':') => Ok((&input[..=close], Some(close + 1))),
+            Some(&byte) => Err(AuthorityError::InvalidByte {
+                byte,
+                offset: close + 1,
+            }),
+        };
+    }
+    Ok(match input.iter().position(|&b| b == b':') {
+        Some(colon) => (&input[..colon], Some(colon)),
+        None => (input, None),
+    })
+}
+
+/// RFC 9110 §4.2.2-§4.2.3: an empty port means the default; leading zeros are dropped. By
+/// policy (SPEC §2) port 0 and more than five digits are refused.
+fn parse_port(digits: &[u8], base: usize) -> Result<Option<u16>, AuthorityError> {
+    if digits.is_empty() {
+        return Ok(None);
+    }
+    if let Some(i) = digits.iter().position(|b| !b.is_ascii_digit()) {
+        return Err(AuthorityError::InvalidPort { offset: base + i });
+    }
+    if digits.len() > 5 {
+        return Err(AuthorityError::PortTooLong { offset: base });
+    }
+    let value = digits
+        .iter()
+        .fold(0u32, |acc, &d| acc * 10 + u32::from(d - b'0'));
+    match u16::try_from(value) {
+        Ok(0) => Err(AuthorityError::PortZero { offset: base }),
+        Ok(port) => Ok(Some(port)),
+        Err(_) => Err(AuthorityError::PortOutOfRange { offset: base }),
+    }
+}
+
+fn parse_host_part(host: &[u8], unicode: WireUnicode) -> Result<Host, AuthorityError> {
+    if host.is_empty() {
+        return Err(AuthorityError::EmptyHost);
+    }
+    if host[0] == b'[' {
+        return parse_ipv6_literal(host);
+    }
+    if unicode == WireUnicode::Convert {
+        if let Some(offset) = host.iter().position(|b| !b.is_ascii()) {
+            return convert_unicode(host, offset);
+        }
+    }
+    parse_reg_name(host)
+}
+
+/// `[` RFC 4291 text `]`; zone ids and IPvFuture are errors in HTTP (SPEC §2).
+fn parse_ipv6_literal(literal: &[u8]) -> Result<Host, AuthorityError> {
+    // `split_host_port` guarantees the brackets.
+    let inner = &literal[1..literal.len() - 1];
+    if let Some(i) = inner.iter().position(|&b| b == b'%') {
+        return Err(AuthorityError::ZoneId { offset: 1 + i });
+    }
+    if inner.first().is_some_and(|&b| b == b'v' || b == b'V') {
+        return Err(AuthorityError::IpvFuture { offset: 1 });
+    }
+    if let Some(i) = inner
+        .iter()
+        .position(|&b| !(b.is_ascii_hexdigit() || b == b':' || b == b'.'))
+    {
+        return Err(AuthorityError::InvalidByte {
+            byte: inner[i],
+            offset: 1 + i,
+        });
+    }
+    core::str::from_utf8(inner)
+        .ok()
+        .and_then(|text| text.parse::<Ipv6Addr>().ok())
+        .map(Host::Ipv6)
+        .ok_or(AuthorityError::InvalidIpv6 { offset: 1 })
+}
+
+/// A reg-name or IPv4 host, ASCII only: the allocation-free fast path.
+fn parse_reg_name(host: &[u8]) -> Result<Host, AuthorityError> {
+    // CVE-2022-23632: one trailing dot names the same host and must not change the decision.
+    let name = host.strip_suffix(b".").unwrap_or(host);
+    let mut lower = [0u8; MAX_NAME_LEN];
+    let scanned = name::scan(name, &mut lower).map_err(|fault| match fault {
+        NameFault::Byte(b'%', offset) => AuthorityError::PercentEncoded { offset },
+        NameFault::Byte(b, offset) if !b.is_ascii() => AuthorityError::NonAscii { offset },
+        NameFault::Byte(byte, offset) => AuthorityError::InvalidByte { byte, offset },
+        NameFault::EmptyLabel(offset) => AuthorityError::EmptyLabel { offset },
+        NameFault::LabelTooLong(offset) => AuthorityError::LabelTooLong { offset },
+        NameFault::NameTooLong(len) => AuthorityError::NameTooLong { len },
+    })?;
+    let lower = &lower[..name.len()];
+    if let Some(offset) = scanned.numeric_last {
+        // WHATWG URL would read this as an address: it must be one, strictly.
+        return name::dotted_quad(lower)
+            .map(Host::Ipv4)
+            .ok_or(AuthorityError::NumericName { offset });
+    }
+    if let Some(offset) = scanned.first_alabel {
+        if !name::alabels_valid(lower) {
+            return Err(AuthorityError::InvalidALabel { offset });
+        }
+    }
+    Ok(Host::Dns(DnsName::from_checked(lower)))
+}
+
+/// The opt-in slow path: UTS #46 maps the U-labels (and fullwidth dots, the Kelvin sign, ...)
+/// to ASCII, then the result must pass the same ASCII rules as any wire host.
+fn convert_unicode(host: &[u8], first_non_ascii: usize) -> Result<Host, AuthorityError> {
+    let invalid = AuthorityError::InvalidUnicode {
+        offset: first_non_ascii,
+    };
+    let ascii = name::uts46_to_ascii(host, false).map_err(|_| invalid)?;
+    parse_reg_name(ascii.as_bytes()).map_err(|_| invalid)
+}
+
+/// `Host::parse`: a host with no port at all.
+pub(crate) fn parse_host_only(input: &[u8]) -> Result<Host, AuthorityError> {
+    let authority = Authority::parse(input)?;
+    let bracket_end = input.iter().position(|&b| b == b']').unwrap_or(0);
+    if let Some(i) = input[bracket_end..].iter().position(|&b| b == b':') {
+        return Err(AuthorityError::UnexpectedPort {
+            offset: bracket_end + i,
+        });
+    }
+    Ok(authority.host)
+}
+
+/// Why a wire authority was refused. Offsets count bytes from the start of the input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AuthorityError {
+    /// The input is longer than [`MAX_AUTHORITY_LEN`]; nothing else was looked at.
+    TooLong {
+        /// The input's length.
+        len: usize,
+    },
+    /// The host is empty.
+    EmptyHost,
+    /// An `@`: userinfo is forbidden in `:authority`, absolute-form and `Host`.
+    Userinfo {
+        /// Where the `@` is.
+        offset: usize,
+    },
+    /// A `%`: percent-encoding is refused by policy (SPEC §2).
+    PercentEncoded {
+        /// Where the `%` is.
+        offset: usize,
+    },
+    /// A byte that no part of an authority may hold (space, NUL, `/`, `?`, `#`, ...).
+    InvalidByte {
+        /// The byte.
+        byte: u8,
+        /// Where it is.
+        offset: usize,
+    },
+    /// A raw non-ASCII byte, with [`WireUnicode::Reject`] in force.
+    NonAscii {
+        /// Where the byte is.
+        offset: usize,
+    },
+    /// Raw Unicode that UTS #46 refuses or maps to something that is not a valid host.
+    InvalidUnicode {
+        /// Where the first non-ASCII byte is.
+        offset: usize,
+    },
+    /// An empty label (`a..b`, `.a`, a lone `.`, or a second trailing dot).
+    EmptyLabel {
+        /// Where the empty label begins.
+        offset: usize,
+    },
+    /// A label over 63 octets.
+    LabelTooLong {
+        /// Where the label begins.
+        offset: usize,
+    },
+    /// A name over 253 octets (without its one allowed trailing dot).
+    NameTooLong {
+        /// The name's length.
+        len: usize,
+    },
+    /// The last label is all digits or `0x` hex, but the host is not a strict dotted quad:
+    /// a URL parser would read it as an address, so it is refused (SPEC §2).
+    NumericName {
+        /// Where the last label begins.
+        offset: usize,
+    },
+    /// An `xn--` label that is not valid Punycode for a UTS #46 valid label.
+    InvalidALabel {
+        /// Where the first `xn--` label begins.
+        offset: usize,
+    },
+    /// A bracketed literal that is not RFC 4291 IPv6 text, or a missing `]`.
+    InvalidIpv6 {
+        /// Where the literal's text begins.
+        offset: usize,
+    },
+    /// An IPv6 zone id (`%25...`): not allowed in HTTP.
+    ZoneId {
+        /// Where the `%` is.
+        offset: usize,
+    },
+    /// An IPvFuture literal (`[v1.x]`): not allowed in HTTP.
+    IpvFuture {
+        /// Where the `v` is.
+        offset: usize,
+    },
+    /// A port that holds something other than digits.
+    InvalidPort {
+        /// Where the first non-digit is.
+        offset: usize,
+    },
+    /// Port 0: no listener has it (policy, SPEC §2).
+    PortZero {
+        /// Where the port begins.
+        offset: usize,
+    },
+    /// More than five port digits (policy, SPEC §2).
+    PortTooLong {
+        /// Where the port begins.
+        offset: usize,
+    },
+    /// A port over 65535.
+    PortOutOfRange {
+        /// Where the port begins.
+        offset: usize,
+    },
+    /// A port where only a host was expected (`Host::parse`).
+    UnexpectedPort {
+        /// Where the `:` is.
+        offset: usize,
+    },
+}
+
+impl AuthorityError {
+    /// A short stable name for the kind of error (`"userinfo"`, `"empty-label"`, ...), for
+    /// logs, metrics and test vectors.
+    #[must_use]
+    pub fn kind(&self) -> &'static str {
+        match self {
+            AuthorityError::TooLong { .. } => "too-long",
+            AuthorityError::EmptyHost => "empty-host",
+            AuthorityError::Userinfo { .. } => "userinfo",
+            AuthorityError::PercentEncoded { .. } => "percent-encoded",
+            AuthorityError::InvalidByte { .. } => "invalid-byte",
+            AuthorityError::NonAscii { .. } => "non-ascii",
+            AuthorityError::InvalidUnicode { .. } => "invalid-unicode",
+            AuthorityError::EmptyLabel { .. } => "empty-label",
+            AuthorityError::LabelTooLong { .. } => "label-too-long",
+            AuthorityError::NameTooLong { .. } => "name-too-long",
+            AuthorityError::NumericName { .. } => "numeric-name",
+            AuthorityError::InvalidALabel { .. } => "invalid-a-label",
+            AuthorityError::InvalidIpv6 { .. } => "invalid-ipv6",
+            AuthorityError::ZoneId { .. } => "zone-id",
+            AuthorityError::IpvFuture { .. } => "ipvfuture",
+            AuthorityError::InvalidPort { .. } => "invalid-port",
+            AuthorityError::PortZero { .. } => "port-zero",
+            AuthorityError::PortTooLong { .. } => "port-too-long",
+            AuthorityError::PortOutOfRange { .. } => "port-out-of-range",
+            AuthorityError::UnexpectedPort { .. } => "unexpected-port",
+        }
+    }
+}
+
+/// Writes a byte so that no untrusted byte reaches a log raw: printable ASCII quoted, anything
+/// else as hex.
+pub(crate) struct EscapedByte(pub u8);
+
+impl fmt::Display for EscapedByte {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            b @ 0x21..=0x7e => write!(f, "'{}'", char::from(b)),
+            b => write!(f, "0x{b:02x}"),
+        }
+    }
+}
+
+impl fmt::Display for AuthorityError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            AuthorityError::TooLong { len } => write!(
+                f,
+                "authority is {len} bytes, over the {MAX_AUTHORITY_LEN}-byte limit"
+            ),
+            AuthorityError::EmptyHost => f.write_str("empty host"),
+            AuthorityError::Userinfo { offset } => {
+                write!(f, "userinfo ('@' at offset {offset}) is not allowed")
+            }
+            AuthorityError::PercentEncoded { offset } => {
+                write!(f, "percent-encoding at offset {offset} is not allowed")
+            }
+            AuthorityError::InvalidByte { byte, offset } => {
+                write!(f, "invalid byte {} at offset {offset}", EscapedByte(byte))
+            }
+            AuthorityError::NonAscii { offset } => write!(
+                f,
+                "non-ASCII byte at offset {offset} (raw Unicode hosts are refused)"
+            ),
+            AuthorityError::InvalidUnicode { offset } => write!(
+                f,
+                "Unicode host (from offset {offset}) is not a valid internationalized name"
+            ),
+            AuthorityError::EmptyLabel { offset } => write!(f, "empty label at offset {offset}"),
+            AuthorityError::LabelTooLong { offset } => {
+                write!(f, "label at offset {offset} is over 63 octets")
+            }
+            AuthorityError::NameTooLong { len } => {
+                write!(f, "name is {len} octets, over 253")
+            }
+            AuthorityError::NumericName { offset } => write!(
+                f,
+                "last label at offset {offset} is numeric but the host is not a dotted-quad IPv4 address"
+            ),
+            AuthorityError::InvalidALabel { offset } => write!(
+                f,
+                "invalid A-label (Punycode or UTS #46) in the name, first xn-- label at offset {offset}"
+            ),
+            AuthorityError::InvalidIpv6 { offset } => {
+                write!(f, "invalid IPv6 literal at offset {offset}")
+            }
+            AuthorityError::ZoneId { offset } => {
+                write!(f, "IPv6 zone id at offset {offset} is not allowed in HTTP")
+            }
+            AuthorityError::IpvFuture { offset } => {
+                write!(f, "IPvFuture literal at offset {offset} is not allowed")
+            }
+            AuthorityError::InvalidPort { offset } => {
+                write!(f, "invalid port: non-digit at offset {offset}")
+            }
+            AuthorityError::PortZero { offset } => write!(f, "port 0 at offset {offset}"),
+            AuthorityError::PortTooLong { offset } => {
+                write!(f, "port at offset {offset} has more than 5 digits")
+            }
+            AuthorityError::PortOutOfRange { offset } => {
+                write!(f, "port at offset {offset} is over 65535")
+            }
+            AuthorityError::UnexpectedPort { offset } => {
+                write!(f, "unexpected port at offset {offset} (a host alone was expected)")
+            }
+        }
+    }
+}
+
+impl std::error::Error for AuthorityError {}

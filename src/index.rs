@@ -1,0 +1,327 @@
+//! `NameIndex<V>`: many name patterns compiled into hash tables, answering "which value covers
+//! this host" with at most two hash probes and no allocation.
+
+use core::fmt;
+use core::hash::{BuildHasher, Hasher};
+use std::net::IpAddr;
+
+use hashbrown::HashTable;
+
+use crate::host::Host;
+use crate::pattern::NamePattern;
+
+/// How a host was matched.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MatchKind {
+    /// An exact DNS name.
+    Exact,
+    /// A `*.parent` wildcard.
+    Wildcard,
+    /// An IP address.
+    Ip,
+}
+
+/// One pattern that covers a host: its value, how it matched, and its position in the list
+/// the index was built from.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Hit<'a, V> {
+    /// The value the pattern carries.
+    pub value: &'a V,
+    /// Exact, wildcard or IP.
+    pub kind: MatchKind,
+    /// The pattern's position (0-based) in the build list.
+    pub position: usize,
+}
+
+impl<V> Clone for Hit<'_, V> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<V> Copy for Hit<'_, V> {}
+
+/// Every pattern of an index that covers a host: at most one exact (or IP) and at most one
+/// wildcard, since duplicates are build errors.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Lookup<'a, V> {
+    /// The exact name or IP pattern equal to the host.
+    pub exact: Option<Hit<'a, V>>,
+    /// The wildcard whose parent is the host's parent.
+    pub wildcard: Option<Hit<'a, V>>,
+}
+
+impl<'a, V> Lookup<'a, V> {
+    /// The winner: an exact name wins over a wildcard (SPEC §5 rule 5).
+    #[must_use]
+    pub fn best(&self) -> Option<Hit<'a, V>> {
+        self.exact.or(self.wildcard)
+    }
+}
+
+/// Where a key's bytes sit in the arena.
+#[derive(Clone, Copy)]
+struct Span {
+    start: u32,
+    len: u8,
+    kind: MatchKind,
+}
+
+/// Patterns compiled for lookup, each carrying a value of the embedder's type.
+///
+/// Exact names, wildcard parents and IP octets are kept in one byte arena and found through
+/// three hash tables keyed by those bytes. A DNS lookup probes the exact table with the host and,
+/// on a miss, the wildcard table with the host's parent: at most two probes, whatever the
+/// number of patterns. Lookups never allocate. The hash is keyed by a seed chosen per process,
+/// so request hosts cannot be crafted to collide.
+///
+/// ```
+/// use misdirect::{Host, NameIndex, NamePattern};
+/// let index = NameIndex::build([
+///     (NamePattern::parse("*.example.com").unwrap(), "wildcard"),
+///     (NamePattern::parse("api.example.com").unwrap(), "api"),
+/// ]).unwrap();
+/// let host = |s: &str| Host::parse(s.as_bytes()).unwrap();
+/// assert_eq!(index.lookup(&host("api.example.com")).map(|h| *h.value), Some("api"));
+/// assert_eq!(index.lookup(&host("www.example.com")).map(|h| *h.value), Some("wildcard"));
+/// assert!(index.lookup(&host("example.com")).is_none());
+/// ```
+pub struct NameIndex<V> {
+    arena: Vec<u8>,
+    spans: Vec<Span>,
+    values: Vec<V>,
+    exact: HashTable<u32>,
+    wildcard: HashTable<u32>,
+    ip: HashTable<u32>,
+    hasher: foldhash::fast::RandomState,
+}
+
+impl<V> NameIndex<V> {
+    /// Compiles patterns with their values. Build time is linear in the number of patterns.
+    ///
+    /// # Errors
+    /// [`IndexError::Duplicate`] when two patterns are the same name after canonicalization
+    /// (`Example.com` and `example.com`, or a U-label and its A-label), naming both positions.
+    /// [`IndexError::TooLarge`] past 4 GiB of names or 2^32 patterns.
+    pub fn build<I>(patterns: I) -> Result<Self, IndexError>
+    where
+        I: IntoIterator<Item = (NamePattern, V)>,
+    {
+        let patterns = patterns.into_iter();
+        let (hint, _) = patterns.size_hint();
+        let mut index = NameIndex {
+            arena: Vec::with_capacity(hint.saturating_mul(16)),
+            spans: Vec::with_capacity(hint),
+            values: Vec::with_capacity(hint),
+            exact: HashTable::with_capacity(hint),
+            wildcard: HashTable::new(),
+            ip: HashTable::new(),
+            hasher: foldhash::fast::RandomState::default(),
+        };
+        for (position, (pattern, value)) in patterns.enumerate() {
+            index.insert(position, &pattern, value)?;
+        }
+        index.arena.shrink_to_fit();
+        Ok(index)
+    }
+
+    fn insert(&mut self, position: usize, pattern: &NamePattern, value: V) -> Result<(), IndexError> {
+        let octets;
+        let (key, kind): (&[u8], MatchKind) = match pattern {
+            NamePattern::Exact(name) => (name.as_bytes(), MatchKind::Exact),
+            NamePattern::Wildcard(parent) => (parent.as_bytes(), MatchKind::Wildcard),
+            NamePattern::Ip(addr) => {
+                octets = ip_octets(*addr);
+                (octets.as_slice(), MatchKind::Ip)
+            }
+        };
+        let id = u32::try_from(self.spans.len()).map_err(|_| IndexError::TooLarge)?;
+        let start = u32::try_from(self.arena.len()).map_err(|_| IndexError::TooLarge)?;
+        // Canonical names are at most 253 octets, IP keys 16.
+        let len = u8::try_from(key.len()).map_err(|_| IndexError::TooLarge)?;
+        let hash = self.hash(key);
+        let (arena, spans) = (&self.arena, &self.spans);
+        let table = match kind {
+            MatchKind::Exact => &mut self.exact,
+            MatchKind::Wildcard => &mut self.wildcard,
+            MatchKind::Ip => &mut self.ip,
+        };
+        if let Some(&first) = table.find(hash, |&i| span_bytes(arena, spans[i as usize]) == key) {
+            return Err(IndexError::Duplicate {
+                first: first as usize,
+                second: position,
+                pattern: pattern.to_string(),
+            });
+        }
+        let hasher = self.hasher;
+        table.insert_unique(hash, id, |&i| {
+            hash_bytes(&hasher, span_bytes(arena, spans[i as usize]))
+        });
+        self.arena.extend_from_slice(key);
+        self.spans.push(Span { start, len, kind });
+        self.values.push(value);
+        Ok(())
+    }
+
+    /// The best pattern covering `host`: the exact name (or IP) if any, else the wildcard.
+    /// At most two hash probes; no allocation.
+    #[must_use]
+    pub fn lookup(&self, host: &Host) -> Option<Hit<'_, V>> {
+        match host {
+            Host::Dns(name) => self
+                .probe(&self.exact, name.as_bytes())
+                .or_else(|| self.probe(&self.wildcard, name.parent()?.as_bytes())),
+            Host::Ipv4(addr) => self.probe(&self.ip, &addr.octets()),
+            Host::Ipv6(addr) => self.probe(&self.ip, &addr.octets()),
+        }
+    }
+
+    /// Every pattern covering `host`: the exact one and the wildcard one. Two probes at most.
+    #[must_use]
+    pub fn lookup_all(&self, host: &Host) -> Lookup<'_, V> {
+        match host {
+            Host::Dns(name) => Lookup {
+                exact: self.probe(&self.exact, name.as_bytes()),
+                wildcard: name
+                    .parent()
+                    .and_then(|parent| self.probe(&self.wildcard, parent.as_bytes())),
+            },
+            Host::Ipv4(_) | Host::Ipv6(_) => Lookup {
+                exact: self.lookup(host),
+                wildcard: None,
+            },
+        }
+    }
+
+    /// Whether any pattern covers `host`.
+    #[must_use]
+    pub fn covers(&self, host: &Host) -> bool {
+        self.lookup(host).is_some()
+    }
+
+    /// The number of patterns.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// Whether the index holds no pattern.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// The value of the pattern at `position` in the build list.
+    #[must_use]
+    pub fn value(&self, position: usize) -> Option<&V> {
+        self.values.get(position)
+    }
+
+    /// The exact names (not wildcards, not IPs) with their positions, in build order.
+    pub fn exact_names(&self) -> impl Iterator<Item = (usize, &str)> + '_ {
+        self.spans.iter().enumerate().filter_map(|(i, span)| {
+            (span.kind == MatchKind::Exact)
+                .then(|| core::str::from_utf8(span_bytes(&self.arena, *span)).ok())
+                .flatten()
+                .map(|name| (i, name))
+        })
+    }
+
+    fn probe(&self, table: &HashTable<u32>, key: &[u8]) -> Option<Hit<'_, V>> {
+        if table.is_empty() {
+            return None;
+        }
+        let hash = self.hash(key);
+        let &id = table.find(hash, |&i| {
+            span_bytes(&self.arena, self.spans[i as usize]) == key
+        })?;
+        let position = id as usize;
+        Some(Hit {
+            value: &self.values[position],
+            kind: self.spans[position].kind,
+            position,
+        })
+    }
+
+    fn hash(&self, key: &[u8]) -> u64 {
+        hash_bytes(&self.hasher, key)
+    }
+}
+
+impl<V: fmt::Debug> fmt::Debug for NameIndex<V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NameIndex")
+            .field("patterns", &self.spans.len())
+            .field("exact", &self.exact.len())
+            .field("wildcard", &self.wildcard.len())
+            .field("ip", &self.ip.len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn span_bytes(arena: &[u8], span: Span) -> &[u8] {
+    let start = span.start as usize;
+    &arena[start..start + usize::from(span.len)]
+}
+
+fn hash_bytes(state: &foldhash::fast::RandomState, key: &[u8]) -> u64 {
+    let mut hasher = state.build_hasher();
+    hasher.write(key);
+    hasher.finish()
+}
+
+/// IPv4 keys are 4 octets and IPv6 keys 16, so `::ffff:1.2.3.4` never meets `1.2.3.4`.
+fn ip_octets(addr: IpAddr) -> IpKey {
+    match addr {
+        IpAddr::V4(v4) => IpKey::V4(v4.octets()),
+        IpAddr::V6(v6) => IpKey::V6(v6.octets()),
+    }
+}
+
+enum IpKey {
+    V4([u8; 4]),
+    V6([u8; 16]),
+}
+
+impl IpKey {
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            IpKey::V4(octets) => octets,
+            IpKey::V6(octets) => octets,
+        }
+    }
+}
+
+/// Why an index could not be built.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum IndexError {
+    /// Two patterns are the same name (or the same wildcard, or the same address).
+    Duplicate {
+        /// Position of the first in the build list.
+        first: usize,
+        /// Position of the second.
+        second: usize,
+        /// The name both stand for, in canonical form.
+        pattern: String,
+    },
+    /// More than 2^32 patterns or 4 GiB of names.
+    TooLarge,
+}
+
+impl fmt::Display for IndexError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            IndexError::Duplicate {
+                first,
+                second,
+                pattern,
+            } => write!(
+                f,
+                "patterns #{first} and #{second} are both {pattern:?} after canonicalization"
+            ),
+            IndexError::TooLarge => f.write_str("index over 2^32 patterns or 4 GiB of names"),
+        }
+    }
+}
+
+impl std::error::Error for IndexError {}

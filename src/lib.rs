@@ -1,0 +1,71 @@
+//! # misdirect
+//!
+//! May this request be served on this connection, or must the server answer
+//! `421 Misdirected Request` (or `400`)?
+//!
+//! A request names an origin (scheme, host, port) in `:authority`, `Host` or an absolute
+//! target. It arrives on a connection with a scheme, a local port and, under TLS, an SNI name and
+//! a certificate whose names cover some hosts. HTTP/2 and HTTP/3 clients reuse connections across
+//! origins (coalescing), so a request can reach a server that is not authoritative for it, and
+//! RFC 9110 §7.4 says such a request "MUST be rejected". Getting that right means comparing
+//! hosts that were written differently (`API.example.com.`, `api.example.com:443`,
+//! `xn--` A-labels, IP literals) and matching them against certificate names exactly as
+//! RFC 9525 says, on every request, cheaply.
+//!
+//! ## The model
+//!
+//! Data flows one way: wire bytes become an [`Authority`] (a canonical [`Host`] and a port),
+//! hosts are matched against [`NamePattern`]s (exact names, `*.parent` wildcards, IP addresses)
+//! compiled into a [`NameIndex`], and the decision is made on those canonical values alone.
+//! Canonicalization is done once: ASCII case is lowered, one trailing dot is dropped, A-labels
+//! are checked with UTS #46, IPv4 must be a strict dotted quad, IPv6 is compared as a 128-bit
+//! value. Anything ambiguous (userinfo, percent-encoding, zone ids, hex or short-form "IPv4",
+//! empty labels) is a typed error, never a guess, because a guess here is a parser
+//! differential between this server and some other party.
+//!
+//! Wildcards follow RFC 9525 §6.3: `*` is the whole left-most label, stands for exactly one
+//! non-empty label, never the apex, never an IP address, and (by policy, as browsers and webpki
+//! do) needs two labels after it. Configuration names may be written with U-labels and are
+//! converted at build time; lookups on the hot path borrow, never allocate for ASCII hosts, and
+//! take at most two hash probes whatever the number of names.
+//!
+//! The rules and their sources are in the project's SPEC; [`model`] (feature `model`) is the same
+//! rules written as plainly as possible, and the tests hold the engine equal to it.
+//!
+//! ## Example
+//!
+//! ```
+//! use misdirect::{Authority, NameIndex, NamePattern};
+//!
+//! // The names a certificate covers, compiled once.
+//! let sans = ["*.example.com", "example.com", "bücher.example"];
+//! let cert = NameIndex::build(
+//!     sans.iter().map(|s| (NamePattern::parse(s).unwrap(), ())),
+//! ).unwrap();
+//!
+//! // Per request: parse the authority, look the host up.
+//! let authority = Authority::parse(b"WWW.Example.com.:443").unwrap();
+//! assert_eq!(authority.host().to_string(), "www.example.com");
+//! assert!(cert.covers(authority.host()));
+//!
+//! let coalesced = Authority::parse(b"a.b.example.com").unwrap();
+//! assert!(!cert.covers(coalesced.host())); // a wildcard never crosses a dot: 421
+//!
+//! assert!(cert.covers(Authority::parse(b"xn--bcher-kva.example").unwrap().host()));
+//! assert!(Authority::parse(b"example.com@evil.test").is_err()); // userinfo: 400
+//! ```
+#![forbid(unsafe_code)]
+
+mod authority;
+mod host;
+mod index;
+mod name;
+mod pattern;
+
+#[cfg(feature = "model")]
+pub mod model;
+
+pub use authority::{Authority, AuthorityError, MAX_AUTHORITY_LEN, WireUnicode};
+pub use host::{DnsName, Host, MAX_LABEL_LEN, MAX_NAME_LEN};
+pub use index::{Hit, IndexError, Lookup, MatchKind, NameIndex};
+pub use pattern::{NamePattern, PatternError};
