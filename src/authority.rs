@@ -43,7 +43,7 @@ pub struct Authority {
 
 impl Authority {
     /// Parses untrusted bytes under SPEC §2, refusing raw non-ASCII bytes. Performs no heap
-    /// allocation unless the name holds an `xn--` label, whose Punycode the idna crate checks.
+    /// allocation (A-labels included: the idna crate checks their Punycode in place).
     ///
     /// # Errors
     /// An [`AuthorityError`] naming what was wrong and at which byte offset.
@@ -67,11 +67,12 @@ impl Authority {
             return Err(AuthorityError::Userinfo { offset });
         }
         let (host_part, port_at) = split_host_port(input)?;
+        // The host first: its errors say more about a malformed field than the port's.
+        let host = parse_host_part(host_part, unicode)?;
         let port = match port_at {
             Some(colon) => parse_port(&input[colon + 1..], colon + 1)?,
             None => None,
         };
-        let host = parse_host_part(host_part, unicode)?;
         Ok(Authority { host, port })
     }
 
@@ -460,7 +461,10 @@ impl fmt::Display for AuthorityError {
                 write!(f, "port at offset {offset} is over 65535")
             }
             AuthorityError::UnexpectedPort { offset } => {
-                write!(f, "unexpected port at offset {offset} (a host alone was expected)")
+                write!(
+                    f,
+                    "unexpected port at offset {offset} (a host alone was expected)"
+                )
             }
         }
     }

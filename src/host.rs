@@ -98,6 +98,9 @@ impl fmt::Debug for DnsName {
 /// assert_eq!(host.to_string(), "www.example.com");
 /// assert_eq!(Host::parse(host.to_string().as_bytes()).unwrap(), host);
 /// ```
+// The name is inline on purpose: parsing a request's host must not allocate, and a host is
+// built once per request and then borrowed.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub enum Host {
     /// A DNS name in canonical form.

@@ -124,7 +124,12 @@ impl<V> NameIndex<V> {
         Ok(index)
     }
 
-    fn insert(&mut self, position: usize, pattern: &NamePattern, value: V) -> Result<(), IndexError> {
+    fn insert(
+        &mut self,
+        position: usize,
+        pattern: &NamePattern,
+        value: V,
+    ) -> Result<(), IndexError> {
         let octets;
         let (key, kind): (&[u8], MatchKind) = match pattern {
             NamePattern::Exact(name) => (name.as_bytes(), MatchKind::Exact),

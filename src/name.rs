@@ -124,7 +124,10 @@ pub(crate) fn dotted_quad(text: &[u8]) -> Option<Ipv4Addr> {
 /// legal; our own byte check decides which ASCII is allowed), hyphens allowed anywhere
 /// (`r1---sn-x.example` is a real host), and DNS lengths verified when `verify_lengths` is set
 /// (callers drop the one allowed trailing dot first).
-pub(crate) fn uts46_to_ascii(input: &[u8], verify_lengths: bool) -> Result<Cow<'_, str>, idna::Errors> {
+pub(crate) fn uts46_to_ascii(
+    input: &[u8],
+    verify_lengths: bool,
+) -> Result<Cow<'_, str>, idna::Errors> {
     use idna::uts46::{AsciiDenyList, DnsLength, Hyphens, Uts46};
     let dns_length = if verify_lengths {
         DnsLength::Verify
@@ -176,10 +179,19 @@ mod tests {
     #[test]
     fn scan_reports_first_fault_with_offset() {
         let mut out = [0u8; MAX_NAME_LEN];
-        assert_eq!(scan(b"a..b", &mut out).unwrap_err(), NameFault::EmptyLabel(2));
-        assert_eq!(scan(b"a.b c", &mut out).unwrap_err(), NameFault::Byte(b' ', 3));
+        assert_eq!(
+            scan(b"a..b", &mut out).unwrap_err(),
+            NameFault::EmptyLabel(2)
+        );
+        assert_eq!(
+            scan(b"a.b c", &mut out).unwrap_err(),
+            NameFault::Byte(b' ', 3)
+        );
         let long = [b'a'; 64];
-        assert_eq!(scan(&long, &mut out).unwrap_err(), NameFault::LabelTooLong(0));
+        assert_eq!(
+            scan(&long, &mut out).unwrap_err(),
+            NameFault::LabelTooLong(0)
+        );
         let s = scan(b"XN--Bcher-KVA.-a", &mut out).unwrap();
         assert_eq!(&out[..16], b"xn--bcher-kva.-a");
         assert_eq!(s.first_alabel, Some(0));

@@ -1,0 +1,126 @@
+//! The ASCII hot path allocates nothing: `Authority::parse`, `Host::parse` and index lookups
+//! are counted under a global allocator that counts this thread's allocations.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use misdirect::{Authority, Host, NameIndex, NamePattern};
+
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+// SAFETY: this only forwards to `System` and counts; `unsafe` is what the trait requires.
+#[allow(unsafe_code)]
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.with(|n| n.set(n.get() + 1));
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.with(|n| n.set(n.get() + 1));
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations_during(f: impl FnOnce()) -> usize {
+    let before = ALLOCATIONS.with(Cell::get);
+    f();
+    ALLOCATIONS.with(Cell::get) - before
+}
+
+const ASCII_INPUTS: &[&[u8]] = &[
+    b"api.example.com:443",
+    b"API.Example.COM.",
+    b"www.example.com:0443",
+    b"192.0.2.1:8080",
+    b"[2001:db8::1]:443",
+    b"[::ffff:1.2.3.4]",
+    b"r1---sn-abc.example.com",
+    b"_dmarc.example.com",
+    b"XN--BCHER-KVA.example:443",
+    b"xn--tst-bma.example.org",
+    b"xn--abc.example",
+    // Refusals allocate nothing either.
+    b"user@example.com",
+    b"example.com:0",
+    b"a..b",
+    b"0x7f.1",
+    b"[::1%25eth0]",
+    b"exa mple.com",
+    b"\0",
+    b"\xff\xfe",
+];
+
+#[test]
+fn authority_parse_ascii_path_does_not_allocate() {
+    for input in ASCII_INPUTS {
+        let n = allocations_during(|| {
+            std::hint::black_box(Authority::parse(std::hint::black_box(input))).ok();
+        });
+        assert_eq!(
+            n,
+            0,
+            "{:?} allocated {n} times",
+            String::from_utf8_lossy(input)
+        );
+    }
+    // Over-long input is refused before any work.
+    let long = vec![b'a'; 64 * 1024];
+    assert_eq!(
+        allocations_during(|| assert!(Authority::parse(&long).is_err())),
+        0
+    );
+}
+
+#[test]
+fn index_lookup_does_not_allocate() {
+    let patterns = [
+        "*.example.com",
+        "api.example.com",
+        "example.org",
+        "192.0.2.1",
+        "2001:db8::1",
+    ];
+    let index = NameIndex::build(
+        patterns
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (NamePattern::parse(p).unwrap(), i)),
+    )
+    .unwrap();
+    let hosts: Vec<Host> = [
+        &b"api.example.com"[..],
+        b"www.example.com",
+        b"a.b.example.com",
+        b"example.com",
+        b"example.org",
+        b"192.0.2.1",
+        b"[2001:db8::1]",
+        b"nowhere.test",
+    ]
+    .iter()
+    .map(|h| Host::parse(h).unwrap())
+    .collect();
+    for host in &hosts {
+        let n = allocations_during(|| {
+            std::hint::black_box(index.lookup(std::hint::black_box(host)));
+            std::hint::black_box(index.lookup_all(std::hint::black_box(host)));
+        });
+        assert_eq!(n, 0, "lookup of {host} allocated {n} times");
+    }
+}
+
+#[test]
+fn allocation_counter_sees_allocations() {
+    // The test above would pass vacuously if the counter were broken.
+    assert!(allocations_during(|| drop(std::hint::black_box(vec![1u8; 32]))) > 0);
+}

@@ -1,0 +1,235 @@
+//! Generators built to hit the edges of SPEC §2-§3, and the proptest configuration shared by
+//! the property suites.
+#![allow(dead_code)]
+
+use proptest::prelude::*;
+use proptest::test_runner::{Config, FileFailurePersistence};
+
+/// At least 4,096 cases per property unless `PROPTEST_CASES` says otherwise; failures persist
+/// under the top-level `proptest-regressions/` folder, which is committed.
+pub fn config(file: &'static str) -> Config {
+    let mut config = Config::default();
+    if std::env::var_os("PROPTEST_CASES").is_none() {
+        config.cases = 4096;
+    }
+    config.failure_persistence = Some(Box::new(FileFailurePersistence::Direct(file)));
+    config
+}
+
+/// Labels that sit on the edges: case, A-labels valid and not, hyphens, digits, hex, lengths,
+/// U-labels and Unicode that UTS #46 maps, and near-wildcards.
+pub fn label() -> impl Strategy<Value = String> {
+    prop_oneof![
+        4 => "[a-zA-Z0-9_-]{1,8}",
+        3 => "[a-z]{1,3}",
+        1 => prop::sample::select(vec![
+            "xn--bcher-kva", "XN--BCHER-KVA", "xn--", "xn--abc", "xn--a", "xn--mgbh0fb",
+            "xn--tst-bma", "xn--nxasmq6b", "xn--zz", "xn--bcher-kva-", "xn--xn--a",
+            "r1---sn-abc", "_dmarc", "-a", "a-", "ab--cd", "0x7f", "0x", "0X1F", "0xg", "1",
+            "255", "256", "01", "0", "bücher", "\u{212A}", "ｅｘａｍｐｌｅ", "ß", "ς", "\u{3002}",
+            "*", "f*", "*oo", "", "www", "example", "com", "co", "uk", "test",
+        ])
+        .prop_map(String::from),
+        1 => Just("a".repeat(63)),
+        1 => Just("b".repeat(64)),
+        1 => "[0-9]{1,4}",
+    ]
+}
+
+/// A name of 1-5 labels, with 0-2 trailing dots, sometimes a U+3002 separator.
+pub fn name() -> impl Strategy<Value = String> {
+    (
+        prop::collection::vec(label(), 1..5),
+        0usize..3,
+        prop::bool::weighted(0.05),
+    )
+        .prop_map(|(labels, dots, ideographic)| {
+            let sep = if ideographic { "\u{3002}" } else { "." };
+            let mut name = labels.join(sep);
+            name.push_str(&".".repeat(dots));
+            name
+        })
+}
+
+/// Names of 252..=255 octets (with an optional trailing dot), around the 253-octet limit.
+pub fn long_name() -> impl Strategy<Value = String> {
+    (252usize..=255, prop::bool::ANY).prop_map(|(total, dot)| {
+        // Three 63-octet labels and the rest in the first one: total = first + 3 * 64.
+        let first = total - 3 * 64;
+        let mut name = format!(
+            "{}.{}.{}.{}",
+            "f".repeat(first),
+            "a".repeat(63),
+            "b".repeat(63),
+            "c".repeat(63)
+        );
+        if dot {
+            name.push('.');
+        }
+        name
+    })
+}
+
+/// IPv4 text, strict and not: leading zeros, three or five parts, hex, trailing dot.
+pub fn ipv4_text() -> impl Strategy<Value = String> {
+    (any::<[u8; 4]>(), 0u8..8).prop_map(|(o, variant)| match variant {
+        0 => format!("{}.{}.{}.{}.", o[0], o[1], o[2], o[3]),
+        1 => format!("{:03}.{}.{}.{}", o[0], o[1], o[2], o[3]),
+        2 => format!("{}.{}.{}", o[0], o[1], o[2]),
+        3 => format!("{}.{}.{}.{}.{}", o[0], o[1], o[2], o[3], o[0]),
+        4 => format!("0x{:x}.{}", o[0], o[1]),
+        5 => format!("{}", u32::from_be_bytes(o)),
+        _ => format!("{}.{}.{}.{}", o[0], o[1], o[2], o[3]),
+    })
+}
+
+/// IPv6 text without brackets: compressed, uppercase, full, IPv4-mapped.
+pub fn ipv6_text() -> impl Strategy<Value = String> {
+    (any::<[u16; 8]>(), 0u8..6, any::<[u8; 4]>()).prop_map(|(segs, variant, v4)| {
+        let addr = std::net::Ipv6Addr::from(segs);
+        match variant {
+            0 => addr.to_string().to_uppercase(),
+            1 => segs
+                .iter()
+                .map(|s| format!("{s:04x}"))
+                .collect::<Vec<_>>()
+                .join(":"),
+            2 => format!("::ffff:{}.{}.{}.{}", v4[0], v4[1], v4[2], v4[3]),
+            3 => format!("::{:x}", segs[0]),
+            4 => format!("{:x}::{:x}", segs[0], segs[7]),
+            _ => addr.to_string(),
+        }
+    })
+}
+
+/// Hosts as they appear on the wire: names, IPv4, bracketed IPv6 with and without zone ids,
+/// IPvFuture, unbracketed IPv6.
+pub fn wire_host() -> impl Strategy<Value = String> {
+    prop_oneof![
+        8 => name(),
+        1 => long_name(),
+        2 => ipv4_text(),
+        2 => ipv6_text().prop_map(|t| format!("[{t}]")),
+        1 => ipv6_text().prop_map(|t| format!("[{t}%25eth0]")),
+        1 => Just("[v1.x]".to_string()),
+        1 => ipv6_text(),
+        1 => Just(String::new()),
+    ]
+}
+
+/// Ports: absent, empty, 0, 1, 65535, 65536, leading zeros, six digits, junk.
+pub fn port() -> impl Strategy<Value = String> {
+    prop_oneof![
+        4 => Just(String::new()),
+        1 => prop::sample::select(vec![
+            ":", ":0", ":1", ":65535", ":65536", ":0443", ":443", ":80", ":8443", ":000080",
+            ":123456", ":abc", "::", ":44 3", ":-1",
+        ])
+        .prop_map(String::from),
+        2 => (1u32..70000).prop_map(|p| format!(":{p}")),
+    ]
+}
+
+/// A wire authority as bytes, sometimes with userinfo, and sometimes with one stray byte (NUL,
+/// non-ASCII, space, `%`, `/`, `@`, `:`, `[`) dropped in anywhere.
+pub fn wire_authority() -> impl Strategy<Value = Vec<u8>> {
+    (
+        wire_host(),
+        port(),
+        prop::sample::select(vec!["", "", "", "", "", "", "user@", "u:p@"]),
+        prop::option::weighted(
+            0.1,
+            (
+                any::<prop::sample::Index>(),
+                prop::sample::select(vec![
+                    0u8, 0xff, 0xc3, b' ', b'%', b'/', b'@', b':', b'[', b'*',
+                ]),
+            ),
+        ),
+    )
+        .prop_map(|(host, port, userinfo, stray)| {
+            let mut bytes = format!("{userinfo}{host}{port}").into_bytes();
+            if let Some((at, byte)) = stray {
+                let at = at.index(bytes.len() + 1);
+                bytes.insert(at, byte);
+            }
+            bytes
+        })
+}
+
+/// Flips the ASCII case of the letters the mask selects.
+pub fn flip_case(text: &str, mask: &[bool]) -> String {
+    text.chars()
+        .enumerate()
+        .map(|(i, c)| {
+            if mask.get(i % mask.len().max(1)).copied().unwrap_or(false) {
+                if c.is_ascii_lowercase() {
+                    c.to_ascii_uppercase()
+                } else {
+                    c.to_ascii_lowercase()
+                }
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+/// Small pool of labels for names that overlap, so that patterns and hosts meet.
+pub fn overlap_label() -> impl Strategy<Value = String> {
+    prop::sample::select(vec![
+        "a",
+        "b",
+        "www",
+        "Api",
+        "example",
+        "com",
+        "co",
+        "uk",
+        "xn--bcher-kva",
+        "_x",
+        "1",
+        "test",
+    ])
+    .prop_map(String::from)
+}
+
+/// A pattern text derived from a host's labels: the same name, a wildcard over some suffix, a
+/// near-wildcard, or a case-flipped copy; plus IPs and free-form patterns.
+pub fn pattern_for(labels: Vec<String>) -> BoxedStrategy<String> {
+    let n = labels.len();
+    (0..n, 0u8..10, prop::collection::vec(any::<bool>(), 1..8))
+        .prop_map(move |(k, variant, mask)| {
+            let suffix = labels[k..].join(".");
+            let whole = labels.join(".");
+            match variant {
+                0 | 1 => whole,
+                2 | 3 => format!("*.{suffix}"),
+                4 => format!("*.{whole}"),
+                5 => format!("f*.{suffix}"),
+                6 => format!("*.*.{suffix}"),
+                7 => flip_case(&format!("*.{suffix}"), &mask),
+                8 => format!("{whole}."),
+                _ => suffix,
+            }
+        })
+        .boxed()
+}
+
+/// Free-form pattern texts: names, wildcards, near-wildcards, IPs with and without brackets.
+pub fn pattern_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        4 => name(),
+        3 => name().prop_map(|n| format!("*.{n}")),
+        1 => name().prop_map(|n| format!("f*.{n}")),
+        1 => name().prop_map(|n| format!("*{n}")),
+        1 => long_name().prop_map(|n| format!("*.{n}")),
+        1 => long_name(),
+        1 => ipv4_text(),
+        1 => ipv6_text(),
+        1 => ipv6_text().prop_map(|t| format!("[{t}]")),
+        1 => Just("*".to_string()),
+        1 => Just("*.com".to_string()),
+        1 => Just("*.co.uk".to_string()),
+    ]
+}
