@@ -13,7 +13,7 @@ use crate::name::{self, NameFault};
 pub const MAX_AUTHORITY_LEN: usize = 255 + 6;
 
 /// What to do with raw non-ASCII bytes in a wire host (SPEC §2).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum WireUnicode {
     /// Refuse them: HTTP hosts are ASCII, and a U-label on the wire is a client bug or an
@@ -253,7 +253,7 @@ pub(crate) fn parse_host_only(input: &[u8]) -> Result<Host, AuthorityError> {
 }
 
 /// Why a wire authority was refused. Offsets count bytes from the start of the input.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum AuthorityError {
     /// The input is longer than [`MAX_AUTHORITY_LEN`]; nothing else was looked at.

@@ -57,15 +57,25 @@
 #![forbid(unsafe_code)]
 
 mod authority;
+mod decide;
 mod host;
 mod index;
 mod name;
 mod pattern;
+mod server;
 
 #[cfg(feature = "model")]
 pub mod model;
 
 pub use authority::{Authority, AuthorityError, MAX_AUTHORITY_LEN, WireUnicode};
+pub use decide::{
+    Cause, Connection, ConnectionFacts, FactsError, Gateway, Handshake, Method, Reason, Request,
+    Rule, Sni, Status, Target, Verdict, Version,
+};
 pub use host::{DnsName, Host, MAX_LABEL_LEN, MAX_NAME_LEN};
 pub use index::{Hit, IndexError, Lookup, MatchKind, NameIndex};
 pub use pattern::{NamePattern, PatternError};
+pub use server::{
+    BuildError, CertId, CertificateConfig, Config, Knobs, ListenerConfig, ListenerId, PolicyId,
+    Scheme, Server, SkippedSan, SniPolicy, UnknownHost, VhostConfig,
+};

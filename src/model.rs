@@ -386,3 +386,369 @@ pub fn first_duplicate(patterns: &[Pattern]) -> Option<(usize, usize)> {
     }
     None
 }
+
+// ---------------------------------------------------------------------------------------------
+// The decision (SPEC §4-§5), as a plain function over the same inputs as `Server::decide`.
+// ---------------------------------------------------------------------------------------------
+
+use crate::decide::{ConnectionFacts, Method, Request, Rule, Status, Target, Version};
+use crate::server::{Config, SniPolicy, UnknownHost};
+
+/// The model's verdict: the status class, the rule that fired (for `Serve`, `None`), and the
+/// virtual host served (its position in `Config::vhosts`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    /// `None` for Serve.
+    pub status: Option<Status>,
+    /// `None` for Serve.
+    pub rule: Option<Rule>,
+    /// The virtual host served, for Serve.
+    pub vhost: Option<usize>,
+}
+
+fn refuse(status: Status, rule: Rule) -> Outcome {
+    Outcome {
+        status: Some(status),
+        rule: Some(rule),
+        vhost: None,
+    }
+}
+
+fn serve(vhost: usize) -> Outcome {
+    Outcome {
+        status: None,
+        rule: None,
+        vhost: Some(vhost),
+    }
+}
+
+fn scheme_name(bytes: &[u8]) -> Option<&'static str> {
+    let lower = String::from_utf8_lossy(bytes).to_ascii_lowercase();
+    if lower == "http" {
+        Some("http")
+    } else if lower == "https" {
+        Some("https")
+    } else {
+        None
+    }
+}
+
+fn default_port(scheme: &str) -> u16 {
+    if scheme == "https" { 443 } else { 80 }
+}
+
+/// The canonical authority (host text, port or default) the model compares with.
+fn canonical(host: &Host, port: Option<u16>, scheme: Option<&str>) -> (String, Option<u16>) {
+    (host.canonical(), port.or(scheme.map(default_port)))
+}
+
+fn vhost_ports<T>(config: &Config<T>, vhost: usize, scheme: &str) -> Vec<u16> {
+    if scheme == "https" {
+        config.vhosts[vhost].https_ports.clone()
+    } else {
+        config.vhosts[vhost].http_ports.clone()
+    }
+}
+
+/// The virtual host claiming `host` among those serving `scheme` on `port`: an exact (or IP)
+/// name first, else a wildcard.
+fn find_vhost<T>(config: &Config<T>, scheme: &str, port: u16, host: &Host) -> Option<usize> {
+    let mut wildcard = None;
+    for (i, vhost) in config.vhosts.iter().enumerate() {
+        if !vhost_ports(config, i, scheme).contains(&port) {
+            continue;
+        }
+        for name in &vhost.names {
+            let Ok(pattern) = parse_pattern(name, true) else {
+                continue;
+            };
+            if !pattern_matches(&pattern, host) {
+                continue;
+            }
+            match pattern {
+                Pattern::Wildcard(_) => {
+                    if wildcard.is_none() {
+                        wildcard = Some(i);
+                    }
+                }
+                _ => return Some(i),
+            }
+        }
+    }
+    wildcard
+}
+
+fn certificate_covers<T>(config: &Config<T>, certificate: usize, host: &Host) -> bool {
+    for san in &config.certificates[certificate].sans {
+        let Ok(text) = std::str::from_utf8(san) else {
+            continue;
+        };
+        let Ok(pattern) = parse_pattern(text, false) else {
+            continue;
+        };
+        if pattern_matches(&pattern, host) {
+            return true;
+        }
+    }
+    false
+}
+
+fn vhost_by_name<T>(config: &Config<T>, name: Option<&String>) -> Option<usize> {
+    let name = name?;
+    config.vhosts.iter().position(|v| &v.name == name)
+}
+
+/// Model twin of `Server::decide`: SPEC §5 in order, the first rule that fires wins.
+///
+/// # Errors
+/// A message when the facts name a listener, certificate or policy the configuration lacks, or
+/// a handshake does not match the listener's transport.
+#[allow(clippy::too_many_lines)] // a model reads top to bottom, like the SPEC
+pub fn decide<T>(
+    config: &Config<T>,
+    facts: &ConnectionFacts<'_>,
+    request: &Request<'_>,
+) -> Result<Outcome, &'static str> {
+    let listener = config
+        .listeners
+        .get(facts.listener.0 as usize)
+        .ok_or("unknown listener")?;
+    // A trusted gateway's facts replace the connection's own (SPEC §4).
+    let (handshake, origin_ports) = match &facts.gateway {
+        Some(gateway) => (gateway.tls, vec![gateway.port]),
+        None => {
+            if listener.tls != facts.tls.is_some() {
+                return Err("transport mismatch");
+            }
+            let ports = if listener.origin_ports.is_empty() {
+                vec![listener.port]
+            } else {
+                listener.origin_ports.clone()
+            };
+            (facts.tls, ports)
+        }
+    };
+    if let Some(h) = &handshake {
+        if h.certificate.0 as usize >= config.certificates.len() {
+            return Err("unknown certificate");
+        }
+        if let Some(p) = h.policy {
+            if p.0 as usize >= config.policies.len() {
+                return Err("unknown policy");
+            }
+        }
+    }
+    let secure = handshake.is_some();
+    let connection_scheme = if secure { "https" } else { "http" };
+    let knobs = &config.knobs;
+    let sni: Option<String> =
+        handshake
+            .and_then(|h| h.sni)
+            .and_then(|bytes| match parse_host(bytes) {
+                Ok(Host::Dns(name)) => Some(name),
+                _ => None, // absent, an IP literal, or invalid: treated as absent
+            });
+    let unicode = knobs.wire_unicode == crate::WireUnicode::Convert;
+    let parse = |bytes: &[u8]| parse_authority(bytes, unicode);
+
+    // Rule 0.
+    if request.method == Method::Connect {
+        return Ok(refuse(Status::NotOrigin, Rule::NotOrigin));
+    }
+
+    // Rule 1: framing. Leaves (scheme, authority) or the HTTP/1.0 default path.
+    let bad = Ok(refuse(Status::BadRequest, Rule::Framing));
+    let mut http10_default = false;
+    let scheme: Option<&str>;
+    let mut authority: Option<(Host, Option<u16>)> = None;
+    if request.hosts.len() > 1 {
+        return bad;
+    }
+    if request.version == Version::Http10 || request.version == Version::Http11 {
+        let mut host = None;
+        if let Some(bytes) = request.hosts.first() {
+            match parse(bytes) {
+                Ok(h) => host = Some(h),
+                Err(_) => return bad,
+            }
+        }
+        match request.target {
+            Target::Absolute {
+                scheme: s,
+                authority: a,
+            } => {
+                let Ok(target) = parse(a) else { return bad };
+                scheme = scheme_name(s);
+                if knobs.strict_host_consistency {
+                    if let Some((h, p)) = &host {
+                        if canonical(h, *p, scheme) != canonical(&target.0, target.1, scheme) {
+                            return bad;
+                        }
+                    }
+                }
+                authority = Some(target);
+            }
+            Target::Authority(_) => return bad,
+            Target::Origin | Target::Asterisk => {
+                scheme = Some(connection_scheme);
+                if host.is_some() {
+                    authority = host;
+                } else if request.version == Version::Http10 && knobs.http10_default_vhost {
+                    http10_default = true;
+                } else {
+                    return bad;
+                }
+            }
+        }
+    } else {
+        let Some(raw) = request.scheme else {
+            return bad;
+        };
+        scheme = scheme_name(raw);
+        if request.authorities.len() > 1 {
+            return bad;
+        }
+        let mut from_authority = None;
+        if let Some(bytes) = request.authorities.first() {
+            match parse(bytes) {
+                Ok(a) => from_authority = Some(a),
+                Err(_) => return bad,
+            }
+        }
+        let mut from_host = None;
+        let host_ignored = request.version == Version::Http2
+            && from_authority.is_some()
+            && !knobs.strict_host_consistency;
+        if let Some(bytes) = request.hosts.first() {
+            if !host_ignored {
+                match parse(bytes) {
+                    Ok(h) => from_host = Some(h),
+                    Err(_) => return bad,
+                }
+            }
+        }
+        if let (Some(a), Some(h)) = (&from_authority, &from_host) {
+            if request.version == Version::Http3 {
+                if request.authorities[0] != request.hosts[0] {
+                    return bad;
+                }
+            } else if canonical(&a.0, a.1, scheme) != canonical(&h.0, h.1, scheme) {
+                return bad;
+            }
+        }
+        authority = from_authority.or(from_host);
+        if authority.is_none() && scheme.is_some() {
+            return bad;
+        }
+    }
+
+    let sni_checked = secure && knobs.sni != SniPolicy::Insecure;
+    let listener_default_tls = vhost_by_name(config, listener.default_tls_vhost.as_ref());
+    let handshake_policy = |sni_vhost: Option<usize>| -> Option<String> {
+        match handshake.and_then(|h| h.policy) {
+            Some(p) => Some(config.policies[p.0 as usize].clone()),
+            None => sni_vhost.map(|v| config.vhosts[v].policy.clone()),
+        }
+    };
+    let misdirected = Ok(refuse(Status::Misdirected, Rule::Sni));
+
+    if http10_default {
+        let Some(vhost) = vhost_by_name(config, listener.default_vhost.as_ref()) else {
+            return bad;
+        };
+        if !sni_checked {
+            return Ok(serve(vhost));
+        }
+        let mut sni_vhost = None;
+        if let Some(name) = &sni {
+            for port in &origin_ports {
+                if let Some(v) =
+                    find_vhost(config, connection_scheme, *port, &Host::Dns(name.clone()))
+                {
+                    sni_vhost = Some(v);
+                    break;
+                }
+            }
+        }
+        let sni_vhost = sni_vhost.or(listener_default_tls);
+        return match knobs.sni {
+            SniPolicy::Strict => misdirected,
+            SniPolicy::SameVhost if sni_vhost != Some(vhost) => misdirected,
+            SniPolicy::Compatible
+                if handshake_policy(sni_vhost).as_ref() != Some(&config.vhosts[vhost].policy) =>
+            {
+                misdirected
+            }
+            _ => Ok(serve(vhost)),
+        };
+    }
+
+    // Rule 2: scheme.
+    let wrong_scheme = Ok(refuse(Status::Misdirected, Rule::Scheme));
+    let Some(scheme) = scheme else {
+        return wrong_scheme;
+    };
+    if scheme == "https" && !secure {
+        return wrong_scheme;
+    }
+    if scheme == "http" && secure && !knobs.opportunistic_http {
+        return wrong_scheme;
+    }
+    let Some((host, explicit_port)) = authority else {
+        return wrong_scheme;
+    };
+
+    // Rule 3: port.
+    let port = explicit_port.unwrap_or(default_port(scheme));
+    if !origin_ports.contains(&port) {
+        return Ok(refuse(Status::Misdirected, Rule::Port));
+    }
+
+    // Rule 4: certificate coverage.
+    if sni_checked {
+        let certificate = handshake
+            .map(|h| h.certificate.0 as usize)
+            .unwrap_or_default();
+        if !certificate_covers(config, certificate, &host) {
+            return Ok(refuse(Status::Misdirected, Rule::Certificate));
+        }
+    }
+
+    // Rule 5: virtual host.
+    let vhost = match find_vhost(config, scheme, port, &host) {
+        Some(v) => v,
+        None => match &knobs.unknown_host {
+            UnknownHost::Misdirected => return Ok(refuse(Status::Misdirected, Rule::VirtualHost)),
+            UnknownHost::NotFound => return Ok(refuse(Status::NotFound, Rule::VirtualHost)),
+            UnknownHost::Fallback(name) => match vhost_by_name(config, Some(name)) {
+                Some(v) if vhost_ports(config, v, scheme).contains(&port) => v,
+                _ => return Ok(refuse(Status::Misdirected, Rule::VirtualHost)),
+            },
+        },
+    };
+
+    // Rule 6: SNI policy.
+    if !sni_checked {
+        return Ok(serve(vhost));
+    }
+    let sni_vhost = sni
+        .as_ref()
+        .and_then(|name| find_vhost(config, scheme, port, &Host::Dns(name.clone())))
+        .or(listener_default_tls);
+    let passes = match knobs.sni {
+        SniPolicy::Strict => match &host {
+            Host::Dns(name) => sni.as_ref() == Some(name),
+            Host::Ipv4(_) | Host::Ipv6(_) => sni.is_none(),
+        },
+        SniPolicy::SameVhost => sni_vhost == Some(vhost),
+        SniPolicy::Compatible => {
+            handshake_policy(sni_vhost).as_ref() == Some(&config.vhosts[vhost].policy)
+        }
+        SniPolicy::CertCovered | SniPolicy::Insecure => true,
+    };
+    if passes {
+        Ok(serve(vhost))
+    } else {
+        misdirected
+    }
+}

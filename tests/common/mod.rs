@@ -2,6 +2,8 @@
 //! the property suites.
 #![allow(dead_code)]
 
+pub mod decide_gen;
+
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence};
 

@@ -1,0 +1,930 @@
+//! The decision (SPEC §4-§5): connection and request facts in, a [`Verdict`] out.
+
+use core::fmt;
+
+use crate::authority::{Authority, AuthorityError};
+use crate::host::{DnsName, Host};
+use crate::server::{CertId, ListenerId, PolicyId, Scheme, Server, SniPolicy, UnknownHost};
+
+/// The HTTP version of a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Version {
+    /// HTTP/1.0.
+    Http10,
+    /// HTTP/1.1.
+    Http11,
+    /// HTTP/2.
+    Http2,
+    /// HTTP/3.
+    Http3,
+}
+
+impl Version {
+    fn is_h1(self) -> bool {
+        matches!(self, Version::Http10 | Version::Http11)
+    }
+}
+
+/// The method class of a request: all the decision needs to know of the method.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Method {
+    /// CONNECT without `:protocol`: a tunnel, not an origin request (rule 0).
+    Connect,
+    /// CONNECT with `:protocol` (RFC 8441, RFC 9220): an ordinary origin request.
+    ExtendedConnect,
+    /// Any other method.
+    Other,
+}
+
+/// The form of an HTTP/1.x request-target (RFC 9112 §3.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Target<'a> {
+    /// `/path`: the authority comes from `Host`.
+    Origin,
+    /// `scheme://authority/path`: the authority and scheme come from the target.
+    Absolute {
+        /// The scheme as written.
+        scheme: &'a [u8],
+        /// The authority as written.
+        authority: &'a [u8],
+    },
+    /// `host:port`, for CONNECT only.
+    Authority(&'a [u8]),
+    /// `*`, for a server-wide OPTIONS.
+    Asterisk,
+}
+
+/// What the decision needs of a request, borrowed from it: cheap to build per request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Request<'a> {
+    /// The HTTP version.
+    pub version: Version,
+    /// The method class.
+    pub method: Method,
+    /// `:scheme` (HTTP/2, HTTP/3); ignored for HTTP/1.x, whose scheme is the connection's or
+    /// the absolute-form target's.
+    pub scheme: Option<&'a [u8]>,
+    /// Every `:authority` pseudo-header (HTTP/2, HTTP/3), raw.
+    pub authorities: &'a [&'a [u8]],
+    /// Every `Host` field line, raw.
+    pub hosts: &'a [&'a [u8]],
+    /// The request-target form (HTTP/1.x); use [`Target::Origin`] for HTTP/2 and HTTP/3.
+    pub target: Target<'a>,
+}
+
+/// What the TLS layer knows of a handshake. For a resumed session, the certificate and policy
+/// of the original handshake (CVE-2025-23048).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Handshake<'a> {
+    /// The SNI as the client sent it, if it sent one.
+    pub sni: Option<&'a [u8]>,
+    /// The certificate presented.
+    pub certificate: CertId,
+    /// The TLS policy applied, if the TLS layer records it; else the policy of the SNI's
+    /// virtual host is assumed (SPEC §4).
+    pub policy: Option<PolicyId>,
+}
+
+/// Facts a trusted gateway (PROXY protocol v2, or a proxy the operator trusts) passed along;
+/// they replace the local connection's in rules 2, 3, 4 and 6 (RFC 9110 §7.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Gateway<'a> {
+    /// The port the client connected to at the gateway: the only origin port.
+    pub port: u16,
+    /// The gateway's handshake with the client, if it terminated TLS.
+    pub tls: Option<Handshake<'a>>,
+}
+
+/// What the decision needs of a connection, as the embedder knows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ConnectionFacts<'a> {
+    /// The listener the connection was accepted on.
+    pub listener: ListenerId,
+    /// The handshake, on a TLS listener.
+    pub tls: Option<Handshake<'a>>,
+    /// Facts from a trusted gateway, if the connection comes from one.
+    pub gateway: Option<Gateway<'a>>,
+}
+
+/// The SNI of a handshake, canonicalized once per connection (SPEC §4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Sni {
+    /// No SNI was sent.
+    Absent,
+    /// An IP literal, which RFC 6066 §3 forbids: treated as absent.
+    Ip(Host),
+    /// Bytes the §2 parser refuses (or a port): treated as absent, and named in reasons.
+    Invalid(AuthorityError),
+    /// A canonical DNS name.
+    Name(DnsName),
+}
+
+impl Sni {
+    /// Canonicalizes SNI bytes with the wire parser.
+    #[must_use]
+    pub fn parse(bytes: Option<&[u8]>) -> Sni {
+        match bytes.map(Host::parse) {
+            None => Sni::Absent,
+            Some(Ok(Host::Dns(name))) => Sni::Name(name),
+            Some(Ok(ip)) => Sni::Ip(ip),
+            Some(Err(e)) => Sni::Invalid(e),
+        }
+    }
+
+    /// The name, when there is a valid DNS SNI.
+    #[must_use]
+    pub fn name(&self) -> Option<&DnsName> {
+        match self {
+            Sni::Name(name) => Some(name),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Sni {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Sni::Absent => f.write_str("no SNI"),
+            Sni::Ip(ip) => write!(f, "SNI {ip}, an IP literal, ignored"),
+            Sni::Invalid(e) => write!(f, "invalid SNI ignored: {e}"),
+            Sni::Name(name) => write!(f, "SNI {name}"),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct TlsState {
+    sni: Sni,
+    certificate: u32,
+    policy: Option<u32>,
+}
+
+/// A connection's facts, checked against the server and canonicalized once (the SNI is parsed
+/// here, not per request). Build it with [`Server::connection`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Connection {
+    listener: u32,
+    gateway_port: Option<u16>,
+    tls: Option<TlsState>,
+}
+
+impl Connection {
+    /// Whether requests on it arrived over TLS (the gateway's TLS, behind a trusted gateway).
+    #[must_use]
+    pub fn is_secure(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    /// The canonical SNI, on a TLS connection.
+    #[must_use]
+    pub fn sni(&self) -> Option<&Sni> {
+        self.tls.as_ref().map(|t| &t.sni)
+    }
+
+    fn scheme(&self) -> Scheme {
+        if self.is_secure() {
+            Scheme::Https
+        } else {
+            Scheme::Http
+        }
+    }
+}
+
+/// Connection facts that do not fit the server they were given to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FactsError {
+    /// The listener id is not one of this server's.
+    UnknownListener,
+    /// The certificate id is not one of this server's.
+    UnknownCertificate,
+    /// The policy id is not one of this server's.
+    UnknownPolicy,
+    /// A TLS listener without a handshake, or a cleartext one with a handshake.
+    TlsMismatch,
+}
+
+impl fmt::Display for FactsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FactsError::UnknownListener => "listener id is not this server's",
+            FactsError::UnknownCertificate => "certificate id is not this server's",
+            FactsError::UnknownPolicy => "policy id is not this server's",
+            FactsError::TlsMismatch => "handshake facts do not match the listener's transport",
+        })
+    }
+}
+
+impl std::error::Error for FactsError {}
+
+/// What the server must do with a request.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict<'s, T> {
+    /// Serve it with this virtual host's value.
+    Serve(&'s T),
+    /// Answer 421 Misdirected Request.
+    Misdirected(Reason<'s>),
+    /// Answer 400 (in HTTP/2 and HTTP/3 the request is malformed: the server may send the 400,
+    /// then resets the stream).
+    BadRequest(Reason<'s>),
+    /// Answer 404 (knob `unknown_host = NotFound`).
+    NotFound(Reason<'s>),
+    /// CONNECT: a tunnel target, not an origin request; answer it as the server likes.
+    NotOrigin(Reason<'s>),
+}
+
+impl<'s, T> Verdict<'s, T> {
+    /// The reason, for every verdict but `Serve`.
+    #[must_use]
+    pub fn reason(&self) -> Option<&Reason<'s>> {
+        match self {
+            Verdict::Serve(_) => None,
+            Verdict::Misdirected(r)
+            | Verdict::BadRequest(r)
+            | Verdict::NotFound(r)
+            | Verdict::NotOrigin(r) => Some(r),
+        }
+    }
+
+    /// The status code to answer with, or `None` for `Serve` and `NotOrigin`.
+    #[must_use]
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Verdict::Serve(_) | Verdict::NotOrigin(_) => None,
+            Verdict::Misdirected(_) => Some(421),
+            Verdict::BadRequest(_) => Some(400),
+            Verdict::NotFound(_) => Some(404),
+        }
+    }
+}
+
+/// The verdict class a reason belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Status {
+    /// 421.
+    Misdirected,
+    /// 400.
+    BadRequest,
+    /// 404.
+    NotFound,
+    /// Not an origin request.
+    NotOrigin,
+}
+
+/// The rule of SPEC §5 that fired.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Rule {
+    /// 0: CONNECT is not an origin request.
+    NotOrigin,
+    /// 1: framing (400).
+    Framing,
+    /// 2: scheme (421).
+    Scheme,
+    /// 3: port (421).
+    Port,
+    /// 4: certificate coverage (421).
+    Certificate,
+    /// 5: virtual host (421 or 404).
+    VirtualHost,
+    /// 6: SNI policy (421).
+    Sni,
+}
+
+impl Rule {
+    /// The rule's number in SPEC §5.
+    #[must_use]
+    pub fn number(self) -> u8 {
+        self as u8
+    }
+}
+
+/// What exactly was wrong.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Cause {
+    /// CONNECT.
+    Connect,
+    /// More than one `Host` field line.
+    DuplicateHost,
+    /// More than one `:authority`.
+    DuplicateAuthority,
+    /// No `Host` (HTTP/1.x) or neither `:authority` nor `Host` (HTTP/2, HTTP/3).
+    MissingAuthority,
+    /// No `:scheme` in an HTTP/2 or HTTP/3 request.
+    MissingScheme,
+    /// A `Host` value that does not parse.
+    InvalidHost(AuthorityError),
+    /// An `:authority` that does not parse.
+    InvalidAuthority(AuthorityError),
+    /// An absolute-form target whose authority does not parse.
+    InvalidTarget(AuthorityError),
+    /// An authority-form target on a method other than CONNECT.
+    AuthorityFormWithoutConnect,
+    /// `Host` names another authority than `:authority` or the absolute-form target.
+    HostMismatch,
+    /// HTTP/3 `:authority` and `Host` are not byte-identical (RFC 9114 §4.3.1).
+    Http3HostMismatch,
+    /// HTTP/1.0 without `Host` and the listener has no default virtual host.
+    NoDefaultVhost,
+    /// `https` on a cleartext connection.
+    HttpsOnCleartext,
+    /// `http` on a TLS connection, without `opportunistic_http`.
+    HttpOnTls,
+    /// A scheme other than `http` and `https`.
+    UnsupportedScheme,
+    /// The port is not one of the connection's origin ports.
+    PortNotServed,
+    /// The certificate presented does not cover the host.
+    NotCovered,
+    /// No virtual host serving this scheme and port claims the host.
+    UnknownHost,
+    /// `sni = Strict`: the host is not the SNI.
+    SniMismatch,
+    /// `sni = SameVhost`: the SNI selected another virtual host.
+    SniVhostDiffers,
+    /// `sni = Compatible`: the handshake's policy is not the virtual host's.
+    PolicyMismatch,
+}
+
+/// Why a request is not served: the rule, the cause, and the facts involved. Its `Display` is
+/// one line an operator can act on; it holds canonical values only, never raw request bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reason<'s> {
+    /// The verdict class.
+    pub status: Status,
+    /// The rule that fired.
+    pub rule: Rule,
+    /// What was wrong.
+    pub cause: Cause,
+    /// The listener.
+    pub listener: &'s str,
+    /// The request's scheme, when known.
+    pub scheme: Option<Scheme>,
+    /// The canonical host, when known.
+    pub host: Option<Host>,
+    /// The effective port, when known.
+    pub port: Option<u16>,
+    /// The canonical SNI, on TLS.
+    pub sni: Option<Sni>,
+    /// The certificate presented, on TLS.
+    pub certificate: Option<&'s str>,
+    /// The TLS policy of the handshake, when known.
+    pub handshake_policy: Option<&'s str>,
+    /// The request's virtual host, when found.
+    pub vhost: Option<&'s str>,
+    /// Its TLS policy.
+    pub vhost_policy: Option<&'s str>,
+    /// The virtual host the SNI selected, when rule 6 looked.
+    pub sni_vhost: Option<&'s str>,
+}
+
+impl fmt::Display for Reason<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.status {
+            Status::Misdirected => f.write_str("421: ")?,
+            Status::BadRequest => f.write_str("400: ")?,
+            Status::NotFound => f.write_str("404: ")?,
+            Status::NotOrigin => f.write_str("not an origin request: ")?,
+        }
+        let host = Maybe(self.host.as_ref());
+        let port = Maybe(self.port.as_ref());
+        let scheme = Maybe(self.scheme.as_ref());
+        let vhost = Maybe(self.vhost);
+        let sni = Maybe(self.sni.as_ref());
+        match self.cause {
+            Cause::Connect => f.write_str("CONNECT names a tunnel target, not this origin")?,
+            Cause::DuplicateHost => f.write_str("more than one Host field line")?,
+            Cause::DuplicateAuthority => f.write_str("more than one :authority")?,
+            Cause::MissingAuthority => f.write_str("no Host or :authority names the origin")?,
+            Cause::MissingScheme => f.write_str("no :scheme")?,
+            Cause::InvalidHost(e) => write!(f, "invalid Host: {e}")?,
+            Cause::InvalidAuthority(e) => write!(f, "invalid :authority: {e}")?,
+            Cause::InvalidTarget(e) => write!(f, "invalid absolute-form target: {e}")?,
+            Cause::AuthorityFormWithoutConnect => {
+                f.write_str("authority-form target on a method other than CONNECT")?;
+            }
+            Cause::HostMismatch => write!(f, "Host names another authority than {host}:{port}")?,
+            Cause::Http3HostMismatch => {
+                f.write_str("HTTP/3 :authority and Host are not identical")?;
+            }
+            Cause::NoDefaultVhost => write!(
+                f,
+                "HTTP/1.0 request without Host and listener {:?} has no default virtual host",
+                self.listener
+            )?,
+            Cause::HttpsOnCleartext => f.write_str("https request on a cleartext connection")?,
+            Cause::HttpOnTls => f.write_str("http request on a TLS connection")?,
+            Cause::UnsupportedScheme => f.write_str("scheme is neither http nor https")?,
+            Cause::PortNotServed => write!(
+                f,
+                "port {port} of {host} is not an origin port of listener {:?}",
+                self.listener
+            )?,
+            Cause::NotCovered => write!(
+                f,
+                "host {host} is not covered by certificate {:?} presented on this connection",
+                self.certificate.unwrap_or("?")
+            )?,
+            Cause::UnknownHost => {
+                write!(f, "no virtual host serves {host} on {scheme} port {port}")?;
+            }
+            Cause::SniMismatch => write!(f, "host {host} is not the SNI (sni policy Strict)")?,
+            Cause::SniVhostDiffers => write!(
+                f,
+                "host {host} belongs to virtual host {vhost} but the handshake selected {}",
+                Maybe(self.sni_vhost)
+            )?,
+            Cause::PolicyMismatch => write!(
+                f,
+                "virtual host {vhost} needs TLS policy {} but this connection's handshake was made under {}",
+                Maybe(self.vhost_policy),
+                Maybe(self.handshake_policy)
+            )?,
+        }
+        if self.sni.is_some() && self.rule >= Rule::Certificate {
+            write!(f, " ({sni})")?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes a value or `none`, so a reason's line is complete whatever is known.
+struct Maybe<'a, D: ?Sized>(Option<&'a D>);
+
+impl<D: fmt::Display + ?Sized> fmt::Display for Maybe<'_, D> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(value) => write!(f, "{value}"),
+            None => f.write_str("none"),
+        }
+    }
+}
+
+/// Where rule 1 leaves a request. Short-lived, so the inline authority is not boxed.
+#[allow(clippy::large_enum_variant)]
+enum Framed {
+    /// A target authority with its scheme (`None`: neither http nor https).
+    Origin {
+        scheme: Option<Scheme>,
+        authority: Option<Authority>,
+    },
+    /// HTTP/1.0 without `Host`, served from the listener's default (knob).
+    Http10Default,
+}
+
+impl<T> Server<T> {
+    /// Checks connection facts against this server and canonicalizes the SNI, once per
+    /// connection.
+    ///
+    /// # Errors
+    /// A [`FactsError`] when an id is not this server's or the transport does not match.
+    pub fn connection(&self, facts: &ConnectionFacts<'_>) -> Result<Connection, FactsError> {
+        let listener = facts.listener.0;
+        let local = self
+            .listeners
+            .get(listener as usize)
+            .ok_or(FactsError::UnknownListener)?;
+        let (handshake, gateway_port) = match &facts.gateway {
+            Some(gateway) => (gateway.tls.as_ref(), Some(gateway.port)),
+            None => {
+                if local.tls != facts.tls.is_some() {
+                    return Err(FactsError::TlsMismatch);
+                }
+                (facts.tls.as_ref(), None)
+            }
+        };
+        let tls = match handshake {
+            None => None,
+            Some(h) => {
+                if h.certificate.0 as usize >= self.certificates.len() {
+                    return Err(FactsError::UnknownCertificate);
+                }
+                if h.policy
+                    .is_some_and(|p| p.0 as usize >= self.config.policies.len())
+                {
+                    return Err(FactsError::UnknownPolicy);
+                }
+                Some(TlsState {
+                    sni: Sni::parse(h.sni),
+                    certificate: h.certificate.0,
+                    policy: h.policy.map(|p| p.0),
+                })
+            }
+        };
+        Ok(Connection {
+            listener,
+            gateway_port,
+            tls,
+        })
+    }
+
+    /// Decides a request on a connection under SPEC §5: the first rule that fires wins.
+    /// Allocation-free for ASCII authorities.
+    ///
+    /// ```
+    /// use misdirect::*;
+    /// let mut config = Config::default();
+    /// config.policies = vec!["public".into()];
+    /// config.certificates = vec![CertificateConfig::new("edge", &["*.example.com"])];
+    /// config.vhosts = vec![
+    ///     VhostConfig::new("a", &["a.example.com"], "public", "site a"),
+    ///     VhostConfig::new("b", &["b.example.com"], "public", "site b"),
+    /// ];
+    /// config.listeners = vec![ListenerConfig::new("tls", true, 443)];
+    /// let server = Server::build(config).unwrap();
+    ///
+    /// let conn = server.connection(&ConnectionFacts {
+    ///     listener: server.listener_id("tls").unwrap(),
+    ///     tls: Some(Handshake {
+    ///         sni: Some(b"a.example.com"),
+    ///         certificate: server.certificate_id("edge").unwrap(),
+    ///         policy: server.policy_id("public"),
+    ///     }),
+    ///     gateway: None,
+    /// }).unwrap();
+    /// // An HTTP/2 request for b, coalesced onto a's connection: same certificate, same policy.
+    /// let request = Request {
+    ///     version: Version::Http2,
+    ///     method: Method::Other,
+    ///     scheme: Some(b"https"),
+    ///     authorities: &[b"B.example.com"],
+    ///     hosts: &[],
+    ///     target: Target::Origin,
+    /// };
+    /// assert_eq!(server.decide(&conn, &request), Verdict::Serve(&"site b"));
+    ///
+    /// let elsewhere = Request { authorities: &[b"c.example.org"], ..request };
+    /// let verdict = server.decide(&conn, &elsewhere);
+    /// assert_eq!(verdict.status(), Some(421));
+    /// assert_eq!(verdict.reason().unwrap().rule, Rule::Certificate);
+    /// ```
+    pub fn decide<'s>(&'s self, connection: &Connection, request: &Request<'_>) -> Verdict<'s, T> {
+        match self.choose(connection, request) {
+            Ok(vhost) => Verdict::Serve(&self.config.vhosts[vhost as usize].value),
+            Err(reason) => match reason.status {
+                Status::Misdirected => Verdict::Misdirected(reason),
+                Status::BadRequest => Verdict::BadRequest(reason),
+                Status::NotFound => Verdict::NotFound(reason),
+                Status::NotOrigin => Verdict::NotOrigin(reason),
+            },
+        }
+    }
+
+    /// Like [`Server::decide`], but says which virtual host (by position in
+    /// [`Config::vhosts`](crate::Config)) would serve the request.
+    ///
+    /// # Errors
+    /// The [`Reason`] for every verdict but `Serve`.
+    // The reason holds canonical hosts inline; boxing it would allocate on the reject path,
+    // which must cost no more than serving. It is only written when a rule fires.
+    #[allow(clippy::result_large_err)]
+    pub fn choose<'s>(
+        &'s self,
+        conn: &Connection,
+        request: &Request<'_>,
+    ) -> Result<u32, Reason<'s>> {
+        // The walk records what it learns in a small trail; the reason is only written out when
+        // a rule fires, so serving pays for none of it.
+        let mut authority = None;
+        let mut trail = Trail::default();
+        match self.walk(conn, request, &mut authority, &mut trail) {
+            Ok(vhost) => Ok(vhost),
+            Err(fail) => Err(self.explain(conn, authority.as_ref(), &trail, fail)),
+        }
+    }
+
+    fn walk(
+        &self,
+        conn: &Connection,
+        request: &Request<'_>,
+        authority_slot: &mut Option<Authority>,
+        trail: &mut Trail,
+    ) -> Result<u32, Fail> {
+        let misdirected = |rule, cause| Fail(Status::Misdirected, rule, cause);
+        // Rule 0: CONNECT names a tunnel target (RFC 9110 §9.3.6), never 421.
+        if request.method == Method::Connect {
+            return Err(Fail(Status::NotOrigin, Rule::NotOrigin, Cause::Connect));
+        }
+        // Rule 1: framing.
+        let framed = self
+            .frame(conn, request)
+            .map_err(|cause| Fail(Status::BadRequest, Rule::Framing, cause))?;
+        let scheme = match framed {
+            Framed::Http10Default => return self.http10_default(conn, trail),
+            Framed::Origin { scheme, authority } => {
+                *authority_slot = authority;
+                trail.scheme = scheme;
+                scheme
+            }
+        };
+        // Rule 2: scheme (RFC 9110 §7.4, §4.2.2, §15.5.20).
+        let Some(scheme) = scheme else {
+            return Err(misdirected(Rule::Scheme, Cause::UnsupportedScheme));
+        };
+        match scheme {
+            Scheme::Https if !conn.is_secure() => {
+                return Err(misdirected(Rule::Scheme, Cause::HttpsOnCleartext));
+            }
+            Scheme::Http if conn.is_secure() && !self.config.knobs.opportunistic_http => {
+                return Err(misdirected(Rule::Scheme, Cause::HttpOnTls));
+            }
+            _ => {}
+        }
+        let Some(authority) = &*authority_slot else {
+            // Framing lets an authority-less request through only for other schemes.
+            return Err(misdirected(Rule::Scheme, Cause::UnsupportedScheme));
+        };
+        let host = authority.host();
+        // Rule 3: port (RFC 9110 §4.3.1, §7.4).
+        let port = authority.effective_port(scheme.default_port());
+        trail.port = Some(port);
+        if !self.origin_ports(conn).contains(&port) {
+            return Err(misdirected(Rule::Port, Cause::PortNotServed));
+        }
+        let tls = conn
+            .tls
+            .as_ref()
+            .filter(|_| self.config.knobs.sni != SniPolicy::Insecure);
+        // Rule 4: certificate coverage (RFC 9110 §7.4, RFC 9525 §6.3).
+        if let Some(tls) = tls {
+            if !self.certificates[tls.certificate as usize].covers(host) {
+                return Err(misdirected(Rule::Certificate, Cause::NotCovered));
+            }
+        }
+        // Rule 5: virtual host, exact before wildcard.
+        let route = self.route(scheme, port);
+        let found = route
+            .and_then(|index| index.lookup(host))
+            .map(|hit| *hit.value);
+        let vhost = match (found, &self.config.knobs.unknown_host, self.fallback) {
+            (Some(vhost), _, _) => vhost,
+            (None, UnknownHost::NotFound, _) => {
+                return Err(Fail(
+                    Status::NotFound,
+                    Rule::VirtualHost,
+                    Cause::UnknownHost,
+                ));
+            }
+            (None, UnknownHost::Fallback(_), Some(fallback))
+                if self.config.vhosts[fallback as usize]
+                    .ports(scheme)
+                    .contains(&port) =>
+            {
+                fallback
+            }
+            (None, _, _) => return Err(misdirected(Rule::VirtualHost, Cause::UnknownHost)),
+        };
+        trail.vhost = Some(vhost);
+        // Rule 6: SNI policy.
+        let Some(tls) = tls else { return Ok(vhost) };
+        let sni_vhost = tls
+            .sni
+            .name()
+            .and_then(|name| route?.lookup(&Host::Dns(*name)))
+            .map(|hit| *hit.value)
+            .or(self.listeners[conn.listener as usize].default_tls_vhost);
+        self.check_sni(tls, Some(host), vhost, sni_vhost, trail)
+    }
+
+    /// Rule 6 for a chosen virtual host.
+    fn check_sni(
+        &self,
+        tls: &TlsState,
+        host: Option<&Host>,
+        vhost: u32,
+        sni_vhost: Option<u32>,
+        trail: &mut Trail,
+    ) -> Result<u32, Fail> {
+        trail.sni_vhost = sni_vhost;
+        // SPEC §4: an embedder that cannot say which policy the handshake applied gets the
+        // policy of the SNI's virtual host.
+        let handshake_policy = tls
+            .policy
+            .or_else(|| sni_vhost.map(|v| self.vhost_policy[v as usize]));
+        trail.handshake_policy = handshake_policy;
+        let cause = match self.config.knobs.sni {
+            SniPolicy::Strict => {
+                let passes = match host {
+                    // An IP host passes only when there is no (DNS) SNI to compare.
+                    Some(Host::Ipv4(_) | Host::Ipv6(_)) => tls.sni.name().is_none(),
+                    Some(Host::Dns(name)) => tls.sni.name() == Some(name),
+                    None => false,
+                };
+                (!passes).then_some(Cause::SniMismatch)
+            }
+            SniPolicy::SameVhost => (sni_vhost != Some(vhost)).then_some(Cause::SniVhostDiffers),
+            SniPolicy::Compatible => (handshake_policy != Some(self.vhost_policy[vhost as usize]))
+                .then_some(Cause::PolicyMismatch),
+            SniPolicy::CertCovered | SniPolicy::Insecure => None,
+        };
+        match cause {
+            None => Ok(vhost),
+            Some(cause) => Err(Fail(Status::Misdirected, Rule::Sni, cause)),
+        }
+    }
+
+    /// HTTP/1.0 without `Host`, knob `http10_default_vhost`: only rules 2 and 6 apply.
+    fn http10_default(&self, conn: &Connection, trail: &mut Trail) -> Result<u32, Fail> {
+        let scheme = conn.scheme();
+        trail.scheme = Some(scheme);
+        // Rule 2 holds by construction: the scheme is the connection's own.
+        let Some(vhost) = self.listeners[conn.listener as usize].default_vhost else {
+            return Err(Fail(
+                Status::BadRequest,
+                Rule::Framing,
+                Cause::NoDefaultVhost,
+            ));
+        };
+        trail.vhost = Some(vhost);
+        let Some(tls) = conn
+            .tls
+            .as_ref()
+            .filter(|_| self.config.knobs.sni != SniPolicy::Insecure)
+        else {
+            return Ok(vhost);
+        };
+        // Candidates: the virtual hosts serving the scheme on any origin port, in port order.
+        let sni_vhost = tls
+            .sni
+            .name()
+            .and_then(|name| {
+                self.origin_ports(conn).iter().find_map(|&port| {
+                    self.route(scheme, port)?
+                        .lookup(&Host::Dns(*name))
+                        .map(|hit| *hit.value)
+                })
+            })
+            .or(self.listeners[conn.listener as usize].default_tls_vhost);
+        self.check_sni(tls, None, vhost, sni_vhost, trail)
+    }
+
+    /// Rule 1 (RFC 9110 §7.2, RFC 9112 §3.2, RFC 9113 §8.3.1, RFC 9114 §4.3.1).
+    fn frame(&self, conn: &Connection, request: &Request<'_>) -> Result<Framed, Cause> {
+        let parse = |bytes: &[u8]| Authority::parse_with(bytes, self.config.knobs.wire_unicode);
+        let strict = self.config.knobs.strict_host_consistency;
+        if request.hosts.len() > 1 {
+            return Err(Cause::DuplicateHost);
+        }
+        if request.version.is_h1() {
+            let host = match request.hosts.first() {
+                Some(bytes) => Some(parse(bytes).map_err(Cause::InvalidHost)?),
+                None => None,
+            };
+            return match request.target {
+                Target::Absolute { scheme, authority } => {
+                    // RFC 9112 §3.2.2 says ignore Host; by policy a differing one is the
+                    // "Host of Troubles" split (SPEC §5 rule 1).
+                    let target = parse(authority).map_err(Cause::InvalidTarget)?;
+                    let scheme = Scheme::parse(scheme);
+                    if strict && host.is_some_and(|h| !same_authority(&h, &target, scheme)) {
+                        return Err(Cause::HostMismatch);
+                    }
+                    Ok(Framed::Origin {
+                        scheme,
+                        authority: Some(target),
+                    })
+                }
+                Target::Authority(_) => Err(Cause::AuthorityFormWithoutConnect),
+                Target::Origin | Target::Asterisk => match host {
+                    Some(host) => Ok(Framed::Origin {
+                        scheme: Some(conn.scheme()),
+                        authority: Some(host),
+                    }),
+                    None if request.version == Version::Http10
+                        && self.config.knobs.http10_default_vhost =>
+                    {
+                        Ok(Framed::Http10Default)
+                    }
+                    None => Err(Cause::MissingAuthority),
+                },
+            };
+        }
+        // HTTP/2 and HTTP/3.
+        let Some(raw_scheme) = request.scheme else {
+            return Err(Cause::MissingScheme);
+        };
+        let scheme = Scheme::parse(raw_scheme);
+        if request.authorities.len() > 1 {
+            return Err(Cause::DuplicateAuthority);
+        }
+        let authority = match request.authorities.first() {
+            Some(bytes) => Some(parse(bytes).map_err(Cause::InvalidAuthority)?),
+            None => None,
+        };
+        // RFC 9113 §8.3.1: with :authority present, HTTP/2 "MUST NOT use" Host; it is checked
+        // only under strict_host_consistency. HTTP/3 always checks it (RFC 9114 §4.3.1).
+        let host_counts = authority.is_none() || request.version == Version::Http3 || strict;
+        let host = match request.hosts.first() {
+            Some(bytes) if host_counts => Some(parse(bytes).map_err(Cause::InvalidHost)?),
+            _ => None,
+        };
+        if let (Some(a), Some(h)) = (&authority, &host) {
+            if request.version == Version::Http3 {
+                if request.authorities.first() != request.hosts.first() {
+                    return Err(Cause::Http3HostMismatch);
+                }
+            } else if !same_authority(h, a, scheme) {
+                return Err(Cause::HostMismatch);
+            }
+        }
+        let authority = authority.or(host);
+        if authority.is_none() && scheme.is_some() {
+            return Err(Cause::MissingAuthority);
+        }
+        Ok(Framed::Origin { scheme, authority })
+    }
+
+    fn origin_ports<'c>(&'c self, conn: &'c Connection) -> &'c [u16] {
+        match &conn.gateway_port {
+            Some(port) => core::slice::from_ref(port),
+            None => self.config.listeners[conn.listener as usize].effective_origin_ports(),
+        }
+    }
+
+    /// Writes out the reason for a rule that fired: cold, off the serving path.
+    #[cold]
+    fn explain(
+        &self,
+        conn: &Connection,
+        authority: Option<&Authority>,
+        trail: &Trail,
+        Fail(status, rule, cause): Fail,
+    ) -> Reason<'_> {
+        let policy = |p: u32| self.config.policies[p as usize].as_str();
+        let vhost_name = |v: u32| self.config.vhosts[v as usize].name.as_str();
+        let tls = conn.tls.as_ref();
+        Reason {
+            status,
+            rule,
+            cause,
+            listener: self.config.listeners[conn.listener as usize].name.as_str(),
+            scheme: trail.scheme,
+            host: authority.map(|a| *a.host()),
+            port: trail.port,
+            sni: tls.map(|t| t.sni),
+            certificate: tls.map(|t| self.config.certificates[t.certificate as usize].id.as_str()),
+            handshake_policy: trail
+                .handshake_policy
+                .or_else(|| tls.and_then(|t| t.policy))
+                .map(policy),
+            vhost: trail.vhost.map(vhost_name),
+            vhost_policy: trail.vhost.map(|v| policy(self.vhost_policy[v as usize])),
+            sni_vhost: trail.sni_vhost.map(vhost_name),
+        }
+    }
+
+    /// The origins (`https://host[:port]`) of every exact name that would be served on this
+    /// connection, for an RFC 8336 ORIGIN frame. Empty on cleartext connections (ORIGIN is for
+    /// TLS). Every listed origin gets `Serve`, because each is checked with [`Server::decide`].
+    #[must_use]
+    pub fn origins(&self, conn: &Connection) -> Vec<String> {
+        let mut origins = Vec::new();
+        if !conn.is_secure() {
+            return origins;
+        }
+        for &port in self.origin_ports(conn) {
+            let Some(index) = self.route(Scheme::Https, port) else {
+                continue;
+            };
+            for (_, name) in index.exact_names() {
+                let authority = format!("{name}:{port}");
+                let request = Request {
+                    version: Version::Http2,
+                    method: Method::Other,
+                    scheme: Some(b"https"),
+                    authorities: &[authority.as_bytes()],
+                    hosts: &[],
+                    target: Target::Origin,
+                };
+                if matches!(self.decide(conn, &request), Verdict::Serve(_)) {
+                    origins.push(if port == 443 {
+                        format!("https://{name}")
+                    } else {
+                        format!("https://{name}:{port}")
+                    });
+                }
+            }
+        }
+        origins
+    }
+}
+
+/// What the walk has learned so far, for the reason if a rule fires.
+#[derive(Default)]
+struct Trail {
+    scheme: Option<Scheme>,
+    port: Option<u16>,
+    vhost: Option<u32>,
+    sni_vhost: Option<u32>,
+    handshake_policy: Option<u32>,
+}
+
+/// A rule that fired: the verdict class, the rule, the cause.
+struct Fail(Status, Rule, Cause);
+
+/// Same canonical authority: same host and same effective port (explicit ports when the scheme
+/// has no default).
+fn same_authority(a: &Authority, b: &Authority, scheme: Option<Scheme>) -> bool {
+    let default = scheme.map(Scheme::default_port);
+    a.host() == b.host() && a.port().or(default) == b.port().or(default)
+}

@@ -1,0 +1,713 @@
+//! The server's configuration (listeners, virtual hosts, certificates, TLS policies, knobs),
+//! checked and compiled once into a [`Server`].
+
+use core::fmt;
+
+use crate::authority::WireUnicode;
+use crate::host::Host;
+use crate::index::{IndexError, NameIndex};
+use crate::pattern::{NamePattern, PatternError};
+
+/// A request scheme misdirect knows the origin rules of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Scheme {
+    /// `http`, default port 80.
+    Http,
+    /// `https`, default port 443.
+    Https,
+}
+
+impl Scheme {
+    /// The scheme's default port (RFC 9110 §4.2.1, §4.2.2).
+    #[must_use]
+    pub fn default_port(self) -> u16 {
+        match self {
+            Scheme::Http => 80,
+            Scheme::Https => 443,
+        }
+    }
+
+    /// `http` or `https`, ASCII case-insensitively (RFC 3986 §3.1); anything else is `None`.
+    #[must_use]
+    pub fn parse(bytes: &[u8]) -> Option<Scheme> {
+        if bytes.eq_ignore_ascii_case(b"https") {
+            Some(Scheme::Https)
+        } else if bytes.eq_ignore_ascii_case(b"http") {
+            Some(Scheme::Http)
+        } else {
+            None
+        }
+    }
+}
+
+impl fmt::Display for Scheme {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+        })
+    }
+}
+
+/// SPEC §5 rule 6: how the request's host must relate to the handshake's SNI.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SniPolicy {
+    /// The host must equal the SNI. Breaks coalescing (traefik#7020); opt-in.
+    Strict,
+    /// The SNI's virtual host must be the request's (Apache `SSLVHostSNIPolicy strict`).
+    SameVhost,
+    /// Certificate coverage (rule 4) is enough.
+    CertCovered,
+    /// The handshake's TLS policy must be the request's virtual host's (Apache
+    /// `SSLVHostSNIPolicy secure`, mod_h2, Traefik). The default.
+    #[default]
+    Compatible,
+    /// Skip rules 4 and 6 entirely. Breaks RFC 9110 §7.4; exists only to migrate servers that
+    /// never checked.
+    Insecure,
+}
+
+/// SPEC §5 rule 5: what to do with a host no virtual host claims.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum UnknownHost {
+    /// 421 (RFC 9110 §7.4). The default.
+    #[default]
+    Misdirected,
+    /// 404.
+    NotFound,
+    /// Serve the named virtual host, which must serve every scheme and port any virtual host
+    /// serves (a build error otherwise), and still goes through rule 6.
+    Fallback(String),
+}
+
+/// The policy knobs of SPEC §5, with the SPEC's defaults.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Knobs {
+    /// Rule 6. Default [`SniPolicy::Compatible`].
+    pub sni: SniPolicy,
+    /// Rule 5. Default [`UnknownHost::Misdirected`].
+    pub unknown_host: UnknownHost,
+    /// Rule 1: HTTP/2 `:authority` and `Host` must name the same authority, and an HTTP/1.x
+    /// absolute-form target's `Host` must match it. Default on.
+    pub strict_host_consistency: bool,
+    /// Rule 2: serve `http` requests on TLS connections (RFC 8164, Historic). Default off.
+    pub opportunistic_http: bool,
+    /// Rule 1: serve an HTTP/1.0 request without `Host` from the listener's default virtual
+    /// host. Default off.
+    pub http10_default_vhost: bool,
+    /// What to do with raw non-ASCII bytes in request authorities. Default
+    /// [`WireUnicode::Reject`].
+    pub wire_unicode: WireUnicode,
+}
+
+impl Default for Knobs {
+    fn default() -> Self {
+        Knobs {
+            sni: SniPolicy::Compatible,
+            unknown_host: UnknownHost::Misdirected,
+            strict_host_consistency: true,
+            opportunistic_http: false,
+            http10_default_vhost: false,
+            wire_unicode: WireUnicode::Reject,
+        }
+    }
+}
+
+/// A listening socket: cleartext or TLS, its public port, and the ports whose origins it serves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListenerConfig {
+    /// A name for reasons and errors.
+    pub name: String,
+    /// Whether connections on it are TLS.
+    pub tls: bool,
+    /// The public port.
+    pub port: u16,
+    /// The ports whose origins it serves; empty means `[port]`. A listener reached through
+    /// Alt-Svc or an HTTPS record `port=` serves the origin's port (RFC 7838).
+    pub origin_ports: Vec<u16>,
+    /// The virtual host that serves HTTP/1.0 requests without `Host` (knob
+    /// `http10_default_vhost`).
+    pub default_vhost: Option<String>,
+    /// The virtual host a handshake without SNI (or with an SNI no virtual host claims)
+    /// selects: its certificate is the one presented.
+    pub default_tls_vhost: Option<String>,
+}
+
+impl ListenerConfig {
+    /// A listener serving its own port's origins, with no defaults.
+    #[must_use]
+    pub fn new(name: &str, tls: bool, port: u16) -> Self {
+        ListenerConfig {
+            name: name.to_string(),
+            tls,
+            port,
+            origin_ports: Vec::new(),
+            default_vhost: None,
+            default_tls_vhost: None,
+        }
+    }
+
+    /// The ports whose origins the listener serves.
+    #[must_use]
+    pub fn effective_origin_ports(&self) -> &[u16] {
+        if self.origin_ports.is_empty() {
+            core::slice::from_ref(&self.port)
+        } else {
+            &self.origin_ports
+        }
+    }
+}
+
+/// A virtual host: the names it answers to, the schemes and ports it serves, the TLS policy it
+/// needs, and the embedder's value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VhostConfig<T> {
+    /// A name for reasons and errors.
+    pub name: String,
+    /// Name patterns (exact, `*.parent`, IP), U-labels allowed.
+    pub names: Vec<String>,
+    /// Ports it serves `http` on.
+    pub http_ports: Vec<u16>,
+    /// Ports it serves `https` on.
+    pub https_ports: Vec<u16>,
+    /// The TLS policy it needs (an id from [`Config::policies`]): same id means same
+    /// certificate, client-auth requirement, protocol versions and ciphers.
+    pub policy: String,
+    /// What the embedding server wants back when this virtual host is chosen.
+    pub value: T,
+}
+
+impl<T> VhostConfig<T> {
+    /// A virtual host with the given names, serving `https` on 443, under `policy`.
+    pub fn new<S: AsRef<str>>(name: &str, names: &[S], policy: &str, value: T) -> Self {
+        VhostConfig {
+            name: name.to_string(),
+            names: names.iter().map(|s| s.as_ref().to_string()).collect(),
+            http_ports: Vec::new(),
+            https_ports: vec![443],
+            policy: policy.to_string(),
+            value,
+        }
+    }
+
+    /// The ports it serves `scheme` on.
+    #[must_use]
+    pub fn ports(&self, scheme: Scheme) -> &[u16] {
+        match scheme {
+            Scheme::Http => &self.http_ports,
+            Scheme::Https => &self.https_ports,
+        }
+    }
+}
+
+/// A certificate: an id and the SANs it holds (dNSName text, or iPAddress as text).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CertificateConfig {
+    /// The id the TLS layer reports when it presents this certificate.
+    pub id: String,
+    /// The SANs as they are in the certificate.
+    pub sans: Vec<Vec<u8>>,
+}
+
+impl CertificateConfig {
+    /// A certificate with SANs given as text.
+    pub fn new<S: AsRef<[u8]>>(id: &str, sans: &[S]) -> Self {
+        CertificateConfig {
+            id: id.to_string(),
+            sans: sans.iter().map(|s| s.as_ref().to_vec()).collect(),
+        }
+    }
+}
+
+/// Everything a server decides with, as plain data. [`Server::build`] checks and compiles it;
+/// the reference model reads it as it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config<T> {
+    /// The listeners.
+    pub listeners: Vec<ListenerConfig>,
+    /// The virtual hosts, in priority order for nothing: names may not collide.
+    pub vhosts: Vec<VhostConfig<T>>,
+    /// The certificates.
+    pub certificates: Vec<CertificateConfig>,
+    /// The TLS policy ids.
+    pub policies: Vec<String>,
+    /// The knobs.
+    pub knobs: Knobs,
+}
+
+impl<T> Default for Config<T> {
+    fn default() -> Self {
+        Config {
+            listeners: Vec::new(),
+            vhosts: Vec::new(),
+            certificates: Vec::new(),
+            policies: Vec::new(),
+            knobs: Knobs::default(),
+        }
+    }
+}
+
+/// A listener of a built server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ListenerId(pub(crate) u32);
+/// A certificate of a built server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CertId(pub(crate) u32);
+/// A TLS policy of a built server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PolicyId(pub(crate) u32);
+
+/// A SAN of a certificate that was skipped because it is malformed (RFC 9525 §6.3: it "MUST be
+/// ignored"). It never matches.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SkippedSan {
+    /// The certificate's id.
+    pub certificate: String,
+    /// The SAN, escaped for display.
+    pub san: String,
+    /// Why it was skipped.
+    pub error: PatternError,
+}
+
+impl fmt::Display for SkippedSan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "certificate {:?}: SAN {} skipped: {}",
+            self.certificate, self.san, self.error
+        )
+    }
+}
+
+/// The names one (scheme, port) pair's virtual hosts answer to.
+pub(crate) struct Route {
+    pub scheme: Scheme,
+    pub port: u16,
+    pub index: NameIndex<u32>,
+}
+
+pub(crate) struct Listener {
+    pub tls: bool,
+    pub default_vhost: Option<u32>,
+    pub default_tls_vhost: Option<u32>,
+}
+
+/// A checked, compiled configuration: the thing [`Server::decide`](crate::Server::decide) runs
+/// on. Built once; shared by every connection.
+pub struct Server<T> {
+    pub(crate) config: Config<T>,
+    pub(crate) routes: Vec<Route>,
+    pub(crate) certificates: Vec<NameIndex<()>>,
+    pub(crate) vhost_policy: Vec<u32>,
+    pub(crate) listeners: Vec<Listener>,
+    pub(crate) fallback: Option<u32>,
+    skipped: Vec<SkippedSan>,
+}
+
+impl<T> Server<T> {
+    /// Checks and compiles a configuration.
+    ///
+    /// # Errors
+    /// A [`BuildError`] naming the entries involved: duplicate names, a pattern that does not
+    /// parse, two virtual hosts claiming one name on one scheme and port, an `https` name no
+    /// certificate covers, or an id that names nothing.
+    pub fn build(config: Config<T>) -> Result<Server<T>, BuildError> {
+        check_unique("listener", config.listeners.iter().map(|l| l.name.as_str()))?;
+        check_unique(
+            "virtual host",
+            config.vhosts.iter().map(|v| v.name.as_str()),
+        )?;
+        check_unique(
+            "certificate",
+            config.certificates.iter().map(|c| c.id.as_str()),
+        )?;
+        check_unique("policy", config.policies.iter().map(String::as_str))?;
+
+        let mut skipped = Vec::new();
+        let mut certificates = Vec::new();
+        for cert in &config.certificates {
+            let mut patterns = Vec::new();
+            for san in &cert.sans {
+                match NamePattern::parse_san(san) {
+                    Ok(p) if !patterns.contains(&p) => patterns.push(p),
+                    Ok(_) => {} // the same name twice in one certificate is harmless
+                    Err(error) => skipped.push(SkippedSan {
+                        certificate: cert.id.clone(),
+                        san: String::from_utf8_lossy(san).escape_debug().to_string(),
+                        error,
+                    }),
+                }
+            }
+            let index = NameIndex::build(patterns.into_iter().map(|p| (p, ())))
+                .map_err(|e| BuildError::Index(e.to_string()))?;
+            certificates.push(index);
+        }
+
+        let mut vhost_policy = Vec::new();
+        let mut vhost_patterns = Vec::new();
+        for vhost in &config.vhosts {
+            let policy = position(&config.policies, &vhost.policy).ok_or_else(|| {
+                BuildError::UnknownPolicy {
+                    vhost: vhost.name.clone(),
+                    policy: vhost.policy.clone(),
+                }
+            })?;
+            vhost_policy.push(policy);
+            let mut patterns = Vec::new();
+            for name in &vhost.names {
+                let pattern = NamePattern::parse(name).map_err(|error| BuildError::Pattern {
+                    vhost: vhost.name.clone(),
+                    name: name.escape_debug().to_string(),
+                    error,
+                })?;
+                if vhost.ports(Scheme::Https).is_empty() || covered_by_some(&certificates, &pattern)
+                {
+                    patterns.push(pattern);
+                } else {
+                    return Err(BuildError::Uncovered {
+                        vhost: vhost.name.clone(),
+                        name: pattern.to_string(),
+                    });
+                }
+            }
+            vhost_patterns.push(patterns);
+        }
+
+        let routes = build_routes(&config, &vhost_patterns)?;
+
+        let vhost_id = |listener: &str, name: &Option<String>| -> Result<Option<u32>, BuildError> {
+            match name {
+                None => Ok(None),
+                Some(name) => position_by(&config.vhosts, |v| &v.name == name)
+                    .map(Some)
+                    .ok_or_else(|| BuildError::UnknownVhost {
+                        what: format!("listener {listener:?}"),
+                        vhost: name.clone(),
+                    }),
+            }
+        };
+        let mut listeners = Vec::new();
+        for l in &config.listeners {
+            if l.port == 0 || l.origin_ports.contains(&0) {
+                return Err(BuildError::PortZero {
+                    listener: l.name.clone(),
+                });
+            }
+            listeners.push(Listener {
+                tls: l.tls,
+                default_vhost: vhost_id(&l.name, &l.default_vhost)?,
+                default_tls_vhost: vhost_id(&l.name, &l.default_tls_vhost)?,
+            });
+        }
+
+        let fallback = match &config.knobs.unknown_host {
+            UnknownHost::Fallback(name) => {
+                let id = position_by(&config.vhosts, |v| &v.name == name).ok_or_else(|| {
+                    BuildError::UnknownVhost {
+                        what: "unknown_host fallback".to_string(),
+                        vhost: name.clone(),
+                    }
+                })?;
+                let vhost = &config.vhosts[id as usize];
+                if let Some(route) = routes
+                    .iter()
+                    .find(|r| !vhost.ports(r.scheme).contains(&r.port))
+                {
+                    return Err(BuildError::FallbackNotServing {
+                        vhost: name.clone(),
+                        scheme: route.scheme,
+                        port: route.port,
+                    });
+                }
+                Some(id)
+            }
+            _ => None,
+        };
+
+        Ok(Server {
+            config,
+            routes,
+            certificates,
+            vhost_policy,
+            listeners,
+            fallback,
+            skipped,
+        })
+    }
+
+    /// The configuration the server was built from.
+    #[must_use]
+    pub fn config(&self) -> &Config<T> {
+        &self.config
+    }
+
+    /// Certificate SANs that were skipped as malformed, for the operator's log.
+    #[must_use]
+    pub fn skipped_sans(&self) -> &[SkippedSan] {
+        &self.skipped
+    }
+
+    /// The id of the listener with this name.
+    #[must_use]
+    pub fn listener_id(&self, name: &str) -> Option<ListenerId> {
+        position_by(&self.config.listeners, |l| l.name == name).map(ListenerId)
+    }
+
+    /// The id of the certificate with this id.
+    #[must_use]
+    pub fn certificate_id(&self, id: &str) -> Option<CertId> {
+        position_by(&self.config.certificates, |c| c.id == id).map(CertId)
+    }
+
+    /// The id of the TLS policy with this name.
+    #[must_use]
+    pub fn policy_id(&self, name: &str) -> Option<PolicyId> {
+        position(&self.config.policies, name).map(PolicyId)
+    }
+
+    /// Whether the certificate covers the host (SPEC §5 rule 4). O(1) in the number of SANs.
+    #[must_use]
+    pub fn certificate_covers(&self, certificate: CertId, host: &Host) -> bool {
+        self.certificates
+            .get(certificate.0 as usize)
+            .is_some_and(|index| index.covers(host))
+    }
+
+    pub(crate) fn route(&self, scheme: Scheme, port: u16) -> Option<&NameIndex<u32>> {
+        self.routes
+            .iter()
+            .find(|r| r.scheme == scheme && r.port == port)
+            .map(|r| &r.index)
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for Server<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Server")
+            .field("config", &self.config)
+            .field("skipped_sans", &self.skipped)
+            .finish_non_exhaustive()
+    }
+}
+
+fn covered_by_some(certificates: &[NameIndex<()>], pattern: &NamePattern) -> bool {
+    // A wildcard is covered by the same wildcard; probe with one label under its parent.
+    let probe = match pattern {
+        NamePattern::Exact(name) => Host::parse(name.as_bytes()),
+        NamePattern::Wildcard(parent) => Host::parse(format!("x.{parent}").as_bytes()),
+        NamePattern::Ip(addr) => Host::parse(
+            match addr {
+                std::net::IpAddr::V4(v4) => v4.to_string(),
+                std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+            }
+            .as_bytes(),
+        ),
+    };
+    let Ok(probe) = probe else { return false };
+    certificates.iter().any(|cert| {
+        let found = cert.lookup_all(&probe);
+        match pattern {
+            NamePattern::Wildcard(_) => found.wildcard.is_some(),
+            _ => found.best().is_some(),
+        }
+    })
+}
+
+fn build_routes<T>(
+    config: &Config<T>,
+    patterns: &[Vec<NamePattern>],
+) -> Result<Vec<Route>, BuildError> {
+    let mut keys: Vec<(Scheme, u16)> = Vec::new();
+    for vhost in &config.vhosts {
+        for scheme in [Scheme::Http, Scheme::Https] {
+            for &port in vhost.ports(scheme) {
+                if !keys.contains(&(scheme, port)) {
+                    keys.push((scheme, port));
+                }
+            }
+        }
+    }
+    let mut routes = Vec::new();
+    for (scheme, port) in keys {
+        let mut owners = Vec::new();
+        let mut entries = Vec::new();
+        for (id, vhost) in config.vhosts.iter().enumerate() {
+            if vhost.ports(scheme).contains(&port) {
+                for pattern in &patterns[id] {
+                    owners.push(id);
+                    #[allow(clippy::cast_possible_truncation)] // checked by NameIndex
+                    entries.push((pattern.clone(), id as u32));
+                }
+            }
+        }
+        let index = NameIndex::build(entries).map_err(|e| match e {
+            IndexError::Duplicate {
+                first,
+                second,
+                pattern,
+            } => BuildError::DuplicateName {
+                first: config.vhosts[owners[first]].name.clone(),
+                second: config.vhosts[owners[second]].name.clone(),
+                name: pattern,
+                scheme,
+                port,
+            },
+            other => BuildError::Index(other.to_string()),
+        })?;
+        routes.push(Route {
+            scheme,
+            port,
+            index,
+        });
+    }
+    Ok(routes)
+}
+
+fn check_unique<'a>(
+    what: &'static str,
+    names: impl Iterator<Item = &'a str>,
+) -> Result<(), BuildError> {
+    let mut seen: Vec<&str> = Vec::new();
+    for name in names {
+        if seen.contains(&name) {
+            return Err(BuildError::DuplicateId {
+                what,
+                id: name.to_string(),
+            });
+        }
+        seen.push(name);
+    }
+    Ok(())
+}
+
+fn position(list: &[String], name: &str) -> Option<u32> {
+    position_by(list, |s| s == name)
+}
+
+fn position_by<E>(list: &[E], pred: impl Fn(&E) -> bool) -> Option<u32> {
+    list.iter()
+        .position(pred)
+        .and_then(|i| u32::try_from(i).ok())
+}
+
+/// Why a configuration was refused. Every variant names the entries involved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// Two listeners, virtual hosts, certificates or policies share a name.
+    DuplicateId {
+        /// What kind of entry.
+        what: &'static str,
+        /// The shared name.
+        id: String,
+    },
+    /// A virtual host's name does not parse.
+    Pattern {
+        /// The virtual host.
+        vhost: String,
+        /// The name, escaped.
+        name: String,
+        /// Why.
+        error: PatternError,
+    },
+    /// Two virtual hosts claim the same name on the same scheme and port.
+    DuplicateName {
+        /// The first virtual host.
+        first: String,
+        /// The second.
+        second: String,
+        /// The name, canonical.
+        name: String,
+        /// The scheme.
+        scheme: Scheme,
+        /// The port.
+        port: u16,
+    },
+    /// A virtual host serves `https` under a name no certificate covers: every request for it
+    /// would be answered 421.
+    Uncovered {
+        /// The virtual host.
+        vhost: String,
+        /// The name, canonical.
+        name: String,
+    },
+    /// A virtual host names a policy that is not declared.
+    UnknownPolicy {
+        /// The virtual host.
+        vhost: String,
+        /// The policy it names.
+        policy: String,
+    },
+    /// A listener default or the fallback names a virtual host that does not exist.
+    UnknownVhost {
+        /// Who names it.
+        what: String,
+        /// The name.
+        vhost: String,
+    },
+    /// The fallback virtual host does not serve a scheme and port that others serve.
+    FallbackNotServing {
+        /// The fallback.
+        vhost: String,
+        /// The scheme it does not serve.
+        scheme: Scheme,
+        /// The port it does not serve.
+        port: u16,
+    },
+    /// A listener with port 0.
+    PortZero {
+        /// The listener.
+        listener: String,
+    },
+    /// An index could not be built (over 2^32 names).
+    Index(String),
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BuildError::DuplicateId { what, id } => write!(f, "two of {what} {id:?}"),
+            BuildError::Pattern { vhost, name, error } => {
+                write!(f, "virtual host {vhost:?}: name \"{name}\": {error}")
+            }
+            BuildError::DuplicateName {
+                first,
+                second,
+                name,
+                scheme,
+                port,
+            } => write!(
+                f,
+                "virtual hosts {first:?} and {second:?} both claim {name} on {scheme} port {port}"
+            ),
+            BuildError::Uncovered { vhost, name } => write!(
+                f,
+                "virtual host {vhost:?} serves https for {name}, which no certificate covers"
+            ),
+            BuildError::UnknownPolicy { vhost, policy } => write!(
+                f,
+                "virtual host {vhost:?} names policy {policy:?}, which is not declared"
+            ),
+            BuildError::UnknownVhost { what, vhost } => {
+                write!(
+                    f,
+                    "{what} names virtual host {vhost:?}, which does not exist"
+                )
+            }
+            BuildError::FallbackNotServing {
+                vhost,
+                scheme,
+                port,
+            } => write!(
+                f,
+                "fallback virtual host {vhost:?} does not serve {scheme} port {port}"
+            ),
+            BuildError::PortZero { listener } => write!(f, "listener {listener:?} has port 0"),
+            BuildError::Index(message) => write!(f, "index: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for BuildError {}
