@@ -403,7 +403,9 @@ impl fmt::Display for Reason<'_> {
             Cause::AuthorityFormWithoutConnect => {
                 f.write_str("authority-form target on a method other than CONNECT")?;
             }
-            Cause::HostMismatch => write!(f, "Host names another authority than {host}:{port}")?,
+            Cause::HostMismatch => f.write_str(
+                "Host names another authority than the request's :authority or absolute-form target",
+            )?,
             Cause::Http3HostMismatch => {
                 f.write_str("HTTP/3 :authority and Host are not identical")?;
             }
@@ -428,6 +430,9 @@ impl fmt::Display for Reason<'_> {
             Cause::UnknownHost => {
                 write!(f, "no virtual host serves {host} on {scheme} port {port}")?;
             }
+            Cause::SniMismatch if self.host.is_none() => f.write_str(
+                "a request without a host cannot be compared with the SNI (sni policy Strict)",
+            )?,
             Cause::SniMismatch => write!(f, "host {host} is not the SNI (sni policy Strict)")?,
             Cause::SniVhostDiffers => write!(
                 f,

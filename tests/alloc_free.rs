@@ -124,3 +124,84 @@ fn allocation_counter_sees_allocations() {
     // The test above would pass vacuously if the counter were broken.
     assert!(allocations_during(|| drop(std::hint::black_box(vec![1u8; 32]))) > 0);
 }
+
+fn edge_server() -> misdirect::Server<&'static str> {
+    use misdirect::{CertificateConfig, Config, ListenerConfig, VhostConfig};
+    let mut ip = VhostConfig::new("ip", &["192.0.2.1", "2001:db8::1"], "public", "ip");
+    ip.http_ports = vec![80];
+    let mut tls = ListenerConfig::new("tls", true, 443);
+    tls.default_tls_vhost = Some("api".into());
+    let config = Config {
+        policies: vec!["public".into(), "mtls".into()],
+        certificates: vec![CertificateConfig::new(
+            "edge",
+            &["*.example.com", "example.com", "192.0.2.1", "2001:db8::1"],
+        )],
+        vhosts: vec![
+            VhostConfig::new("api", &["api.example.com"], "public", "api"),
+            VhostConfig::new("star", &["*.example.com"], "public", "star"),
+            VhostConfig::new("secure", &["secure.example.com"], "mtls", "secure"),
+            ip,
+        ],
+        listeners: vec![tls],
+        ..Config::default()
+    };
+    misdirect::Server::build(config).unwrap()
+}
+
+#[test]
+fn decide_does_not_allocate_on_ascii_requests() {
+    use misdirect::{ConnectionFacts, Handshake, Method, Request, Target, Version};
+    let server = edge_server();
+    let facts = ConnectionFacts {
+        listener: server.listener_id("tls").unwrap(),
+        tls: Some(Handshake {
+            sni: Some(b"API.example.com."),
+            certificate: server.certificate_id("edge").unwrap(),
+            policy: server.policy_id("public"),
+        }),
+        gateway: None,
+    };
+    let conn = server.connection(&facts).unwrap();
+    let authorities: &[&[u8]] = &[
+        b"api.example.com:443",
+        b"WWW.Example.com.",
+        b"xn--bcher-kva.example.com",
+        b"[2001:db8::1]",
+        b"secure.example.com",   // 421 by policy
+        b"a.b.example.com",      // 421 not covered
+        b"api.example.com:8443", // 421 port
+        b"user@api.example.com", // 400
+    ];
+    for authority in authorities {
+        let slot = [*authority];
+        let request = Request {
+            version: Version::Http2,
+            method: Method::Other,
+            scheme: Some(b"https"),
+            authorities: &slot,
+            hosts: &[],
+            target: Target::Origin,
+        };
+        let mut status = None;
+        let n = allocations_during(|| {
+            let verdict =
+                server.decide(std::hint::black_box(&conn), std::hint::black_box(&request));
+            status = verdict.status();
+            std::hint::black_box(verdict);
+        });
+        assert_eq!(
+            n,
+            0,
+            "{:?} (status {status:?}) allocated {n} times",
+            String::from_utf8_lossy(authority)
+        );
+    }
+    // And the connection's facts are canonicalized without allocating either.
+    assert_eq!(
+        allocations_during(|| {
+            std::hint::black_box(server.connection(&facts)).ok();
+        }),
+        0
+    );
+}

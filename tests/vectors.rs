@@ -11,13 +11,16 @@ struct File<T> {
     case: Vec<T>,
 }
 
-fn load<T: for<'de> Deserialize<'de>>(name: &str) -> Vec<T> {
+fn load_text(name: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/vectors")
         .join(name);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    toml::from_str::<File<T>>(&text)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn load<T: for<'de> Deserialize<'de>>(name: &str) -> Vec<T> {
+    toml::from_str::<File<T>>(&load_text(name))
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
         .case
 }
 
@@ -265,5 +268,326 @@ fn every_vector_names_its_source() {
     println!("{total} vectors");
     for (source, n) in sources {
         println!("{n:4}  {source}");
+    }
+}
+
+mod decide {
+    use super::load_text;
+    use misdirect::{
+        CertificateConfig, Config, ConnectionFacts, Gateway, Handshake, ListenerConfig, Method,
+        Request, Rule, Server, SniPolicy, Target, UnknownHost, Verdict, Version, VhostConfig,
+        WireUnicode,
+    };
+    use serde::Deserialize;
+
+    #[derive(Deserialize)]
+    struct File {
+        server: ServerSpec,
+        case: Vec<Case>,
+    }
+
+    #[derive(Deserialize)]
+    struct ServerSpec {
+        policies: Vec<String>,
+        certificates: Vec<CertSpec>,
+        vhosts: Vec<VhostSpec>,
+        listeners: Vec<ListenerSpec>,
+    }
+
+    #[derive(Deserialize)]
+    struct CertSpec {
+        id: String,
+        sans: Vec<String>,
+    }
+
+    #[derive(Deserialize)]
+    struct VhostSpec {
+        name: String,
+        names: Vec<String>,
+        #[serde(default)]
+        https: Vec<u16>,
+        #[serde(default)]
+        http: Vec<u16>,
+        policy: String,
+    }
+
+    #[derive(Deserialize)]
+    struct ListenerSpec {
+        name: String,
+        tls: bool,
+        port: u16,
+        #[serde(default)]
+        origin_ports: Vec<u16>,
+        default_vhost: Option<String>,
+        default_tls_vhost: Option<String>,
+    }
+
+    #[derive(Deserialize)]
+    struct Case {
+        name: String,
+        conn: ConnSpec,
+        request: RequestSpec,
+        expect: String,
+        source: String,
+        sni: Option<String>,
+        unknown_host: Option<String>,
+        strict_host_consistency: Option<bool>,
+        opportunistic_http: Option<bool>,
+        http10_default_vhost: Option<bool>,
+        wire_unicode: Option<String>,
+    }
+
+    #[derive(Deserialize)]
+    struct ConnSpec {
+        listener: String,
+        sni: Option<String>,
+        certificate: Option<String>,
+        policy: Option<String>,
+        gateway: Option<GatewaySpec>,
+    }
+
+    #[derive(Deserialize)]
+    struct GatewaySpec {
+        port: u16,
+        certificate: Option<String>,
+        sni: Option<String>,
+        policy: Option<String>,
+    }
+
+    #[derive(Deserialize)]
+    struct RequestSpec {
+        version: String,
+        method: Option<String>,
+        scheme: Option<String>,
+        #[serde(default)]
+        authority: Vec<String>,
+        #[serde(default)]
+        host: Vec<String>,
+        target: Option<String>,
+        target_scheme: Option<String>,
+        target_authority: Option<String>,
+    }
+
+    fn config(spec: &ServerSpec, case: &Case) -> Config<String> {
+        let mut config = Config {
+            policies: spec.policies.clone(),
+            ..Config::default()
+        };
+        config.certificates = spec
+            .certificates
+            .iter()
+            .map(|c| CertificateConfig::new(&c.id, &c.sans))
+            .collect();
+        config.vhosts = spec
+            .vhosts
+            .iter()
+            .map(|v| VhostConfig {
+                name: v.name.clone(),
+                names: v.names.clone(),
+                http_ports: v.http.clone(),
+                https_ports: v.https.clone(),
+                policy: v.policy.clone(),
+                value: v.name.clone(),
+            })
+            .collect();
+        config.listeners = spec
+            .listeners
+            .iter()
+            .map(|l| ListenerConfig {
+                name: l.name.clone(),
+                tls: l.tls,
+                port: l.port,
+                origin_ports: l.origin_ports.clone(),
+                default_vhost: l.default_vhost.clone(),
+                default_tls_vhost: l.default_tls_vhost.clone(),
+            })
+            .collect();
+        let knobs = &mut config.knobs;
+        if let Some(sni) = &case.sni {
+            knobs.sni = match sni.as_str() {
+                "strict" => SniPolicy::Strict,
+                "same-vhost" => SniPolicy::SameVhost,
+                "cert-covered" => SniPolicy::CertCovered,
+                "compatible" => SniPolicy::Compatible,
+                "insecure" => SniPolicy::Insecure,
+                other => panic!("sni {other}"),
+            };
+        }
+        if let Some(unknown) = &case.unknown_host {
+            knobs.unknown_host = match unknown.as_str() {
+                "misdirected" => UnknownHost::Misdirected,
+                "not-found" => UnknownHost::NotFound,
+                other => UnknownHost::Fallback(
+                    other
+                        .strip_prefix("fallback:")
+                        .expect("fallback:<vhost>")
+                        .to_string(),
+                ),
+            };
+        }
+        if let Some(v) = case.strict_host_consistency {
+            knobs.strict_host_consistency = v;
+        }
+        if let Some(v) = case.opportunistic_http {
+            knobs.opportunistic_http = v;
+        }
+        if let Some(v) = case.http10_default_vhost {
+            knobs.http10_default_vhost = v;
+        }
+        if let Some(v) = &case.wire_unicode {
+            knobs.wire_unicode = if v == "convert" {
+                WireUnicode::Convert
+            } else {
+                WireUnicode::Reject
+            };
+        }
+        config
+    }
+
+    fn rule_name(rule: Rule) -> &'static str {
+        match rule {
+            Rule::NotOrigin => "not-origin",
+            Rule::Framing => "framing",
+            Rule::Scheme => "scheme",
+            Rule::Port => "port",
+            Rule::Certificate => "certificate",
+            Rule::VirtualHost => "virtual-host",
+            Rule::Sni => "sni",
+        }
+    }
+
+    fn verdict_text(verdict: &Verdict<'_, String>) -> String {
+        match verdict {
+            Verdict::Serve(v) => format!("serve:{v}"),
+            Verdict::Misdirected(r) => format!("421:{}", rule_name(r.rule)),
+            Verdict::BadRequest(_) => "400".to_string(),
+            Verdict::NotFound(_) => "404".to_string(),
+            Verdict::NotOrigin(_) => "not-origin".to_string(),
+        }
+    }
+
+    #[test]
+    fn decision_vectors() {
+        let file: File = toml::from_str(&load_text("decide.toml")).expect("decide.toml");
+        assert!(file.case.len() >= 80, "{} cases", file.case.len());
+        let mut failures = Vec::new();
+        for case in &file.case {
+            assert!(!case.source.is_empty(), "{}: no source", case.name);
+            let server = Server::build(config(&file.server, case))
+                .unwrap_or_else(|e| panic!("{}: {e}", case.name));
+            assert_eq!(
+                server.skipped_sans().len(),
+                2,
+                "f*.example.net and bad..name are reported"
+            );
+            fn handshake<'a>(
+                server: &Server<String>,
+                sni: &'a Option<String>,
+                cert: &Option<String>,
+                policy: &Option<String>,
+            ) -> Option<Handshake<'a>> {
+                cert.as_ref().map(|c| Handshake {
+                    sni: sni.as_deref().map(str::as_bytes),
+                    certificate: server.certificate_id(c).expect("certificate"),
+                    policy: policy
+                        .as_ref()
+                        .map(|p| server.policy_id(p).expect("policy")),
+                })
+            }
+            let c = &case.conn;
+            let facts = ConnectionFacts {
+                listener: server.listener_id(&c.listener).expect("listener"),
+                tls: handshake(&server, &c.sni, &c.certificate, &c.policy),
+                gateway: c.gateway.as_ref().map(|g| Gateway {
+                    port: g.port,
+                    tls: handshake(&server, &g.sni, &g.certificate, &g.policy),
+                }),
+            };
+            let r = &case.request;
+            let authorities: Vec<&[u8]> = r.authority.iter().map(|s| s.as_bytes()).collect();
+            let hosts: Vec<&[u8]> = r.host.iter().map(|s| s.as_bytes()).collect();
+            let request = Request {
+                version: match r.version.as_str() {
+                    "1.0" => Version::Http10,
+                    "1.1" => Version::Http11,
+                    "2" => Version::Http2,
+                    "3" => Version::Http3,
+                    other => panic!("version {other}"),
+                },
+                method: match r.method.as_deref() {
+                    None | Some("other") => Method::Other,
+                    Some("connect") => Method::Connect,
+                    Some("extended-connect") => Method::ExtendedConnect,
+                    Some(other) => panic!("method {other}"),
+                },
+                scheme: r.scheme.as_deref().map(str::as_bytes),
+                authorities: &authorities,
+                hosts: &hosts,
+                target: match r.target.as_deref() {
+                    None | Some("origin") => Target::Origin,
+                    Some("absolute") => Target::Absolute {
+                        scheme: r.target_scheme.as_deref().unwrap_or("http").as_bytes(),
+                        authority: r.target_authority.as_deref().unwrap_or("").as_bytes(),
+                    },
+                    Some("authority") => {
+                        Target::Authority(r.target_authority.as_deref().unwrap_or("").as_bytes())
+                    }
+                    Some("asterisk") => Target::Asterisk,
+                    Some(other) => panic!("target {other}"),
+                },
+            };
+            let conn = server
+                .connection(&facts)
+                .unwrap_or_else(|e| panic!("{}: {e}", case.name));
+            let verdict = server.decide(&conn, &request);
+            let got = verdict_text(&verdict);
+            if got != case.expect {
+                failures.push(format!(
+                    "{}: got {got} ({}), expected {} [{}]",
+                    case.name,
+                    verdict
+                        .reason()
+                        .map(ToString::to_string)
+                        .unwrap_or_default(),
+                    case.expect,
+                    case.source
+                ));
+            }
+            if std::env::var_os("SHOW_REASONS").is_some() {
+                println!(
+                    "{:<60} {}",
+                    case.name,
+                    verdict
+                        .reason()
+                        .map(ToString::to_string)
+                        .unwrap_or(got.clone())
+                );
+            }
+            #[cfg(feature = "model")]
+            {
+                let outcome = misdirect::model::decide(server.config(), &facts, &request).unwrap();
+                let model_text = match (outcome.status, outcome.rule, outcome.vhost) {
+                    (None, _, Some(v)) => format!("serve:{}", server.config().vhosts[v].name),
+                    (Some(misdirect::Status::Misdirected), Some(rule), _) => {
+                        format!("421:{}", rule_name(rule))
+                    }
+                    (Some(misdirect::Status::BadRequest), _, _) => "400".to_string(),
+                    (Some(misdirect::Status::NotFound), _, _) => "404".to_string(),
+                    (Some(misdirect::Status::NotOrigin), _, _) => "not-origin".to_string(),
+                    other => panic!("{other:?}"),
+                };
+                assert_eq!(
+                    model_text, got,
+                    "model disagrees with the engine on {}",
+                    case.name
+                );
+            }
+        }
+        assert!(
+            failures.is_empty(),
+            "{} failures:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
     }
 }
