@@ -32,7 +32,14 @@
 //! The rules and their sources are in the project's SPEC; [`model`] (feature `model`) is the same
 //! rules written as plainly as possible, and the tests hold the engine equal to it.
 //!
-//! ## Example
+//! The decision sits on top: a [`Server`] is built once from a [`Config`] (listeners, virtual
+//! hosts, certificates, TLS policy ids, knobs); a [`Connection`] is made once per connection from
+//! the handshake's [`ConnectionFacts`]; [`Server::decide`] takes a borrowed [`Request`] and
+//! applies the rules in order: CONNECT is not an origin request; framing (400); scheme, port,
+//! certificate coverage, virtual host and SNI policy (421). Every [`Verdict`] but `Serve`
+//! carries a typed [`Reason`] whose `Display` is one line an operator can act on.
+//!
+//! ## Example: names
 //!
 //! ```
 //! use misdirect::{Authority, NameIndex, NamePattern};
@@ -53,6 +60,52 @@
 //!
 //! assert!(cert.covers(Authority::parse(b"xn--bcher-kva.example").unwrap().host()));
 //! assert!(Authority::parse(b"example.com@evil.test").is_err()); // userinfo: 400
+//! ```
+//!
+//! ## Example: a decision
+//!
+//! ```
+//! use misdirect::*;
+//!
+//! let server = Server::build(Config {
+//!     policies: vec!["public".into(), "mtls".into()],
+//!     certificates: vec![CertificateConfig::new("edge", &["*.example.com"])],
+//!     vhosts: vec![
+//!         VhostConfig::new("a", &["a.example.com"], "public", "site a"),
+//!         VhostConfig::new("admin", &["admin.example.com"], "mtls", "admin"),
+//!     ],
+//!     listeners: vec![ListenerConfig::new("tls", true, 443)],
+//!     ..Config::default()
+//! })
+//! .unwrap();
+//! let conn = server
+//!     .connection(&ConnectionFacts {
+//!         listener: server.listener_id("tls").unwrap(),
+//!         tls: Some(Handshake {
+//!             sni: Some(b"a.example.com"),
+//!             certificate: server.certificate_id("edge").unwrap(),
+//!             policy: server.policy_id("public"),
+//!         }),
+//!         gateway: None,
+//!     })
+//!     .unwrap();
+//! let request = Request {
+//!     version: Version::Http2,
+//!     method: Method::Other,
+//!     scheme: Some(b"https"),
+//!     authorities: &[b"admin.example.com"],
+//!     hosts: &[],
+//!     target: Target::Origin,
+//! };
+//! // The certificate covers admin.example.com, but the handshake never asked for the client
+//! // certificate the admin virtual host needs: 421.
+//! let verdict = server.decide(&conn, &request);
+//! assert_eq!(verdict.status(), Some(421));
+//! assert_eq!(
+//!     verdict.reason().unwrap().to_string(),
+//!     "421: virtual host admin needs TLS policy mtls but this connection's handshake \
+//!      was made under public (SNI a.example.com)"
+//! );
 //! ```
 #![forbid(unsafe_code)]
 
