@@ -2,7 +2,7 @@
 //! from untrusted bytes into a canonical [`Host`] and an optional port (SPEC §2).
 
 use core::fmt;
-use std::net::Ipv6Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::host::{DnsName, Host, MAX_NAME_LEN};
 use crate::name::{self, NameFault};
@@ -59,21 +59,14 @@ impl Authority {
         if input.len() > MAX_AUTHORITY_LEN {
             return Err(AuthorityError::TooLong { len: input.len() });
         }
-        if input.is_empty() {
-            return Err(AuthorityError::EmptyHost);
-        }
-        // RFC 9113 §8.3.1, RFC 9114 §4.3.1, RFC 9110 §4.2.4: no userinfo, wherever the `@` is.
-        if let Some(offset) = input.iter().position(|&b| b == b'@') {
-            return Err(AuthorityError::Userinfo { offset });
-        }
-        let (host_part, port_at) = split_host_port(input)?;
-        // The host first: its errors say more about a malformed field than the port's.
-        let host = parse_host_part(host_part, unicode)?;
-        let port = match port_at {
-            Some(colon) => parse_port(&input[colon + 1..], colon + 1)?,
-            None => None,
-        };
-        Ok(Authority { host, port })
+        parse_bounded(input, unicode).map_err(|error| {
+            // RFC 9113 §8.3.1, RFC 9114 §4.3.1, RFC 9110 §4.2.4: no userinfo, wherever the `@`
+            // is. An `@` always fails the parse, so it is looked for on the error path only.
+            match input.iter().position(|&b| b == b'@') {
+                Some(offset) => AuthorityError::Userinfo { offset },
+                None => error,
+            }
+        })
     }
 
     /// The canonical host.
@@ -118,25 +111,66 @@ impl TryFrom<&[u8]> for Authority {
     }
 }
 
-/// Splits at the port's colon: after `]` for an IPv6 literal, else at the first `:`.
-fn split_host_port(input: &[u8]) -> Result<(&[u8], Option<usize>), AuthorityError> {
-    if input[0] == b'[' {
-        let Some(close) = input.iter().position(|&b| b == b']') else {
-            return Err(AuthorityError::InvalidIpv6 { offset: 0 });
-        };
-        return match input.get(close + 1) {
-            None => Ok((&input[..=close], None)),
-            Some(b':') => Ok((&input[..=close], Some(close + 1))),
-            Some(&byte) => Err(AuthorityError::InvalidByte {
-                byte,
-                offset: close + 1,
-            }),
-        };
+/// A host as parsed, before it is moved into its [`Host`]: a name stays in the caller's buffer
+/// until the end, so the 253-byte buffer is copied once per parse, not once per layer.
+enum Parsed {
+    /// A name: its length in the buffer.
+    Name(usize),
+    /// An IPv4 address.
+    Ipv4(Ipv4Addr),
+    /// An IPv6 address.
+    Ipv6(Ipv6Addr),
+}
+
+/// Parses an input already known to be at most [`MAX_AUTHORITY_LEN`] bytes.
+fn parse_bounded(input: &[u8], unicode: WireUnicode) -> Result<Authority, AuthorityError> {
+    let mut buffer = [0u8; MAX_NAME_LEN];
+    let (parsed, port_at) = match input.first() {
+        None | Some(b':') => return Err(AuthorityError::EmptyHost),
+        Some(b'[') => {
+            let (literal, port_at) = split_ipv6_literal(input)?;
+            (Parsed::Ipv6(parse_ipv6_literal(literal)?), port_at)
+        }
+        Some(_) if unicode == WireUnicode::Convert && !input.is_ascii() => {
+            let colon = input.iter().position(|&b| b == b':');
+            let host_part = &input[..colon.unwrap_or(input.len())];
+            let parsed = match host_part.iter().position(|b| !b.is_ascii()) {
+                Some(offset) => convert_unicode(host_part, offset, &mut buffer)?,
+                None => parse_reg_name(host_part, &mut buffer)?.0,
+            };
+            (parsed, colon)
+        }
+        // The fast path: one pass over the name that stops at the port's colon.
+        Some(_) => {
+            let (parsed, end) = parse_reg_name(input, &mut buffer)?;
+            (parsed, (end < input.len()).then_some(end))
+        }
+    };
+    let port = match port_at {
+        Some(colon) => parse_port(&input[colon + 1..], colon + 1)?,
+        None => None,
+    };
+    let host = match parsed {
+        Parsed::Name(len) => Host::Dns(DnsName::from_array(buffer, len)),
+        Parsed::Ipv4(addr) => Host::Ipv4(addr),
+        Parsed::Ipv6(addr) => Host::Ipv6(addr),
+    };
+    Ok(Authority { host, port })
+}
+
+/// Finds the `]` of an IPv6 literal and the port's colon after it.
+fn split_ipv6_literal(input: &[u8]) -> Result<(&[u8], Option<usize>), AuthorityError> {
+    let Some(close) = input.iter().position(|&b| b == b']') else {
+        return Err(AuthorityError::InvalidIpv6 { offset: 0 });
+    };
+    match input.get(close + 1) {
+        None => Ok((&input[..=close], None)),
+        Some(b':') => Ok((&input[..=close], Some(close + 1))),
+        Some(&byte) => Err(AuthorityError::InvalidByte {
+            byte,
+            offset: close + 1,
+        }),
     }
-    Ok(match input.iter().position(|&b| b == b':') {
-        Some(colon) => (&input[..colon], Some(colon)),
-        None => (input, None),
-    })
 }
 
 /// RFC 9110 §4.2.2-§4.2.3: an empty port means the default; leading zeros are dropped. By
@@ -161,23 +195,8 @@ fn parse_port(digits: &[u8], base: usize) -> Result<Option<u16>, AuthorityError>
     }
 }
 
-fn parse_host_part(host: &[u8], unicode: WireUnicode) -> Result<Host, AuthorityError> {
-    if host.is_empty() {
-        return Err(AuthorityError::EmptyHost);
-    }
-    if host[0] == b'[' {
-        return parse_ipv6_literal(host);
-    }
-    if unicode == WireUnicode::Convert {
-        if let Some(offset) = host.iter().position(|b| !b.is_ascii()) {
-            return convert_unicode(host, offset);
-        }
-    }
-    parse_reg_name(host)
-}
-
 /// `[` RFC 4291 text `]`; zone ids and IPvFuture are errors in HTTP (SPEC §2).
-fn parse_ipv6_literal(literal: &[u8]) -> Result<Host, AuthorityError> {
+fn parse_ipv6_literal(literal: &[u8]) -> Result<Ipv6Addr, AuthorityError> {
     // `split_host_port` guarantees the brackets.
     let inner = &literal[1..literal.len() - 1];
     if let Some(i) = inner.iter().position(|&b| b == b'%') {
@@ -198,16 +217,17 @@ fn parse_ipv6_literal(literal: &[u8]) -> Result<Host, AuthorityError> {
     core::str::from_utf8(inner)
         .ok()
         .and_then(|text| text.parse::<Ipv6Addr>().ok())
-        .map(Host::Ipv6)
         .ok_or(AuthorityError::InvalidIpv6 { offset: 1 })
 }
 
-/// A reg-name or IPv4 host, ASCII only: the allocation-free fast path.
-fn parse_reg_name(host: &[u8]) -> Result<Host, AuthorityError> {
-    // CVE-2022-23632: one trailing dot names the same host and must not change the decision.
-    let name = host.strip_suffix(b".").unwrap_or(host);
-    let mut lower = [0u8; MAX_NAME_LEN];
-    let scanned = name::scan(name, &mut lower).map_err(|fault| match fault {
+/// A reg-name or IPv4 host, ASCII only, up to the port's colon or the end: the allocation-free
+/// fast path. A name is written, lowercased, to `buffer`. Returns the host and where it ended.
+fn parse_reg_name(
+    input: &[u8],
+    buffer: &mut [u8; MAX_NAME_LEN],
+) -> Result<(Parsed, usize), AuthorityError> {
+    // CVE-2022-23632: one trailing dot names the same host; `scan` leaves it out.
+    let scanned = name::scan(input, buffer).map_err(|fault| match fault {
         NameFault::Byte(b'%', offset) => AuthorityError::PercentEncoded { offset },
         NameFault::Byte(b, offset) if !b.is_ascii() => AuthorityError::NonAscii { offset },
         NameFault::Byte(byte, offset) => AuthorityError::InvalidByte { byte, offset },
@@ -215,29 +235,37 @@ fn parse_reg_name(host: &[u8]) -> Result<Host, AuthorityError> {
         NameFault::LabelTooLong(offset) => AuthorityError::LabelTooLong { offset },
         NameFault::NameTooLong(len) => AuthorityError::NameTooLong { len },
     })?;
-    let lower = &lower[..name.len()];
+    let name = &buffer[..scanned.len];
     if let Some(offset) = scanned.numeric_last {
         // WHATWG URL would read this as an address: it must be one, strictly.
-        return name::dotted_quad(lower)
-            .map(Host::Ipv4)
+        return name::dotted_quad(name)
+            .map(|addr| (Parsed::Ipv4(addr), scanned.end))
             .ok_or(AuthorityError::NumericName { offset });
     }
     if let Some(offset) = scanned.first_alabel {
-        if !name::alabels_valid(lower) {
+        if !name::alabels_valid(name) {
             return Err(AuthorityError::InvalidALabel { offset });
         }
     }
-    Ok(Host::Dns(DnsName::from_checked(lower)))
+    Ok((Parsed::Name(scanned.len), scanned.end))
 }
 
 /// The opt-in slow path: UTS #46 maps the U-labels (and fullwidth dots, the Kelvin sign, ...)
 /// to ASCII, then the result must pass the same ASCII rules as any wire host.
-fn convert_unicode(host: &[u8], first_non_ascii: usize) -> Result<Host, AuthorityError> {
+fn convert_unicode(
+    host: &[u8],
+    first_non_ascii: usize,
+    buffer: &mut [u8; MAX_NAME_LEN],
+) -> Result<Parsed, AuthorityError> {
     let invalid = AuthorityError::InvalidUnicode {
         offset: first_non_ascii,
     };
     let ascii = name::uts46_to_ascii(host, false).map_err(|_| invalid)?;
-    parse_reg_name(ascii.as_bytes()).map_err(|_| invalid)
+    match parse_reg_name(ascii.as_bytes(), buffer) {
+        // UTS #46 may map a character to ':' (U+FF1A): the whole converted text must be the host.
+        Ok((parsed, end)) if end == ascii.len() => Ok(parsed),
+        _ => Err(invalid),
+    }
 }
 
 /// `Host::parse`: a host with no port at all.

@@ -157,6 +157,10 @@ struct TlsState {
     sni: Sni,
     certificate: u32,
     policy: Option<u32>,
+    /// The virtual host the SNI names among those serving https on the connection's first
+    /// origin port (port, virtual host), found once per connection: that is where almost every
+    /// request on it goes.
+    sni_vhost: Option<(u16, Option<u32>)>,
 }
 
 /// A connection's facts, checked against the server and canonicalized once (the SNI is parsed
@@ -465,14 +469,10 @@ impl<D: fmt::Display + ?Sized> fmt::Display for Maybe<'_, D> {
     }
 }
 
-/// Where rule 1 leaves a request. Short-lived, so the inline authority is not boxed.
-#[allow(clippy::large_enum_variant)]
+/// Where rule 1 leaves a request (its authority, if any, is in the caller's slot).
 enum Framed {
-    /// A target authority with its scheme (`None`: neither http nor https).
-    Origin {
-        scheme: Option<Scheme>,
-        authority: Option<Authority>,
-    },
+    /// An origin request with its scheme (`None`: neither http nor https).
+    Origin(Option<Scheme>),
     /// HTTP/1.0 without `Host`, served from the listener's default (knob).
     Http10Default,
 }
@@ -509,10 +509,22 @@ impl<T> Server<T> {
                 {
                     return Err(FactsError::UnknownPolicy);
                 }
+                let sni = Sni::parse(h.sni);
+                let port = match gateway_port {
+                    Some(port) => port,
+                    None => self.config.listeners[listener as usize].effective_origin_ports()[0],
+                };
+                let sni_vhost = sni.name().map(|name| {
+                    let found = self
+                        .route(Scheme::Https, port)
+                        .and_then(|r| r.lookup_name(name));
+                    (port, found.map(|hit| *hit.value))
+                });
                 Some(TlsState {
-                    sni: Sni::parse(h.sni),
+                    sni,
                     certificate: h.certificate.0,
                     policy: h.policy.map(|p| p.0),
+                    sni_vhost,
                 })
             }
         };
@@ -612,12 +624,11 @@ impl<T> Server<T> {
         }
         // Rule 1: framing.
         let framed = self
-            .frame(conn, request)
+            .frame(conn, request, authority_slot)
             .map_err(|cause| Fail(Status::BadRequest, Rule::Framing, cause))?;
         let scheme = match framed {
             Framed::Http10Default => return self.http10_default(conn, trail),
-            Framed::Origin { scheme, authority } => {
-                *authority_slot = authority;
+            Framed::Origin(scheme) => {
                 trail.scheme = scheme;
                 scheme
             }
@@ -682,12 +693,15 @@ impl<T> Server<T> {
         trail.vhost = Some(vhost);
         // Rule 6: SNI policy.
         let Some(tls) = tls else { return Ok(vhost) };
-        let sni_vhost = tls
-            .sni
-            .name()
-            .and_then(|name| route?.lookup(&Host::Dns(*name)))
-            .map(|hit| *hit.value)
-            .or(self.listeners[conn.listener as usize].default_tls_vhost);
+        let sni_vhost = match tls.sni_vhost {
+            Some((cached, found)) if cached == port && scheme == Scheme::Https => found,
+            _ => tls
+                .sni
+                .name()
+                .and_then(|name| route?.lookup_name(name))
+                .map(|hit| *hit.value),
+        }
+        .or(self.listeners[conn.listener as usize].default_tls_vhost);
         self.check_sni(tls, Some(host), vhost, sni_vhost, trail)
     }
 
@@ -755,7 +769,7 @@ impl<T> Server<T> {
             .and_then(|name| {
                 self.origin_ports(conn).iter().find_map(|&port| {
                     self.route(scheme, port)?
-                        .lookup(&Host::Dns(*name))
+                        .lookup_name(name)
                         .map(|hit| *hit.value)
                 })
             })
@@ -764,37 +778,46 @@ impl<T> Server<T> {
     }
 
     /// Rule 1 (RFC 9110 §7.2, RFC 9112 §3.2, RFC 9113 §8.3.1, RFC 9114 §4.3.1).
-    fn frame(&self, conn: &Connection, request: &Request<'_>) -> Result<Framed, Cause> {
+    /// Rule 1. The target authority is written to `slot` (no copies of it through return
+    /// values); the scheme, or the HTTP/1.0 default path, is returned.
+    fn frame(
+        &self,
+        conn: &Connection,
+        request: &Request<'_>,
+        slot: &mut Option<Authority>,
+    ) -> Result<Framed, Cause> {
         let parse = |bytes: &[u8]| Authority::parse_with(bytes, self.config.knobs.wire_unicode);
         let strict = self.config.knobs.strict_host_consistency;
         if request.hosts.len() > 1 {
             return Err(Cause::DuplicateHost);
         }
         if request.version.is_h1() {
-            let host = match request.hosts.first() {
-                Some(bytes) => Some(parse(bytes).map_err(Cause::InvalidHost)?),
-                None => None,
-            };
             return match request.target {
                 Target::Absolute { scheme, authority } => {
-                    // RFC 9112 §3.2.2 says ignore Host; by policy a differing one is the
-                    // "Host of Troubles" split (SPEC §5 rule 1).
-                    let target = parse(authority).map_err(Cause::InvalidTarget)?;
+                    let target = slot.insert(parse(authority).map_err(Cause::InvalidTarget)?);
                     let scheme = Scheme::parse(scheme);
-                    if strict && host.is_some_and(|h| !same_authority(&h, &target, scheme)) {
-                        return Err(Cause::HostMismatch);
+                    if let Some(bytes) = request.hosts.first() {
+                        let host = parse(bytes).map_err(Cause::InvalidHost)?;
+                        // RFC 9112 §3.2.2 says ignore Host; by policy a differing one is the
+                        // "Host of Troubles" split (SPEC §5 rule 1).
+                        if strict && !same_authority(&host, target, scheme) {
+                            return Err(Cause::HostMismatch);
+                        }
                     }
-                    Ok(Framed::Origin {
-                        scheme,
-                        authority: Some(target),
-                    })
+                    Ok(Framed::Origin(scheme))
                 }
-                Target::Authority(_) => Err(Cause::AuthorityFormWithoutConnect),
-                Target::Origin | Target::Asterisk => match host {
-                    Some(host) => Ok(Framed::Origin {
-                        scheme: Some(conn.scheme()),
-                        authority: Some(host),
-                    }),
+                Target::Authority(_) => {
+                    // A Host that does not parse is reported as such first.
+                    if let Some(bytes) = request.hosts.first() {
+                        parse(bytes).map_err(Cause::InvalidHost)?;
+                    }
+                    Err(Cause::AuthorityFormWithoutConnect)
+                }
+                Target::Origin | Target::Asterisk => match request.hosts.first() {
+                    Some(bytes) => {
+                        *slot = Some(parse(bytes).map_err(Cause::InvalidHost)?);
+                        Ok(Framed::Origin(Some(conn.scheme())))
+                    }
                     None if request.version == Version::Http10
                         && self.config.knobs.http10_default_vhost =>
                     {
@@ -812,31 +835,32 @@ impl<T> Server<T> {
         if request.authorities.len() > 1 {
             return Err(Cause::DuplicateAuthority);
         }
-        let authority = match request.authorities.first() {
-            Some(bytes) => Some(parse(bytes).map_err(Cause::InvalidAuthority)?),
-            None => None,
-        };
+        if let Some(bytes) = request.authorities.first() {
+            *slot = Some(parse(bytes).map_err(Cause::InvalidAuthority)?);
+        }
         // RFC 9113 §8.3.1: with :authority present, HTTP/2 "MUST NOT use" Host; it is checked
         // only under strict_host_consistency. HTTP/3 always checks it (RFC 9114 §4.3.1).
-        let host_counts = authority.is_none() || request.version == Version::Http3 || strict;
-        let host = match request.hosts.first() {
-            Some(bytes) if host_counts => Some(parse(bytes).map_err(Cause::InvalidHost)?),
-            _ => None,
-        };
-        if let (Some(a), Some(h)) = (&authority, &host) {
-            if request.version == Version::Http3 {
-                if request.authorities.first() != request.hosts.first() {
-                    return Err(Cause::Http3HostMismatch);
+        let host_counts = slot.is_none() || request.version == Version::Http3 || strict;
+        if let Some(bytes) = request.hosts.first().filter(|_| host_counts) {
+            let host = parse(bytes).map_err(Cause::InvalidHost)?;
+            match slot {
+                None => *slot = Some(host),
+                Some(_) if request.version == Version::Http3 => {
+                    if request.authorities.first() != request.hosts.first() {
+                        return Err(Cause::Http3HostMismatch);
+                    }
                 }
-            } else if !same_authority(h, a, scheme) {
-                return Err(Cause::HostMismatch);
+                Some(authority) => {
+                    if !same_authority(&host, authority, scheme) {
+                        return Err(Cause::HostMismatch);
+                    }
+                }
             }
         }
-        let authority = authority.or(host);
-        if authority.is_none() && scheme.is_some() {
+        if slot.is_none() && scheme.is_some() {
             return Err(Cause::MissingAuthority);
         }
-        Ok(Framed::Origin { scheme, authority })
+        Ok(Framed::Origin(scheme))
     }
 
     fn origin_ports<'c>(&'c self, conn: &'c Connection) -> &'c [u16] {

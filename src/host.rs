@@ -22,14 +22,12 @@ pub struct DnsName {
 }
 
 impl DnsName {
-    /// Builds a name from bytes the caller has already checked and lowercased.
-    pub(crate) fn from_checked(name: &[u8]) -> Self {
-        debug_assert!(!name.is_empty() && name.len() <= MAX_NAME_LEN);
-        let mut bytes = [0u8; MAX_NAME_LEN];
-        bytes[..name.len()].copy_from_slice(name);
+    /// Takes a buffer whose first `len` bytes the caller has checked and lowercased.
+    pub(crate) fn from_array(bytes: [u8; MAX_NAME_LEN], len: usize) -> Self {
+        debug_assert!(len > 0 && len <= MAX_NAME_LEN);
         #[allow(clippy::cast_possible_truncation)] // len <= 253
         DnsName {
-            len: name.len() as u8,
+            len: len as u8,
             bytes,
         }
     }
@@ -55,6 +53,15 @@ impl DnsName {
         let s = self.as_str();
         s.find('.').map(|dot| &s[dot + 1..])
     }
+
+    /// [`DnsName::parent`] as bytes, without the UTF-8 check (the hot path's form).
+    pub(crate) fn parent_bytes(&self) -> Option<&[u8]> {
+        let bytes = self.as_bytes();
+        bytes
+            .iter()
+            .position(|&b| b == b'.')
+            .map(|dot| &bytes[dot + 1..])
+    }
 }
 
 impl PartialEq for DnsName {
@@ -70,7 +77,7 @@ impl Hash for DnsName {
 }
 impl PartialEq<str> for DnsName {
     fn eq(&self, other: &str) -> bool {
-        self.as_str() == other
+        self.as_bytes() == other.as_bytes()
     }
 }
 impl fmt::Display for DnsName {

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 
 use hashbrown::HashTable;
 
-use crate::host::Host;
+use crate::host::{DnsName, Host};
 use crate::pattern::NamePattern;
 
 /// How a host was matched.
@@ -120,7 +120,15 @@ impl<V> NameIndex<V> {
         for (position, (pattern, value)) in patterns.enumerate() {
             index.insert(position, &pattern, value)?;
         }
+        // Built once, read for the server's life: give back what growth over-allocated.
         index.arena.shrink_to_fit();
+        index.spans.shrink_to_fit();
+        index.values.shrink_to_fit();
+        let (arena, spans, hasher) = (&index.arena, &index.spans, index.hasher);
+        let rehash = |&i: &u32| hash_bytes(&hasher, span_bytes(arena, spans[i as usize]));
+        index.exact.shrink_to_fit(rehash);
+        index.wildcard.shrink_to_fit(rehash);
+        index.ip.shrink_to_fit(rehash);
         Ok(index)
     }
 
@@ -172,12 +180,17 @@ impl<V> NameIndex<V> {
     #[must_use]
     pub fn lookup(&self, host: &Host) -> Option<Hit<'_, V>> {
         match host {
-            Host::Dns(name) => self
-                .probe(&self.exact, name.as_bytes())
-                .or_else(|| self.probe(&self.wildcard, name.parent()?.as_bytes())),
+            Host::Dns(name) => self.lookup_name(name),
             Host::Ipv4(addr) => self.probe(&self.ip, &addr.octets()),
             Host::Ipv6(addr) => self.probe(&self.ip, &addr.octets()),
         }
+    }
+
+    /// [`NameIndex::lookup`] for a DNS name, without wrapping it in a [`Host`].
+    #[must_use]
+    pub fn lookup_name(&self, name: &DnsName) -> Option<Hit<'_, V>> {
+        self.probe(&self.exact, name.as_bytes())
+            .or_else(|| self.probe(&self.wildcard, name.parent_bytes()?))
     }
 
     /// Every pattern covering `host`: the exact one and the wildcard one. Two probes at most.
@@ -187,8 +200,8 @@ impl<V> NameIndex<V> {
             Host::Dns(name) => Lookup {
                 exact: self.probe(&self.exact, name.as_bytes()),
                 wildcard: name
-                    .parent()
-                    .and_then(|parent| self.probe(&self.wildcard, parent.as_bytes())),
+                    .parent_bytes()
+                    .and_then(|parent| self.probe(&self.wildcard, parent)),
             },
             Host::Ipv4(_) | Host::Ipv6(_) => Lookup {
                 exact: self.lookup(host),

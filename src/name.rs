@@ -10,6 +10,12 @@ use crate::host::{MAX_LABEL_LEN, MAX_NAME_LEN};
 /// What one pass over a name found.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Scanned {
+    /// The name's length, without the trailing dot if there was one.
+    pub len: usize,
+    /// Where the scan stopped: at the first `:` (a port follows) or at the end of the input.
+    pub end: usize,
+    /// Whether the name ended with one dot (which `len` leaves out).
+    pub trailing_dot: bool,
     /// Offset of the first label that starts with `xn--` (any case).
     pub first_alabel: Option<usize>,
     /// Offset of the first label that begins or ends with `-`.
@@ -24,43 +30,85 @@ pub(crate) struct Scanned {
 pub(crate) enum NameFault {
     /// A byte outside letters, digits, `-`, `_` and `.`.
     Byte(u8, usize),
-    /// An empty label begins here (also a trailing dot, which callers strip or refuse first).
+    /// An empty label begins here (also a second trailing dot).
     EmptyLabel(usize),
     /// The label that begins here is over 63 octets.
     LabelTooLong(usize),
-    /// The name is over 253 octets.
+    /// The name is over 253 octets (without its trailing dot).
     NameTooLong(usize),
 }
 
-/// Checks `name` (no trailing dot expected) and writes its ASCII-lowercased bytes to `out`.
-pub(crate) fn scan(name: &[u8], out: &mut [u8; MAX_NAME_LEN]) -> Result<Scanned, NameFault> {
-    if name.len() > MAX_NAME_LEN {
-        return Err(NameFault::NameTooLong(name.len()));
+/// Per byte: its lowercase form if it may stand in a name (letters, digits, `-`, `_`, `.`),
+/// else 0. One table look-up per byte both checks and lowers.
+static NAME_BYTES: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        #[allow(clippy::cast_possible_truncation)] // b < 256
+        let byte = b as u8;
+        table[b] = match byte {
+            b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => byte,
+            b'A'..=b'Z' => byte | 0x20,
+            _ => 0,
+        };
+        b += 1;
     }
-    if name.is_empty() {
-        return Err(NameFault::EmptyLabel(0));
-    }
+    table
+};
+
+/// Checks the name at the start of `input`, up to the first `:` or the end, and writes its
+/// ASCII-lowercased bytes (without a trailing dot) to `out`. One pass; no allocation.
+pub(crate) fn scan(input: &[u8], out: &mut [u8; MAX_NAME_LEN]) -> Result<Scanned, NameFault> {
     let mut scanned = Scanned {
+        len: 0,
+        end: input.len(),
+        trailing_dot: false,
         first_alabel: None,
         hyphen_edge: None,
         numeric_last: None,
     };
     let mut start = 0;
-    for (i, &b) in name.iter().enumerate() {
-        out[i] = match b {
-            b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' => b,
-            b'A'..=b'Z' => b | 0x20,
-            b'.' => {
-                end_label(&name[start..i], start, &mut scanned)?;
-                start = i + 1;
-                b'.'
+    let mut last = (0, 0);
+    for (i, &b) in input.iter().enumerate() {
+        let lower = NAME_BYTES[usize::from(b)];
+        if lower == 0 {
+            if b == b':' {
+                scanned.end = i;
+                break;
             }
-            _ => return Err(NameFault::Byte(b, i)),
-        };
+            return Err(NameFault::Byte(b, i));
+        }
+        if lower == b'.' {
+            end_label(&input[start..i], start, &mut scanned)?;
+            last = (start, i);
+            start = i + 1;
+        }
+        match out.get_mut(i) {
+            Some(slot) => *slot = lower,
+            // Past 253 octets only the one trailing dot may follow.
+            None if lower == b'.' && matches!(input.get(i + 1), None | Some(b':')) => {}
+            None => {
+                let host = input.iter().position(|&c| c == b':').unwrap_or(input.len());
+                let host = input[..host].strip_suffix(b".").map_or(host, <[u8]>::len);
+                return Err(NameFault::NameTooLong(host));
+            }
+        }
     }
-    end_label(&name[start..], start, &mut scanned)?;
-    if is_numeric_label(&name[start..]) {
-        scanned.numeric_last = Some(start);
+    let end = scanned.end;
+    if start == end {
+        // Empty last label: a trailing dot after a non-empty label, or an empty name.
+        if end == 0 {
+            return Err(NameFault::EmptyLabel(0));
+        }
+        scanned.trailing_dot = true;
+        scanned.len = end - 1;
+    } else {
+        end_label(&input[start..end], start, &mut scanned)?;
+        last = (start, end);
+        scanned.len = end;
+    }
+    if is_numeric_label(&input[last.0..last.1]) {
+        scanned.numeric_last = Some(last.0);
     }
     Ok(scanned)
 }
@@ -187,6 +235,8 @@ mod tests {
             scan(b"a.b c", &mut out).unwrap_err(),
             NameFault::Byte(b' ', 3)
         );
+        assert_eq!(scan(b".", &mut out).unwrap_err(), NameFault::EmptyLabel(0));
+        assert_eq!(scan(b"", &mut out).unwrap_err(), NameFault::EmptyLabel(0));
         let long = [b'a'; 64];
         assert_eq!(
             scan(&long, &mut out).unwrap_err(),
@@ -194,7 +244,52 @@ mod tests {
         );
         let s = scan(b"XN--Bcher-KVA.-a", &mut out).unwrap();
         assert_eq!(&out[..16], b"xn--bcher-kva.-a");
+        assert_eq!((s.len, s.end, s.trailing_dot), (16, 16, false));
         assert_eq!(s.first_alabel, Some(0));
         assert_eq!(s.hyphen_edge, Some(14));
+    }
+
+    #[test]
+    fn scan_stops_at_the_port_and_drops_one_trailing_dot() {
+        let mut out = [0u8; MAX_NAME_LEN];
+        let s = scan(b"Example.COM.:443", &mut out).unwrap();
+        assert_eq!((s.len, s.end, s.trailing_dot), (11, 12, true));
+        assert_eq!(&out[..11], b"example.com");
+        let s = scan(b"1.2.3.4.", &mut out).unwrap();
+        assert_eq!((s.len, s.numeric_last), (7, Some(6)));
+        assert_eq!(
+            scan(b"a..", &mut out).unwrap_err(),
+            NameFault::EmptyLabel(2)
+        );
+    }
+
+    #[test]
+    fn scan_allows_253_octets_and_one_dot() {
+        let mut out = [0u8; MAX_NAME_LEN];
+        let name = format!(
+            "{}.{}.{}.{}",
+            "f".repeat(61),
+            "a".repeat(63),
+            "b".repeat(63),
+            "c".repeat(63)
+        );
+        assert_eq!(name.len(), 253);
+        assert_eq!(scan(name.as_bytes(), &mut out).unwrap().len, 253);
+        assert_eq!(
+            scan(format!("{name}.").as_bytes(), &mut out).unwrap().len,
+            253
+        );
+        assert_eq!(
+            scan(format!("{name}.:1").as_bytes(), &mut out).unwrap().end,
+            254
+        );
+        assert_eq!(
+            scan(format!("f{name}").as_bytes(), &mut out).unwrap_err(),
+            NameFault::NameTooLong(254)
+        );
+        assert_eq!(
+            scan(format!("{name}..").as_bytes(), &mut out).unwrap_err(),
+            NameFault::NameTooLong(254)
+        );
     }
 }

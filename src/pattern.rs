@@ -63,8 +63,10 @@ impl NamePattern {
     #[must_use]
     pub fn matches(&self, host: &Host) -> bool {
         match (self, host) {
-            (NamePattern::Exact(name), Host::Dns(h)) => h.as_str() == &**name,
-            (NamePattern::Wildcard(parent), Host::Dns(h)) => h.parent() == Some(&**parent),
+            (NamePattern::Exact(name), Host::Dns(h)) => h.as_bytes() == name.as_bytes(),
+            (NamePattern::Wildcard(parent), Host::Dns(h)) => {
+                h.parent_bytes() == Some(parent.as_bytes())
+            }
             (NamePattern::Ip(IpAddr::V4(a)), Host::Ipv4(h)) => a == h,
             (NamePattern::Ip(IpAddr::V6(a)), Host::Ipv6(h)) => a == h,
             _ => false,
@@ -121,6 +123,8 @@ fn parse_ascii(bytes: &[u8]) -> Result<NamePattern, PatternError> {
         });
     }
     let mut lower = [0u8; MAX_NAME_LEN];
+    // `name` holds no ':' (that went to the IPv6 branch) and no trailing dot (refused above),
+    // so the scan covers all of it.
     let scanned = name::scan(name, &mut lower).map_err(|fault| match fault {
         NameFault::Byte(b, i) if !b.is_ascii() => PatternError::NonAscii { offset: base + i },
         NameFault::Byte(byte, i) => PatternError::InvalidByte {
@@ -131,7 +135,7 @@ fn parse_ascii(bytes: &[u8]) -> Result<NamePattern, PatternError> {
         NameFault::LabelTooLong(i) => PatternError::LabelTooLong { offset: base + i },
         NameFault::NameTooLong(len) => PatternError::NameTooLong { len: base + len },
     })?;
-    let lower = &lower[..name.len()];
+    let lower = &lower[..scanned.len];
     if let Some(i) = scanned.numeric_last {
         return match name::dotted_quad(lower) {
             Some(addr) if !wildcard => Ok(NamePattern::Ip(IpAddr::V4(addr))),

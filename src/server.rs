@@ -30,6 +30,12 @@ impl Scheme {
     /// `http` or `https`, ASCII case-insensitively (RFC 3986 §3.1); anything else is `None`.
     #[must_use]
     pub fn parse(bytes: &[u8]) -> Option<Scheme> {
+        // The lowercase forms first: that is what clients send.
+        match bytes {
+            b"https" => return Some(Scheme::Https),
+            b"http" => return Some(Scheme::Http),
+            _ => {}
+        }
         if bytes.eq_ignore_ascii_case(b"https") {
             Some(Scheme::Https)
         } else if bytes.eq_ignore_ascii_case(b"http") {

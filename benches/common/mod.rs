@@ -1,0 +1,202 @@
+//! Fixtures shared by the benchmarks: servers of N virtual hosts on one certificate, the request
+//! classes, and the baseline: the glue a careful Rust user writes today without misdirect.
+#![allow(dead_code)]
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv6Addr};
+
+use misdirect::{
+    CertificateConfig, Config, Connection, ConnectionFacts, Handshake, ListenerConfig, Method,
+    Request, Server, Target, Version, VhostConfig,
+};
+use rustls_pki_types::{CertificateDer, ServerName};
+
+/// The request classes: (name, `:authority` bytes). Every one but the last two is served.
+pub const CLASSES: &[(&str, &[u8])] = &[
+    ("plain", b"api.example.com:443"),
+    ("mixed_case_dot", b"API.Example.COM."),
+    ("a_label", b"xn--bcher-kva.example.com"),
+    ("ipv6", b"[2001:db8::1]"),
+    ("misdirected", b"www.other.org"),
+    ("malformed", b"exa mple.com"),
+];
+
+/// A certificate's SANs: `extra` unrelated names first, then the ones the requests need, so
+/// the matching SAN sits last.
+pub fn sans(extra: usize) -> Vec<String> {
+    let mut sans: Vec<String> = (0..extra).map(|i| format!("n{i}.example.net")).collect();
+    sans.extend([
+        "example.com".to_string(),
+        "2001:db8::1".to_string(),
+        "*.example.com".to_string(),
+    ]);
+    sans
+}
+
+/// A TLS server with `vhosts` virtual hosts (`v<i>.example.com`, plus the ones the classes name)
+/// on one certificate with these SANs.
+pub fn server(vhosts: usize, sans: &[String]) -> Server<usize> {
+    let mut list = vec![
+        VhostConfig::new("api", &["api.example.com"], "public", 0),
+        VhostConfig::new("idn", &["xn--bcher-kva.example.com"], "public", 1),
+        VhostConfig::new("ip", &["2001:db8::1"], "public", 2),
+    ];
+    for i in list.len()..vhosts.max(list.len()) {
+        // Every tenth name is written with a U-label, as configuration may be.
+        let name = if i % 10 == 0 {
+            format!("bücher{i}.example.com")
+        } else {
+            format!("v{i}.example.com")
+        };
+        list.push(VhostConfig::new(&format!("v{i}"), &[name], "public", i));
+    }
+    let mut tls = ListenerConfig::new("tls", true, 443);
+    tls.default_tls_vhost = Some("api".into());
+    Server::build(Config {
+        listeners: vec![tls],
+        vhosts: list,
+        certificates: vec![CertificateConfig::new("edge", sans)],
+        policies: vec!["public".into()],
+        ..Config::default()
+    })
+    .expect("benchmark server")
+}
+
+/// The connection every request arrives on: SNI api.example.com, the one certificate.
+pub fn connection(server: &Server<usize>) -> Connection {
+    server
+        .connection(&ConnectionFacts {
+            listener: server.listener_id("tls").unwrap(),
+            tls: Some(Handshake {
+                sni: Some(b"api.example.com"),
+                certificate: server.certificate_id("edge").unwrap(),
+                policy: server.policy_id("public"),
+            }),
+            gateway: None,
+        })
+        .unwrap()
+}
+
+/// An HTTP/2 request for `authority`.
+pub fn request<'a>(authority: &'a [&'a [u8]]) -> Request<'a> {
+    Request {
+        version: Version::Http2,
+        method: Method::Other,
+        scheme: Some(b"https"),
+        authorities: authority,
+        hosts: &[],
+        target: Target::Origin,
+    }
+}
+
+/// The same certificate as DER, made once.
+pub fn certificate_der(sans: &[String]) -> CertificateDer<'static> {
+    let key = rcgen::KeyPair::generate().expect("key");
+    let params = rcgen::CertificateParams::new(sans.to_vec()).expect("params");
+    params.self_signed(&key).expect("certificate").der().clone()
+}
+
+/// What a careful user writes without misdirect: parse with `http`, IDNA with `idna`, drop the
+/// trailing dot, check the certificate with rustls-webpki (certificate parsed once at set-up),
+/// look the lowercase host up in a `HashMap`, and on a miss try the `*.parent` key once.
+pub struct Glue {
+    cert: webpki::EndEntityCert<'static>,
+    vhosts: HashMap<String, usize>,
+}
+
+/// The glue's verdict, like misdirect's: serve a value, or a status.
+#[derive(Debug, PartialEq, Eq)]
+pub enum GlueVerdict {
+    Serve(usize),
+    Status(u16),
+}
+
+impl Glue {
+    pub fn new(server: &Server<usize>, der: &'static CertificateDer<'static>) -> Glue {
+        let cert = webpki::EndEntityCert::try_from(der).expect("webpki parses the certificate");
+        let mut vhosts = HashMap::new();
+        for vhost in &server.config().vhosts {
+            for name in &vhost.names {
+                vhosts.insert(name.to_ascii_lowercase(), vhost.value);
+            }
+        }
+        Glue { cert, vhosts }
+    }
+
+    pub fn decide(&self, authority: &[u8]) -> GlueVerdict {
+        let Ok(text) = std::str::from_utf8(authority) else {
+            return GlueVerdict::Status(400);
+        };
+        let Ok(parsed) = text.parse::<http::uri::Authority>() else {
+            return GlueVerdict::Status(400);
+        };
+        if parsed.port_u16().unwrap_or(443) != 443 {
+            return GlueVerdict::Status(421);
+        }
+        let host = parsed.host();
+        let (name, ip): (Cow<'_, str>, Option<Ipv6Addr>) =
+            match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+                Some(literal) => {
+                    let Ok(ip) = literal.parse::<Ipv6Addr>() else {
+                        return GlueVerdict::Status(400);
+                    };
+                    (Cow::Owned(ip.to_string()), Some(ip))
+                }
+                None => {
+                    let host = host.strip_suffix('.').unwrap_or(host);
+                    match idna::domain_to_ascii_cow(host.as_bytes(), idna::AsciiDenyList::URL) {
+                        Ok(ascii) => (ascii, None),
+                        Err(_) => return GlueVerdict::Status(400),
+                    }
+                }
+            };
+        let server_name = match ip {
+            Some(ip) => ServerName::IpAddress(IpAddr::V6(ip).into()),
+            None => match ServerName::try_from(name.as_ref()) {
+                Ok(server_name) => server_name,
+                Err(_) => return GlueVerdict::Status(400),
+            },
+        };
+        if self
+            .cert
+            .verify_is_valid_for_subject_name(&server_name)
+            .is_err()
+        {
+            return GlueVerdict::Status(421);
+        }
+        if let Some(&v) = self.vhosts.get(name.as_ref()) {
+            return GlueVerdict::Serve(v);
+        }
+        let wildcard = name.find('.').map(|dot| format!("*{}", &name[dot..]));
+        match wildcard.and_then(|key| self.vhosts.get(&key).copied()) {
+            Some(v) => GlueVerdict::Serve(v),
+            None => GlueVerdict::Status(421),
+        }
+    }
+}
+
+/// A hand-written parse plus one hash lookup, written the obvious way: lowercase into a
+/// `String`, strip the port and trailing dot, `HashMap::get`. It checks nothing else.
+pub fn obvious_lookup(map: &HashMap<String, usize>, authority: &[u8]) -> Option<usize> {
+    let text = std::str::from_utf8(authority).ok()?;
+    let host = text.rsplit_once(':').map_or(text, |(h, _)| h);
+    let host = host.strip_suffix('.').unwrap_or(host).to_ascii_lowercase();
+    map.get(&host).copied()
+}
+
+/// Reads criterion's median (ns) for `group/id` from its saved estimates.
+pub fn median_ns(group: &str, id: &str) -> Option<f64> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target/criterion")
+        .join(group)
+        .join(id)
+        .join("new/estimates.json");
+    let text = std::fs::read_to_string(path).ok()?;
+    let at = text.find("\"median\"")?;
+    let rest = &text[at..];
+    let at = rest.find("\"point_estimate\":")? + "\"point_estimate\":".len();
+    let rest = rest[at..].trim_start();
+    let end = rest.find([',', '}'])?;
+    rest[..end].trim().parse().ok()
+}
