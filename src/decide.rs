@@ -661,17 +661,27 @@ impl<T> Server<T> {
             .tls
             .as_ref()
             .filter(|_| self.config.knobs.sni != SniPolicy::Insecure);
+        // Rule 5's lookup comes first because it also answers rule 4 for names whose coverage
+        // was settled at build time; the verdict is the same as checking rule 4 first.
+        let entry = self.route_entry(scheme, port);
+        let route = entry.map(|r| &r.index);
+        let hit = route.and_then(|index| index.lookup(host));
         // Rule 4: certificate coverage (RFC 9110 §7.4, RFC 9525 §6.3).
         if let Some(tls) = tls {
-            if !self.certificates[tls.certificate as usize].covers(host) {
+            let settled = match (entry, hit) {
+                (Some(entry), Some(hit)) => entry
+                    .covered
+                    .get(hit.position)
+                    .and_then(|bits| bits.checked_shr(tls.certificate))
+                    .is_some_and(|bits| bits & 1 == 1),
+                _ => false,
+            };
+            if !settled && !self.certificates[tls.certificate as usize].covers(host) {
                 return Err(misdirected(Rule::Certificate, Cause::NotCovered));
             }
         }
         // Rule 5: virtual host, exact before wildcard.
-        let route = self.route(scheme, port);
-        let found = route
-            .and_then(|index| index.lookup(host))
-            .map(|hit| *hit.value);
+        let found = hit.map(|hit| *hit.value);
         let vhost = match (found, &self.config.knobs.unknown_host, self.fallback) {
             (Some(vhost), _, _) => vhost,
             (None, UnknownHost::NotFound, _) => {

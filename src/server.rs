@@ -292,6 +292,11 @@ pub(crate) struct Route {
     pub scheme: Scheme,
     pub port: u16,
     pub index: NameIndex<u32>,
+    /// Per pattern (by position in `index`): bit `c` is set when certificate `c` covers every
+    /// host the pattern matches, known at build time. Serving then needs no certificate lookup
+    /// (rule 4 is answered by the bit); when the bit is clear the lookup decides. Certificates
+    /// past the 64th are always looked up.
+    pub covered: Vec<u64>,
 }
 
 pub(crate) struct Listener {
@@ -381,7 +386,7 @@ impl<T> Server<T> {
             vhost_patterns.push(patterns);
         }
 
-        let routes = build_routes(&config, &vhost_patterns)?;
+        let routes = build_routes(&config, &vhost_patterns, &certificates)?;
 
         let vhost_id = |listener: &str, name: &Option<String>| -> Result<Option<u32>, BuildError> {
             match name {
@@ -482,10 +487,13 @@ impl<T> Server<T> {
     }
 
     pub(crate) fn route(&self, scheme: Scheme, port: u16) -> Option<&NameIndex<u32>> {
+        self.route_entry(scheme, port).map(|r| &r.index)
+    }
+
+    pub(crate) fn route_entry(&self, scheme: Scheme, port: u16) -> Option<&Route> {
         self.routes
             .iter()
             .find(|r| r.scheme == scheme && r.port == port)
-            .map(|r| &r.index)
     }
 }
 
@@ -499,6 +507,14 @@ impl<T: fmt::Debug> fmt::Debug for Server<T> {
 }
 
 fn covered_by_some(certificates: &[NameIndex<()>], pattern: &NamePattern) -> bool {
+    certificates
+        .iter()
+        .any(|cert| covers_pattern(cert, pattern))
+}
+
+/// Whether a certificate covers every host the pattern matches: an exact name or address it
+/// covers, or a wildcard it holds itself.
+fn covers_pattern(cert: &NameIndex<()>, pattern: &NamePattern) -> bool {
     // A wildcard is covered by the same wildcard; probe with one label under its parent.
     let probe = match pattern {
         NamePattern::Exact(name) => Host::parse(name.as_bytes()),
@@ -512,18 +528,17 @@ fn covered_by_some(certificates: &[NameIndex<()>], pattern: &NamePattern) -> boo
         ),
     };
     let Ok(probe) = probe else { return false };
-    certificates.iter().any(|cert| {
-        let found = cert.lookup_all(&probe);
-        match pattern {
-            NamePattern::Wildcard(_) => found.wildcard.is_some(),
-            _ => found.best().is_some(),
-        }
-    })
+    let found = cert.lookup_all(&probe);
+    match pattern {
+        NamePattern::Wildcard(_) => found.wildcard.is_some(),
+        _ => found.best().is_some(),
+    }
 }
 
 fn build_routes<T>(
     config: &Config<T>,
     patterns: &[Vec<NamePattern>],
+    certificates: &[NameIndex<()>],
 ) -> Result<Vec<Route>, BuildError> {
     let mut keys: Vec<(Scheme, u16)> = Vec::new();
     for vhost in &config.vhosts {
@@ -539,10 +554,19 @@ fn build_routes<T>(
     for (scheme, port) in keys {
         let mut owners = Vec::new();
         let mut entries = Vec::new();
+        let mut covered = Vec::new();
         for (id, vhost) in config.vhosts.iter().enumerate() {
             if vhost.ports(scheme).contains(&port) {
                 for pattern in &patterns[id] {
                     owners.push(id);
+                    covered.push(
+                        certificates
+                            .iter()
+                            .take(64)
+                            .enumerate()
+                            .filter(|(_, cert)| covers_pattern(cert, pattern))
+                            .fold(0u64, |bits, (c, _)| bits | 1 << c),
+                    );
                     #[allow(clippy::cast_possible_truncation)] // checked by NameIndex
                     entries.push((pattern.clone(), id as u32));
                 }
@@ -566,6 +590,7 @@ fn build_routes<T>(
             scheme,
             port,
             index,
+            covered,
         });
     }
     Ok(routes)
