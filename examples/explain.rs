@@ -256,14 +256,14 @@ fn decisions() {
             authority
         })
         .into_owned();
-        let verdict = match server.connection(&facts) {
-            Ok(conn) => server.decide(&conn, &request),
+        let conn = match server.connection(&facts) {
+            Ok(conn) => conn,
             Err(e) => {
                 println!("{what:<36} facts refused: {e}");
                 continue;
             }
         };
-        let outcome = match &verdict {
+        let outcome = match server.decide(&conn, &request) {
             Verdict::Serve(value) => format!("serve {value}"),
             other => other.reason().map(ToString::to_string).unwrap_or_default(),
         };

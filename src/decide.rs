@@ -369,7 +369,7 @@ pub struct Reason<'s> {
     /// The effective port, when known.
     pub port: Option<u16>,
     /// The canonical SNI, on TLS.
-    pub sni: Option<Sni>,
+    pub sni: Option<&'s Sni>,
     /// The certificate presented, on TLS.
     pub certificate: Option<&'s str>,
     /// The TLS policy of the handshake, when known.
@@ -575,7 +575,11 @@ impl<T> Server<T> {
     /// assert_eq!(verdict.status(), Some(421));
     /// assert_eq!(verdict.reason().unwrap().rule, Rule::Certificate);
     /// ```
-    pub fn decide<'s>(&'s self, connection: &Connection, request: &Request<'_>) -> Verdict<'s, T> {
+    pub fn decide<'s>(
+        &'s self,
+        connection: &'s Connection,
+        request: &Request<'_>,
+    ) -> Verdict<'s, T> {
         match self.choose(connection, request) {
             Ok(vhost) => Verdict::Serve(&self.config.vhosts[vhost as usize].value),
             Err(reason) => match reason.status {
@@ -597,7 +601,7 @@ impl<T> Server<T> {
     #[allow(clippy::result_large_err)]
     pub fn choose<'s>(
         &'s self,
-        conn: &Connection,
+        conn: &'s Connection,
         request: &Request<'_>,
     ) -> Result<u32, Reason<'s>> {
         // The walk records what it learns in a small trail; the reason is only written out when
@@ -882,13 +886,13 @@ impl<T> Server<T> {
 
     /// Writes out the reason for a rule that fired: cold, off the serving path.
     #[cold]
-    fn explain(
-        &self,
-        conn: &Connection,
+    fn explain<'s>(
+        &'s self,
+        conn: &'s Connection,
         authority: Option<&Authority>,
         trail: &Trail,
         Fail(status, rule, cause): Fail,
-    ) -> Reason<'_> {
+    ) -> Reason<'s> {
         let policy = |p: u32| self.config.policies[p as usize].as_str();
         let vhost_name = |v: u32| self.config.vhosts[v as usize].name.as_str();
         let tls = conn.tls.as_ref();
@@ -900,7 +904,7 @@ impl<T> Server<T> {
             scheme: trail.scheme,
             host: authority.map(|a| *a.host()),
             port: trail.port,
-            sni: tls.map(|t| t.sni),
+            sni: tls.map(|t| &t.sni),
             certificate: tls.map(|t| self.config.certificates[t.certificate as usize].id.as_str()),
             handshake_policy: trail
                 .handshake_policy
