@@ -101,50 +101,9 @@ pub fn server(u: &mut Unstructured<'_>) -> Result<Option<Server<usize>>> {
     Ok(repair(config))
 }
 
-fn canonical(text: &str) -> Option<String> {
-    misdirect::NamePattern::parse(text).ok().map(|p| p.to_string())
-}
-
-/// Drops what conflicts until the configuration builds.
-#[must_use]
-pub fn repair(mut config: Config<usize>) -> Option<Server<usize>> {
-    use misdirect::BuildError;
-    for _ in 0..200 {
-        match Server::build(config.clone()) {
-            Ok(server) => return Some(server),
-            Err(BuildError::DuplicateName { second, name, .. }) => {
-                let v = config.vhosts.iter_mut().find(|v| v.name == second)?;
-                v.names.retain(|n| canonical(n).as_deref() != Some(name.as_str()));
-            }
-            Err(BuildError::Uncovered { vhost, name }) => {
-                let v = config.vhosts.iter_mut().find(|v| v.name == vhost)?;
-                v.names.retain(|n| canonical(n).as_deref() != Some(name.as_str()));
-            }
-            Err(BuildError::Pattern { vhost, .. }) => {
-                let v = config.vhosts.iter_mut().find(|v| v.name == vhost)?;
-                v.names.retain(|n| canonical(n).is_some());
-            }
-            Err(BuildError::FallbackNotServing { .. }) => {
-                config.vhosts[0].https_ports = vec![443, 8443];
-                config.vhosts[0].http_ports = vec![80, 8080];
-            }
-            Err(_) => return None,
-        }
-    }
-    None
-}
-
-/// Every name the server knows, for drawing requests and SNI from.
-#[must_use]
-pub fn names(server: &Server<usize>) -> Vec<String> {
-    let config = server.config();
-    let mut names: Vec<String> =
-        config.vhosts.iter().flat_map(|v| v.names.iter().cloned()).collect();
-    for cert in &config.certificates {
-        names.extend(cert.sans.iter().map(|s| String::from_utf8_lossy(s).into_owned()));
-    }
-    names
-}
+#[path = "../../tests/common/shared.rs"]
+mod shared;
+pub use shared::{repair, server_names as names};
 
 /// An authority drawn from `names` and mutated, or a free one.
 pub fn authority(u: &mut Unstructured<'_>, names: &[String]) -> Result<Vec<u8>> {
@@ -153,25 +112,8 @@ pub fn authority(u: &mut Unstructured<'_>, names: &[String]) -> Result<Vec<u8>> 
     }
     let name = u.choose(names)?;
     let label = *u.choose(SUBS)?;
-    let host = match name.strip_prefix("*.") {
-        Some(parent) => format!("{label}.{parent}"),
-        None if name.contains(':') => format!("[{name}]"),
-        None => name.clone(),
-    };
-    let host = crate::flip_case(u, &host)?;
-    let bracketed = host.starts_with('[');
-    Ok(match u.int_in_range(0u8..=15)? {
-        0 => format!("{host}:443"),
-        1 => format!("{host}:8443"),
-        2 => format!("{host}:80"),
-        3 if !bracketed => format!("{host}."),
-        4 if !bracketed => format!("{host}.."),
-        5 => format!("{host}:0443"),
-        6 => format!("{label}.{host}"),
-        7 => format!("user@{host}"),
-        _ => host,
-    }
-    .into_bytes())
+    let host = crate::flip_case(u, &shared::instantiate(name, label))?;
+    Ok(shared::mutate(&host, label, u.int_in_range(0u8..=15)?).into_bytes())
 }
 
 /// A request, owned.

@@ -3,11 +3,12 @@
 #![allow(dead_code)]
 
 use misdirect::{
-    BuildError, CertificateConfig, Config, ConnectionFacts, Gateway, Handshake, Knobs,
-    ListenerConfig, Method, Request, Server, SniPolicy, Target, UnknownHost, Version, VhostConfig,
-    WireUnicode,
+    CertificateConfig, Config, ConnectionFacts, Gateway, Handshake, Knobs, ListenerConfig, Method,
+    Request, Server, SniPolicy, Target, UnknownHost, Version, VhostConfig, WireUnicode,
 };
 use proptest::prelude::*;
+
+pub use super::shared::{instantiate, mutate, repair, server_names};
 
 pub const BASES: &[&str] = &["example.com", "example.org", "xn--bcher-kva.test"];
 pub const LABELS: &[&str] = &["a", "b", "www", "api", "xn--tst-bma"];
@@ -142,49 +143,6 @@ pub fn raw_config(max_vhosts: usize) -> impl Strategy<Value = Config<usize>> {
         )
 }
 
-/// Drops names (or https service) until the configuration builds; `None` if it never does.
-pub fn repair(mut config: Config<usize>) -> Option<Server<usize>> {
-    for _ in 0..500 {
-        match Server::build(config.clone()) {
-            Ok(server) => return Some(server),
-            Err(BuildError::DuplicateName { second, name, .. }) => {
-                let v = config.vhosts.iter_mut().find(|v| v.name == second)?;
-                let before = v.names.len();
-                v.names.retain(|n| {
-                    misdirect::NamePattern::parse(n).map(|p| p.to_string()) != Ok(name.clone())
-                });
-                if v.names.len() == before {
-                    return None;
-                }
-            }
-            Err(BuildError::Uncovered { vhost, name }) => {
-                let v = config.vhosts.iter_mut().find(|v| v.name == vhost)?;
-                v.names.retain(|n| {
-                    misdirect::NamePattern::parse(n).map(|p| p.to_string()) != Ok(name.clone())
-                });
-            }
-            Err(BuildError::FallbackNotServing { .. }) => {
-                // Let the fallback serve everything.
-                let v0 = &mut config.vhosts[0];
-                v0.https_ports = vec![443, 8443];
-                v0.http_ports = vec![80, 8080];
-                // Its names may now collide or be uncovered: the loop repairs that too.
-            }
-            Err(_) => return None,
-        }
-    }
-    None
-}
-
-/// Turns a pool pattern into a host it (or a neighbour) would match.
-fn instantiate(pattern: &str, label: &str) -> String {
-    match pattern.strip_prefix("*.") {
-        Some(parent) => format!("{label}.{parent}"),
-        None if pattern.contains(':') => format!("[{pattern}]"),
-        None => pattern.to_string(),
-    }
-}
-
 /// Wire authority bytes drawn from the pool, mutated: case, trailing dots, ports, other hosts,
 /// deeper names, userinfo, and arbitrary bytes.
 pub fn authority_bytes(names: Vec<String>) -> impl Strategy<Value = Vec<u8>> {
@@ -204,18 +162,10 @@ pub fn authority_bytes(names: Vec<String>) -> impl Strategy<Value = Vec<u8>> {
             .prop_map(|(pattern, label, mask, mutation)| {
                 let host = instantiate(&pattern, label);
                 let flipped = super::flip_case(&host, &mask);
-                let bracketed = host.starts_with('[');
                 match mutation {
-                    0 => format!("{flipped}:443"),
-                    1 => format!("{flipped}:8443"),
-                    2 => format!("{flipped}:80"),
-                    3 if !bracketed => format!("{flipped}."),
-                    4 if !bracketed => format!("{flipped}..") ,
-                    5 => format!("{flipped}:0443"),
-                    6 => format!("z.{host}"),
-                    7 => format!("user@{host}"),
-                    8 => format!("{flipped}:8080"),
-                    _ => flipped,
+                    6 => mutate(&host, "z", 6),
+                    7 => mutate(&host, "", 7),
+                    m => mutate(&flipped, "", m),
                 }
                 .into_bytes()
             }),
@@ -411,24 +361,6 @@ pub fn connection(names: Vec<String>) -> impl Strategy<Value = OwnedConnection> 
                 gateway,
             },
         )
-}
-
-/// Every name a server knows: its virtual hosts' and its certificates' (as text).
-pub fn server_names(server: &Server<usize>) -> Vec<String> {
-    let config = server.config();
-    let mut names: Vec<String> = config
-        .vhosts
-        .iter()
-        .flat_map(|v| v.names.iter().cloned())
-        .collect();
-    for cert in &config.certificates {
-        names.extend(
-            cert.sans
-                .iter()
-                .map(|s| String::from_utf8_lossy(s).into_owned()),
-        );
-    }
-    names
 }
 
 /// A server, then a connection and a request drawn from that server's own names.

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod decide_gen;
+pub mod shared;
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence};
