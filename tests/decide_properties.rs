@@ -180,11 +180,11 @@ proptest! {
         let Ok(connection) = conn.with(&server, |f| server.connection(f)) else { return Ok(()) };
         if !connection.is_secure() { return Ok(()) }
         let served = request.with(|r| matches!(server.decide(&connection, r), Verdict::Serve(_)));
-        let Some(field) = served_authority(&request) else { return Ok(()) };
+        let Some(field) = request.served_field() else { return Ok(()) };
         if !served { return Ok(()) }
-        let host = *Authority::parse_with(&field, server.config().knobs.wire_unicode).unwrap().host();
+        let host = *Authority::parse_with(field, server.config().knobs.wire_unicode).unwrap().host();
         // Local and gateway handshakes present the same certificate in these facts.
-        let id = &server.config().certificates[conn.certificate % server.config().certificates.len()].id;
+        let id = &server.config().certificates[conn.certificate_of(&server)].id;
         prop_assert!(server.certificate_covers(server.certificate_id(id).unwrap(), &host),
             "served {} not covered by {}", host, id);
     }
@@ -200,21 +200,6 @@ proptest! {
         if let Some(vhost) = request.with(|r| server.choose(&connection, r).ok()) {
             prop_assert_eq!(&server.config().vhosts[vhost as usize].policy, POLICIES[policy]);
         }
-    }
-}
-
-/// The field a served request's authority came from (None for the HTTP/1.0 default path).
-fn served_authority(request: &OwnedRequest) -> Option<Vec<u8>> {
-    match request.version {
-        Version::Http2 | Version::Http3 => request
-            .authorities
-            .first()
-            .or(request.hosts.first())
-            .cloned(),
-        _ => match &request.target {
-            OwnedTarget::Absolute(_, a) => Some(a.clone()),
-            _ => request.hosts.first().cloned(),
-        },
     }
 }
 

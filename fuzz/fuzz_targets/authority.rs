@@ -11,14 +11,20 @@ fuzz_target!(|data: &[u8]| {
         let engine = Authority::parse_with(data, mode);
         let model = model::parse_authority(data, convert);
         assert_eq!(
-            engine.as_ref().ok().map(|a| (engine_host(a.host()), a.port())),
+            engine
+                .as_ref()
+                .ok()
+                .map(|a| (engine_host(a.host()), a.port())),
             model.as_ref().ok().cloned(),
             "{mode:?}: engine {engine:?} model {model:?}"
         );
         if let Ok(authority) = engine {
             let text = authority.to_string();
             assert_eq!(Authority::parse(text.as_bytes()), Ok(authority), "{text:?}");
-            assert_eq!(Host::parse(authority.host().to_string().as_bytes()), Ok(*authority.host()));
+            assert_eq!(
+                Host::parse(authority.host().to_string().as_bytes()),
+                Ok(*authority.host())
+            );
         } else if let Err(e) = engine {
             // Error messages never carry raw bytes.
             assert!(e.to_string().chars().all(|c| (' '..='~').contains(&c)));

@@ -12,15 +12,25 @@ use misdirect_fuzz::name;
 fuzz_target!(|data: &[u8]| {
     let mut u = arbitrary::Unstructured::new(data);
     let Ok(text) = name(&mut u) else { return };
-    let Ok(NamePattern::Exact(ours)) = NamePattern::parse(&text) else { return };
+    let Ok(NamePattern::Exact(ours)) = NamePattern::parse(&text) else {
+        return;
+    };
     // SPEC §2 flags: nontransitional, no STD3 deny list, hyphens allowed, lengths verified.
     let theirs = Uts46::new()
-        .to_ascii(text.as_bytes(), AsciiDenyList::EMPTY, Hyphens::Allow, DnsLength::Verify)
+        .to_ascii(
+            text.as_bytes(),
+            AsciiDenyList::EMPTY,
+            Hyphens::Allow,
+            DnsLength::Verify,
+        )
         .expect("misdirect accepted a name UTS #46 refuses");
     assert_eq!(&*ours, &*theirs, "{text:?}");
     if let Ok(strict) = idna::domain_to_ascii_strict(&text) {
         assert_eq!(&*ours, strict, "{text:?} (strict profile)");
     }
     // The canonical name is a fixed point.
-    assert_eq!(NamePattern::parse(&ours).map(|p| p.to_string()), Ok(ours.to_string()));
+    assert_eq!(
+        NamePattern::parse(&ours).map(|p| p.to_string()),
+        Ok(ours.to_string())
+    );
 });

@@ -7,7 +7,9 @@ use misdirect_fuzz::{engine_host, engine_pattern, pattern_text, wire_authority};
 
 fuzz_target!(|data: &[u8]| {
     let mut u = arbitrary::Unstructured::new(data);
-    let (Ok(pattern), Ok(mut host)) = (pattern_text(&mut u), wire_authority(&mut u)) else { return };
+    let (Ok(pattern), Ok(mut host)) = (pattern_text(&mut u), wire_authority(&mut u)) else {
+        return;
+    };
     if u.ratio(1, 2).unwrap_or(false) {
         // Make the host a neighbour of the pattern: one label under it, or the name itself.
         let base = pattern.trim_start_matches("*.");
@@ -25,10 +27,19 @@ fuzz_target!(|data: &[u8]| {
             NamePattern::parse_san(pattern.as_bytes())
         };
         let model = model::parse_pattern(&pattern, configuration);
-        assert_eq!(engine.as_ref().ok().map(engine_pattern), model.as_ref().ok().cloned(), "{pattern:?}");
+        assert_eq!(
+            engine.as_ref().ok().map(engine_pattern),
+            model.as_ref().ok().cloned(),
+            "{pattern:?}"
+        );
         if let (Ok(p), Ok(a)) = (&engine, Authority::parse(&host)) {
             let expected = model::pattern_matches(&engine_pattern(p), &engine_host(a.host()));
-            assert_eq!(p.matches(a.host()), expected, "{pattern:?} vs {:?}", String::from_utf8_lossy(&host));
+            assert_eq!(
+                p.matches(a.host()),
+                expected,
+                "{pattern:?} vs {:?}",
+                String::from_utf8_lossy(&host)
+            );
             // SPEC §6: a wildcard never matches the apex or an IP.
             if let NamePattern::Wildcard(parent) = p {
                 assert!(!(a.host().is_ip() && p.matches(a.host())));

@@ -28,8 +28,12 @@ fn key() -> &'static rcgen::KeyPair {
 
 fuzz_target!(|data: &[u8]| {
     let mut u = arbitrary::Unstructured::new(data);
-    let Ok(pattern_text) = pattern_text(&mut u) else { return };
-    let Ok(pattern) = NamePattern::parse_san(pattern_text.as_bytes()) else { return };
+    let Ok(pattern_text) = pattern_text(&mut u) else {
+        return;
+    };
+    let Ok(pattern) = NamePattern::parse_san(pattern_text.as_bytes()) else {
+        return;
+    };
     let base = match &pattern {
         NamePattern::Exact(n) | NamePattern::Wildcard(n) => n.to_string(),
         NamePattern::Ip(_) => return,
@@ -37,16 +41,31 @@ fuzz_target!(|data: &[u8]| {
     let host_text = match u.int_in_range(0u8..=4).unwrap_or(0) {
         0 => base.clone(),
         1 | 2 => format!("{}.{base}", label(&mut u).unwrap_or_default()),
-        3 => format!("{}.{}.{base}", label(&mut u).unwrap_or_default(), label(&mut u).unwrap_or_default()),
+        3 => format!(
+            "{}.{}.{base}",
+            label(&mut u).unwrap_or_default(),
+            label(&mut u).unwrap_or_default()
+        ),
         _ => name(&mut u).unwrap_or_default(),
     };
-    let Ok(Host::Dns(host)) = Host::parse(host_text.as_bytes()) else { return };
-    let Ok(reference) = DnsName::try_from(host.as_str().to_string()) else { return };
+    let Ok(Host::Dns(host)) = Host::parse(host_text.as_bytes()) else {
+        return;
+    };
+    let Ok(reference) = DnsName::try_from(host.as_str().to_string()) else {
+        return;
+    };
 
-    let Ok(params) = rcgen::CertificateParams::new(vec![pattern.to_string()]) else { return };
-    let Ok(cert) = params.self_signed(key()) else { return };
-    let ee = webpki::EndEntityCert::try_from(cert.der()).expect("webpki parses rcgen's certificate");
-    let webpki = ee.verify_is_valid_for_subject_name(&ServerName::DnsName(reference)).is_ok();
+    let Ok(params) = rcgen::CertificateParams::new(vec![pattern.to_string()]) else {
+        return;
+    };
+    let Ok(cert) = params.self_signed(key()) else {
+        return;
+    };
+    let ee =
+        webpki::EndEntityCert::try_from(cert.der()).expect("webpki parses rcgen's certificate");
+    let webpki = ee
+        .verify_is_valid_for_subject_name(&ServerName::DnsName(reference))
+        .is_ok();
     assert_eq!(
         pattern.matches(&Host::Dns(host)),
         webpki,

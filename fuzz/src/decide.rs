@@ -9,8 +9,6 @@ use misdirect::{
 
 const BASES: &[&str] = &["example.com", "example.org", "xn--bcher-kva.test"];
 const SUBS: &[&str] = &["a", "b", "www", "api", "xn--tst-bma"];
-/// The TLS policy ids every fuzzed server declares.
-pub const POLICIES: &[&str] = &["public", "mtls", "legacy"];
 
 fn pool_name(u: &mut Unstructured<'_>) -> Result<String> {
     let base = u.choose(BASES)?;
@@ -89,7 +87,11 @@ pub fn server(u: &mut Unstructured<'_>) -> Result<Option<Server<usize>>> {
         strict_host_consistency: u.arbitrary()?,
         opportunistic_http: u.ratio(1, 5)?,
         http10_default_vhost: u.ratio(1, 3)?,
-        wire_unicode: if u.ratio(1, 5)? { WireUnicode::Convert } else { WireUnicode::Reject },
+        wire_unicode: if u.ratio(1, 5)? {
+            WireUnicode::Convert
+        } else {
+            WireUnicode::Reject
+        },
     };
     let config = Config {
         listeners: vec![tls, clear],
@@ -103,7 +105,9 @@ pub fn server(u: &mut Unstructured<'_>) -> Result<Option<Server<usize>>> {
 
 #[path = "../../tests/common/shared.rs"]
 mod shared;
-pub use shared::{repair, server_names as names};
+pub use shared::{
+    OwnedConnection, OwnedRequest, OwnedTarget, POLICIES, repair, server_names as names,
+};
 
 /// An authority drawn from `names` and mutated, or a free one.
 pub fn authority(u: &mut Unstructured<'_>, names: &[String]) -> Result<Vec<u8>> {
@@ -114,23 +118,6 @@ pub fn authority(u: &mut Unstructured<'_>, names: &[String]) -> Result<Vec<u8>> 
     let label = *u.choose(SUBS)?;
     let host = crate::flip_case(u, &shared::instantiate(name, label))?;
     Ok(shared::mutate(&host, label, u.int_in_range(0u8..=15)?).into_bytes())
-}
-
-/// A request, owned.
-#[derive(Debug, Clone)]
-pub struct OwnedRequest {
-    /// Version.
-    pub version: Version,
-    /// Method class.
-    pub method: Method,
-    /// `:scheme`.
-    pub scheme: Option<Vec<u8>>,
-    /// `:authority` values.
-    pub authorities: Vec<Vec<u8>>,
-    /// `Host` values.
-    pub hosts: Vec<Vec<u8>>,
-    /// `None`: origin-form; `Some((scheme, authority))`: absolute-form.
-    pub absolute: Option<(Vec<u8>, Vec<u8>)>,
 }
 
 fn count(u: &mut Unstructured<'_>) -> Result<usize> {
@@ -168,39 +155,47 @@ pub fn request(u: &mut Unstructured<'_>, names: &[String]) -> Result<OwnedReques
     let mut authorities = Vec::new();
     if !h1 {
         for i in 0..count(u)? {
-            authorities.push(if i == 0 { first.clone() } else { authority(u, names)? });
+            authorities.push(if i == 0 {
+                first.clone()
+            } else {
+                authority(u, names)?
+            });
         }
     }
     let mut hosts = Vec::new();
-    let host_count = if h1 { count(u)? } else { usize::from(u.ratio(1, 3)?) + usize::from(u.ratio(1, 10)?) };
-    for _ in 0..host_count {
-        hosts.push(if u.ratio(4, 5)? { first.clone() } else { authority(u, names)? });
-    }
-    let absolute = if h1 && u.ratio(1, 5)? {
-        Some((scheme.clone().unwrap_or_else(|| b"http".to_vec()), first))
+    let host_count = if h1 {
+        count(u)?
     } else {
-        None
+        usize::from(u.ratio(1, 3)?) + usize::from(u.ratio(1, 10)?)
     };
-    Ok(OwnedRequest { version, method, scheme, authorities, hosts, absolute })
-}
-
-/// Connection facts, owned.
-#[derive(Debug, Clone)]
-pub struct OwnedConnection {
-    /// 0: the TLS listener, 1: the cleartext one.
-    pub listener: usize,
-    /// SNI bytes.
-    pub sni: Option<Vec<u8>>,
-    /// Certificate position.
-    pub certificate: usize,
-    /// Policy position, if the TLS layer knows it.
-    pub policy: Option<usize>,
-    /// A trusted gateway: its port and whether it terminated TLS.
-    pub gateway: Option<(u16, bool)>,
+    for _ in 0..host_count {
+        hosts.push(if u.ratio(4, 5)? {
+            first.clone()
+        } else {
+            authority(u, names)?
+        });
+    }
+    let target = if h1 && u.ratio(1, 5)? {
+        OwnedTarget::Absolute(scheme.clone().unwrap_or_else(|| b"http".to_vec()), first)
+    } else {
+        OwnedTarget::Origin
+    };
+    Ok(OwnedRequest {
+        version,
+        method,
+        scheme,
+        authorities,
+        hosts,
+        target,
+    })
 }
 
 /// A connection drawn from `names`.
-pub fn connection(u: &mut Unstructured<'_>, names: &[String], certificates: usize) -> Result<OwnedConnection> {
+pub fn connection(
+    u: &mut Unstructured<'_>,
+    names: &[String],
+    certificates: usize,
+) -> Result<OwnedConnection> {
     let sni = match u.int_in_range(0u8..=7)? {
         0 => None,
         1 => Some(b"192.0.2.1".to_vec()),
@@ -218,65 +213,15 @@ pub fn connection(u: &mut Unstructured<'_>, names: &[String], certificates: usiz
         listener: usize::from(u.ratio(1, 4)?),
         sni,
         certificate: u.choose_index(certificates)?,
-        policy: if u.ratio(3, 5)? { Some(u.choose_index(POLICIES.len())?) } else { None },
+        policy: if u.ratio(3, 5)? {
+            Some(u.choose_index(POLICIES.len())?)
+        } else {
+            None
+        },
         gateway: if u.ratio(1, 10)? {
             Some((*u.choose(&[443u16, 80, 8443])?, u.arbitrary()?))
         } else {
             None
         },
     })
-}
-
-impl OwnedRequest {
-    /// Borrows it as a [`misdirect::Request`].
-    pub fn with<R>(&self, f: impl FnOnce(&misdirect::Request<'_>) -> R) -> R {
-        let authorities: Vec<&[u8]> = self.authorities.iter().map(Vec::as_slice).collect();
-        let hosts: Vec<&[u8]> = self.hosts.iter().map(Vec::as_slice).collect();
-        let target = match &self.absolute {
-            Some((scheme, authority)) => misdirect::Target::Absolute { scheme, authority },
-            None => misdirect::Target::Origin,
-        };
-        f(&misdirect::Request {
-            version: self.version,
-            method: self.method,
-            scheme: self.scheme.as_deref(),
-            authorities: &authorities,
-            hosts: &hosts,
-            target,
-        })
-    }
-
-    /// The field the request's authority comes from, when it was served by name.
-    #[must_use]
-    pub fn served_field(&self) -> Option<&[u8]> {
-        match self.version {
-            Version::Http2 | Version::Http3 => {
-                self.authorities.first().or(self.hosts.first()).map(Vec::as_slice)
-            }
-            _ => match &self.absolute {
-                Some((_, a)) => Some(a),
-                None => self.hosts.first().map(Vec::as_slice),
-            },
-        }
-    }
-}
-
-impl OwnedConnection {
-    /// Borrows it as [`misdirect::ConnectionFacts`] for `server`.
-    pub fn with<R>(&self, server: &Server<usize>, f: impl FnOnce(&misdirect::ConnectionFacts<'_>) -> R) -> R {
-        let config = server.config();
-        let listener = &config.listeners[self.listener];
-        let handshake = misdirect::Handshake {
-            sni: self.sni.as_deref(),
-            certificate: server
-                .certificate_id(&config.certificates[self.certificate].id)
-                .expect("certificate of this server"),
-            policy: self.policy.map(|p| server.policy_id(POLICIES[p]).expect("declared policy")),
-        };
-        f(&misdirect::ConnectionFacts {
-            listener: server.listener_id(&listener.name).expect("listener of this server"),
-            tls: listener.tls.then_some(handshake),
-            gateway: self.gateway.map(|(port, tls)| misdirect::Gateway { port, tls: tls.then_some(handshake) }),
-        })
-    }
 }

@@ -8,10 +8,46 @@ use misdirect::{Host, NamePattern, model};
 /// Labels on the edges: case, A-labels valid and not, hyphens, digits, hex, lengths, U-labels,
 /// Unicode that UTS #46 maps, near-wildcards.
 pub const LABELS: &[&str] = &[
-    "a", "b", "www", "API", "example", "com", "co", "uk", "test", "xn--bcher-kva", "XN--BCHER-KVA",
-    "xn--", "xn--abc", "xn--a", "xn--mgbh0fb", "xn--tst-bma", "xn--zca", "r1---sn-abc", "_dmarc",
-    "-a", "a-", "0x7f", "0x", "0X1F", "0xg", "1", "255", "256", "01", "bücher", "\u{212A}",
-    "ｅｘａｍｐｌｅ", "ß", "ς", "*", "f*", "*oo", "", "a\u{200D}b", "\u{00AD}x",
+    "a",
+    "b",
+    "www",
+    "API",
+    "example",
+    "com",
+    "co",
+    "uk",
+    "test",
+    "xn--bcher-kva",
+    "XN--BCHER-KVA",
+    "xn--",
+    "xn--abc",
+    "xn--a",
+    "xn--mgbh0fb",
+    "xn--tst-bma",
+    "xn--zca",
+    "r1---sn-abc",
+    "_dmarc",
+    "-a",
+    "a-",
+    "0x7f",
+    "0x",
+    "0X1F",
+    "0xg",
+    "1",
+    "255",
+    "256",
+    "01",
+    "bücher",
+    "\u{212A}",
+    "ｅｘａｍｐｌｅ",
+    "ß",
+    "ς",
+    "*",
+    "f*",
+    "*oo",
+    "",
+    "a\u{200D}b",
+    "\u{00AD}x",
 ];
 
 /// A label: mostly from [`LABELS`], else a short arbitrary string, sometimes 63 or 64 octets.
@@ -58,7 +94,13 @@ pub fn flip_case(u: &mut Unstructured<'_>, text: &str) -> Result<String> {
     Ok(text
         .chars()
         .enumerate()
-        .map(|(i, c)| if mask >> (i % 64) & 1 == 1 { swap_case(c) } else { c })
+        .map(|(i, c)| {
+            if mask >> (i % 64) & 1 == 1 {
+                swap_case(c)
+            } else {
+                c
+            }
+        })
         .collect())
 }
 
@@ -91,7 +133,13 @@ pub fn wire_host(u: &mut Unstructured<'_>) -> Result<String> {
             match u.int_in_range(0u8..=3)? {
                 0 => format!("[{addr}%25eth0]"),
                 1 => format!("[{}]", addr.to_string().to_uppercase()),
-                2 => format!("[::ffff:{}.{}.{}.{}]", segments[0] >> 8, segments[0] & 0xff, 1, 2),
+                2 => format!(
+                    "[::ffff:{}.{}.{}.{}]",
+                    segments[0] >> 8,
+                    segments[0] & 0xff,
+                    1,
+                    2
+                ),
                 _ => format!("[{addr}]"),
             }
         }
@@ -107,7 +155,10 @@ pub fn wire_authority(u: &mut Unstructured<'_>) -> Result<Vec<u8>> {
     let port = match u.int_in_range(0u8..=7)? {
         0..=3 => String::new(),
         4 => format!(":{}", u.int_in_range(0u32..=70000)?),
-        5 => (*u.choose(&[":", ":0", ":0443", ":65535", ":65536", ":123456", ":a", "::"])?).to_string(),
+        5 => (*u.choose(&[
+            ":", ":0", ":0443", ":65535", ":65536", ":123456", ":a", "::",
+        ])?)
+        .to_string(),
         6 => ":443".to_string(),
         _ => ":8443".to_string(),
     };

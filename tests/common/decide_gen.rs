@@ -3,17 +3,18 @@
 #![allow(dead_code)]
 
 use misdirect::{
-    CertificateConfig, Config, ConnectionFacts, Gateway, Handshake, Knobs, ListenerConfig, Method,
-    Request, Server, SniPolicy, Target, UnknownHost, Version, VhostConfig, WireUnicode,
+    CertificateConfig, Config, Knobs, ListenerConfig, Method, Server, SniPolicy, UnknownHost,
+    Version, VhostConfig, WireUnicode,
 };
 use proptest::prelude::*;
 
-pub use super::shared::{instantiate, mutate, repair, server_names};
+pub use super::shared::{
+    OwnedConnection, OwnedRequest, OwnedTarget, POLICIES, instantiate, mutate, repair, server_names,
+};
 
 pub const BASES: &[&str] = &["example.com", "example.org", "xn--bcher-kva.test"];
 pub const LABELS: &[&str] = &["a", "b", "www", "api", "xn--tst-bma"];
 pub const IPS: &[&str] = &["192.0.2.1", "2001:db8::1"];
-pub const POLICIES: &[&str] = &["public", "mtls", "legacy"];
 
 /// A name pattern from the shared pool: exact, wildcard over a base or a sub-name, or IP.
 pub fn pool_pattern() -> impl Strategy<Value = String> {
@@ -192,70 +193,6 @@ pub fn sni_bytes(names: Vec<String>) -> impl Strategy<Value = Option<Vec<u8>>> {
     ]
 }
 
-/// A request, owned, so it can be borrowed as a [`Request`].
-#[derive(Clone, Debug)]
-pub struct OwnedRequest {
-    pub version: Version,
-    pub method: Method,
-    pub scheme: Option<Vec<u8>>,
-    pub authorities: Vec<Vec<u8>>,
-    pub hosts: Vec<Vec<u8>>,
-    pub target: OwnedTarget,
-}
-
-#[derive(Clone, Debug)]
-pub enum OwnedTarget {
-    Origin,
-    Absolute(Vec<u8>, Vec<u8>),
-    Authority(Vec<u8>),
-    Asterisk,
-}
-
-impl OwnedRequest {
-    /// Borrows it; `slots` holds the field slices.
-    pub fn with<R>(&self, f: impl FnOnce(&Request<'_>) -> R) -> R {
-        let authorities: Vec<&[u8]> = self.authorities.iter().map(Vec::as_slice).collect();
-        let hosts: Vec<&[u8]> = self.hosts.iter().map(Vec::as_slice).collect();
-        let target = match &self.target {
-            OwnedTarget::Origin => Target::Origin,
-            OwnedTarget::Absolute(s, a) => Target::Absolute {
-                scheme: s,
-                authority: a,
-            },
-            OwnedTarget::Authority(a) => Target::Authority(a),
-            OwnedTarget::Asterisk => Target::Asterisk,
-        };
-        f(&Request {
-            version: self.version,
-            method: self.method,
-            scheme: self.scheme.as_deref(),
-            authorities: &authorities,
-            hosts: &hosts,
-            target,
-        })
-    }
-
-    /// The scheme the request names (for the default-port transform).
-    pub fn named_scheme(&self, secure: bool) -> &'static str {
-        let raw = match (&self.version, &self.target) {
-            (Version::Http2 | Version::Http3, _) => self.scheme.clone().unwrap_or_default(),
-            (_, OwnedTarget::Absolute(s, _)) => s.clone(),
-            _ => {
-                if secure {
-                    b"https".to_vec()
-                } else {
-                    b"http".to_vec()
-                }
-            }
-        };
-        if raw.eq_ignore_ascii_case(b"https") {
-            "https"
-        } else {
-            "http"
-        }
-    }
-}
-
 fn field_count() -> impl Strategy<Value = usize> {
     prop_oneof![1 => Just(0usize), 12 => Just(1usize), 1 => Just(2usize)]
 }
@@ -304,41 +241,6 @@ pub fn request(names: Vec<String>) -> impl Strategy<Value = OwnedRequest> {
             };
             OwnedRequest { version, method, scheme, authorities, hosts, target }
         })
-}
-
-/// Connection facts, owned: listener, handshake and gateway choices.
-#[derive(Clone, Debug)]
-pub struct OwnedConnection {
-    pub listener: usize,
-    pub sni: Option<Vec<u8>>,
-    pub certificate: usize,
-    pub policy: Option<usize>,
-    pub gateway: Option<(u16, bool)>,
-}
-
-impl OwnedConnection {
-    pub fn with<R>(&self, server: &Server<usize>, f: impl FnOnce(&ConnectionFacts<'_>) -> R) -> R {
-        let config = server.config();
-        let listener_name = &config.listeners[self.listener].name;
-        let certificate = config.certificates[self.certificate % config.certificates.len()]
-            .id
-            .clone();
-        let handshake = Handshake {
-            sni: self.sni.as_deref(),
-            certificate: server.certificate_id(&certificate).unwrap(),
-            policy: self.policy.map(|p| server.policy_id(POLICIES[p]).unwrap()),
-        };
-        let tls_listener = config.listeners[self.listener].tls;
-        f(&ConnectionFacts {
-            listener: server.listener_id(listener_name).unwrap(),
-            // Behind a gateway the local handshake is still reported; the gateway's replaces it.
-            tls: tls_listener.then_some(handshake),
-            gateway: self.gateway.map(|(port, tls)| Gateway {
-                port,
-                tls: tls.then_some(handshake),
-            }),
-        })
-    }
 }
 
 pub fn connection(names: Vec<String>) -> impl Strategy<Value = OwnedConnection> {

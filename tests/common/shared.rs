@@ -1,8 +1,14 @@
 //! Plain helpers (no proptest, no arbitrary) shared by the property tests and the fuzz crate,
-//! which includes this file by path: repairing random configurations until they build, and
-//! turning a server's names into request hosts.
+//! which includes this file by path: repairing random configurations until they build, turning a
+//! server's names into request hosts, and owned requests and connections to borrow facts from.
 
-use misdirect::{BuildError, Config, NamePattern, Server};
+use misdirect::{
+    BuildError, Config, ConnectionFacts, Gateway, Handshake, Method, NamePattern, Request, Server,
+    Target, Version,
+};
+
+/// The TLS policy ids every generated server declares.
+pub const POLICIES: &[&str] = &["public", "mtls", "legacy"];
 
 fn canonical(text: &str) -> Option<String> {
     NamePattern::parse(text).ok().map(|p| p.to_string())
@@ -86,5 +92,142 @@ pub fn mutate(host: &str, label: &str, choice: u8) -> String {
         7 => format!("user@{host}"),
         8 => format!("{host}:8080"),
         _ => host.to_string(),
+    }
+}
+
+/// A request, owned, so it can be borrowed as a [`Request`].
+#[derive(Clone, Debug)]
+pub struct OwnedRequest {
+    /// Version.
+    pub version: Version,
+    /// Method class.
+    pub method: Method,
+    /// `:scheme`.
+    pub scheme: Option<Vec<u8>>,
+    /// `:authority` values.
+    pub authorities: Vec<Vec<u8>>,
+    /// `Host` values.
+    pub hosts: Vec<Vec<u8>>,
+    /// The request-target form.
+    pub target: OwnedTarget,
+}
+
+/// A request-target form, owned.
+#[derive(Clone, Debug)]
+pub enum OwnedTarget {
+    /// Origin-form.
+    Origin,
+    /// Absolute-form: scheme and authority.
+    Absolute(Vec<u8>, Vec<u8>),
+    /// Authority-form.
+    Authority(Vec<u8>),
+    /// Asterisk-form.
+    Asterisk,
+}
+
+impl OwnedRequest {
+    /// Borrows it as a [`Request`].
+    pub fn with<R>(&self, f: impl FnOnce(&Request<'_>) -> R) -> R {
+        let authorities: Vec<&[u8]> = self.authorities.iter().map(Vec::as_slice).collect();
+        let hosts: Vec<&[u8]> = self.hosts.iter().map(Vec::as_slice).collect();
+        let target = match &self.target {
+            OwnedTarget::Origin => Target::Origin,
+            OwnedTarget::Absolute(s, a) => Target::Absolute {
+                scheme: s,
+                authority: a,
+            },
+            OwnedTarget::Authority(a) => Target::Authority(a),
+            OwnedTarget::Asterisk => Target::Asterisk,
+        };
+        f(&Request {
+            version: self.version,
+            method: self.method,
+            scheme: self.scheme.as_deref(),
+            authorities: &authorities,
+            hosts: &hosts,
+            target,
+        })
+    }
+
+    /// The scheme the request names (for the default-port transform).
+    #[must_use]
+    pub fn named_scheme(&self, secure: bool) -> &'static str {
+        let raw: &[u8] = match (&self.version, &self.target) {
+            (Version::Http2 | Version::Http3, _) => self.scheme.as_deref().unwrap_or_default(),
+            (_, OwnedTarget::Absolute(s, _)) => s,
+            _ if secure => b"https",
+            _ => b"http",
+        };
+        if raw.eq_ignore_ascii_case(b"https") {
+            "https"
+        } else {
+            "http"
+        }
+    }
+
+    /// The field the request's authority comes from, when it is served by name (`None` for
+    /// the HTTP/1.0 default path).
+    #[must_use]
+    pub fn served_field(&self) -> Option<&[u8]> {
+        match self.version {
+            Version::Http2 | Version::Http3 => self
+                .authorities
+                .first()
+                .or(self.hosts.first())
+                .map(Vec::as_slice),
+            _ => match &self.target {
+                OwnedTarget::Absolute(_, a) => Some(a),
+                _ => self.hosts.first().map(Vec::as_slice),
+            },
+        }
+    }
+}
+
+/// Connection facts, owned: listener, handshake and gateway choices.
+#[derive(Clone, Debug)]
+pub struct OwnedConnection {
+    /// Position of the listener.
+    pub listener: usize,
+    /// SNI bytes.
+    pub sni: Option<Vec<u8>>,
+    /// Certificate position (taken modulo the server's count).
+    pub certificate: usize,
+    /// Position in [`POLICIES`], when the TLS layer knows the policy.
+    pub policy: Option<usize>,
+    /// A trusted gateway: its port and whether it terminated TLS.
+    pub gateway: Option<(u16, bool)>,
+}
+
+impl OwnedConnection {
+    /// The certificate position these facts name on `server`.
+    #[must_use]
+    pub fn certificate_of(&self, server: &Server<usize>) -> usize {
+        self.certificate % server.config().certificates.len()
+    }
+
+    /// Borrows it as [`ConnectionFacts`] for `server`.
+    pub fn with<R>(&self, server: &Server<usize>, f: impl FnOnce(&ConnectionFacts<'_>) -> R) -> R {
+        let config = server.config();
+        let listener = &config.listeners[self.listener];
+        let handshake = Handshake {
+            sni: self.sni.as_deref(),
+            certificate: server
+                .certificate_id(&config.certificates[self.certificate_of(server)].id)
+                .expect("certificate of this server"),
+            policy: self
+                .policy
+                .map(|p| server.policy_id(POLICIES[p]).expect("declared policy")),
+        };
+        f(&ConnectionFacts {
+            listener: server
+                .listener_id(&listener.name)
+                .expect("listener of this server"),
+            // Behind a gateway the local handshake is still reported; the gateway's replaces it.
+            tls: listener.tls.then_some(handshake),
+            gateway: self.gateway.map(|(port, tls)| Gateway {
+                port,
+                tls: tls.then_some(handshake),
+            }),
+        })
     }
 }
