@@ -50,7 +50,7 @@ fn big_case() -> impl Strategy<Value = (Arc<Server<usize>>, OwnedConnection, Own
 
 /// Applies an ASCII case swap (a bijection: HTTP/3's byte-for-byte comparison is kept), and,
 /// where `add` allows, one trailing dot and an explicit default port, to a field that parses.
-fn transform(bytes: &[u8], scheme: &str, dot: bool, port: bool) -> Vec<u8> {
+fn transform(bytes: &[u8], scheme: Option<&str>, dot: bool, port: bool) -> Vec<u8> {
     let Ok(authority) = Authority::parse_with(bytes, misdirect::WireUnicode::Convert) else {
         return bytes.to_vec();
     };
@@ -79,8 +79,13 @@ fn transform(bytes: &[u8], scheme: &str, dot: bool, port: bool) -> Vec<u8> {
             out.insert(host_end, b'.');
         }
     }
-    if port && authority.port().is_none() && colon.is_none() {
-        out.extend_from_slice(if scheme == "https" { b":443" } else { b":80" });
+    // Only http and https have a default port to write out (RFC 9110 §4.2); for any other
+    // scheme ":80" would be a different authority.
+    match scheme {
+        Some(scheme) if port && authority.port().is_none() && colon.is_none() => {
+            out.extend_from_slice(if scheme == "https" { b":443" } else { b":80" });
+        }
+        _ => {}
     }
     out
 }

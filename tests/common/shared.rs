@@ -149,9 +149,10 @@ impl OwnedRequest {
         })
     }
 
-    /// The scheme the request names (for the default-port transform).
+    /// The scheme the request names, when it has a default port (`http` or `https`, for the
+    /// default-port transform); `None` for any other scheme, whose port has no default.
     #[must_use]
-    pub fn named_scheme(&self, secure: bool) -> &'static str {
+    pub fn named_scheme(&self, secure: bool) -> Option<&'static str> {
         let raw: &[u8] = match (&self.version, &self.target) {
             (Version::Http2 | Version::Http3, _) => self.scheme.as_deref().unwrap_or_default(),
             (_, OwnedTarget::Absolute(s, _)) => s,
@@ -159,9 +160,11 @@ impl OwnedRequest {
             _ => b"http",
         };
         if raw.eq_ignore_ascii_case(b"https") {
-            "https"
+            Some("https")
+        } else if raw.eq_ignore_ascii_case(b"http") {
+            Some("http")
         } else {
-            "http"
+            None
         }
     }
 
