@@ -300,6 +300,53 @@ impl Rule {
     pub fn number(self) -> u8 {
         self as u8
     }
+
+    /// The rule's short name.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Rule::NotOrigin => "not an origin request",
+            Rule::Framing => "framing",
+            Rule::Scheme => "scheme",
+            Rule::Port => "port",
+            Rule::Certificate => "certificate",
+            Rule::VirtualHost => "virtual host",
+            Rule::Sni => "SNI",
+        }
+    }
+}
+
+impl Cause {
+    /// A fixed sentence for the client, naming no host, certificate, virtual host or policy:
+    /// what a response body may say without echoing the request or revealing configuration.
+    #[must_use]
+    pub fn summary(&self) -> &'static str {
+        match self {
+            Cause::Connect => "CONNECT names a tunnel target",
+            Cause::DuplicateHost => "more than one Host field line",
+            Cause::DuplicateAuthority => "more than one :authority",
+            Cause::MissingAuthority => "the request does not name its origin",
+            Cause::MissingScheme => "no :scheme",
+            Cause::InvalidHost(_) => "the Host field is not a valid authority",
+            Cause::InvalidAuthority(_) => ":authority is not a valid authority",
+            Cause::InvalidTarget(_) => "the request-target's authority is not valid",
+            Cause::AuthorityFormWithoutConnect => "authority-form target without CONNECT",
+            Cause::HostMismatch => "Host disagrees with the request's authority",
+            Cause::Http3HostMismatch => "Host differs from :authority",
+            Cause::NoDefaultVhost => "HTTP/1.0 request without Host",
+            Cause::HttpsOnCleartext => "https request on a cleartext connection",
+            Cause::HttpOnTls => "http request on a TLS connection",
+            Cause::UnsupportedScheme => "scheme not served here",
+            Cause::PortNotServed => "this connection does not serve that port",
+            Cause::NotCovered => "this connection's certificate does not cover the host",
+            Cause::UnknownHost => "this server does not serve the host",
+            Cause::SniMismatch => "the host is not the name this connection was opened for",
+            Cause::SniVhostDiffers => "the host belongs to another site than this connection's",
+            Cause::PolicyMismatch => {
+                "the host needs a connection made under another TLS configuration"
+            }
+        }
+    }
 }
 
 /// What exactly was wrong.

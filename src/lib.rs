@@ -110,25 +110,45 @@
 #![forbid(unsafe_code)]
 
 mod authority;
+#[cfg(feature = "serde")]
+mod config_file;
 mod decide;
+#[cfg(feature = "http")]
+mod from_http;
 mod host;
 mod index;
+#[cfg(feature = "tower")]
+mod layer;
 mod name;
 mod pattern;
 mod server;
+#[cfg(feature = "rustls")]
+mod tls;
+#[cfg(any(feature = "rustls", feature = "serde"))]
+mod x509;
 
 #[cfg(feature = "model")]
 pub mod model;
 
 pub use authority::{Authority, AuthorityError, MAX_AUTHORITY_LEN, WireUnicode};
+#[cfg(feature = "serde")]
+pub use config_file::ConfigError;
 pub use decide::{
     Cause, Connection, ConnectionFacts, FactsError, Gateway, Handshake, Method, Reason, Request,
     Rule, Sni, Status, Target, Verdict, Version,
 };
+#[cfg(feature = "http")]
+pub use from_http::HttpRequest;
 pub use host::{DnsName, Host, MAX_LABEL_LEN, MAX_NAME_LEN};
 pub use index::{Hit, IndexError, Lookup, MatchKind, NameIndex};
+#[cfg(feature = "tower")]
+pub use layer::{Misdirect, MisdirectBody, MisdirectLayer, ResponseFuture};
 pub use pattern::{NamePattern, PatternError};
 pub use server::{
     BuildError, CertId, CertificateConfig, Config, Knobs, ListenerConfig, ListenerId, PolicyId,
     Scheme, Server, SkippedSan, SniPolicy, UnknownHost, VhostConfig,
 };
+#[cfg(feature = "rustls")]
+pub use tls::{Acceptor, CertResolver, TlsError, TlsFacts};
+#[cfg(any(feature = "rustls", feature = "serde"))]
+pub use x509::{CertificateError, certificate_sans};

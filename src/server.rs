@@ -478,6 +478,57 @@ impl<T> Server<T> {
         position(&self.config.policies, name).map(PolicyId)
     }
 
+    /// The listener accepting connections on this local port, with this transport: how an
+    /// accept loop that knows only its socket finds the listener id.
+    #[must_use]
+    pub fn listener_for(&self, tls: bool, port: u16) -> Option<ListenerId> {
+        position_by(&self.config.listeners, |l| l.tls == tls && l.port == port).map(ListenerId)
+    }
+
+    /// The names of a certificate id, policy id and listener id, for logs.
+    #[must_use]
+    pub fn certificate_name(&self, id: CertId) -> Option<&str> {
+        self.config
+            .certificates
+            .get(id.0 as usize)
+            .map(|c| c.id.as_str())
+    }
+
+    /// The name of a TLS policy id.
+    #[must_use]
+    pub fn policy_name(&self, id: PolicyId) -> Option<&str> {
+        self.config.policies.get(id.0 as usize).map(String::as_str)
+    }
+
+    /// The virtual host (by position in [`Config::vhosts`]) a handshake with this SNI selects on
+    /// a TLS listener: the one serving `https` on the listener's first origin port whose names
+    /// match the SNI, else the listener's `default_tls_vhost` (SPEC §4). The TLS layer applies
+    /// that virtual host's policy; `None` when neither exists or the listener is not this
+    /// server's.
+    #[must_use]
+    pub fn sni_vhost(&self, listener: ListenerId, sni: Option<&[u8]>) -> Option<usize> {
+        let config = self.config.listeners.get(listener.0 as usize)?;
+        let port = config.effective_origin_ports()[0];
+        let found = match sni.map(Host::parse) {
+            Some(Ok(host @ Host::Dns(_))) => self
+                .route(Scheme::Https, port)
+                .and_then(|index| index.lookup(&host))
+                .map(|hit| *hit.value),
+            _ => None,
+        };
+        found
+            .or(self.listeners[listener.0 as usize].default_tls_vhost)
+            .map(|v| v as usize)
+    }
+
+    /// The TLS policy a handshake with this SNI gets on a listener: that of
+    /// [`Server::sni_vhost`].
+    #[must_use]
+    pub fn sni_policy(&self, listener: ListenerId, sni: Option<&[u8]>) -> Option<PolicyId> {
+        self.sni_vhost(listener, sni)
+            .map(|v| PolicyId(self.vhost_policy[v]))
+    }
+
     /// Whether the certificate covers the host (SPEC §5 rule 4). O(1) in the number of SANs.
     #[must_use]
     pub fn certificate_covers(&self, certificate: CertId, host: &Host) -> bool {

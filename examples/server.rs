@@ -1,0 +1,459 @@
+//! An HTTPS server on 127.0.0.1 with misdirect in front of every request: tokio, hyper-util
+//! (HTTP/1.1 and HTTP/2 by ALPN), tokio-rustls, the crate's certificate resolver and acceptor,
+//! and its tower layer.
+//!
+//! Four virtual hosts on two certificates:
+//!
+//! | virtual host         | certificate                  | TLS policy                |
+//! |----------------------|------------------------------|---------------------------|
+//! | `a.example.test`     | `example` (`*.example.test`) | `public`                  |
+//! | `b.example.test`     | `example` (`*.example.test`) | `public`                  |
+//! | `admin.example.test` | `example` (`*.example.test`) | `mtls` (client cert)      |
+//! | `c.other.test`       | `other` (`c.other.test`)     | `public`                  |
+//!
+//! So a connection opened for `a` may carry requests for `b` (same certificate, same policy:
+//! coalescing works), but not for `c.other.test` (rule 4: the certificate does not cover it)
+//! nor for `admin` (rule 6: its handshake never asked for a client certificate). Both get 421.
+//!
+//! Certificates (a CA, the two server certificates, a client certificate) are generated at
+//! start with rcgen and written to `--out` (default `target/misdirect-example`), unless
+//! `--certs DIR` names a folder holding `ca.pem`, `example.pem`, `example.key`, `other.pem`,
+//! `other.key`, `client.pem` and `client.key`.
+//!
+//! ```text
+//! cargo run --example server --features rustls,tower,serde -- [--port N] [--out DIR]
+//!     [--certs DIR] [--no-layer] [--quiet]
+//! ```
+//!
+//! It prints curl commands that show a 200, a coalesced 200 and a 421. `--no-layer` serves
+//! every request without deciding (for measuring the layer's cost). The end-to-end tests
+//! (`tests/e2e.rs`) include this file and call [`start`].
+#![allow(dead_code)] // `main` and some fields are unused when the tests include this file.
+
+use std::convert::Infallible;
+use std::error::Error;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::{Request, Response};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::service::TowerToHyperService;
+use misdirect::{
+    Acceptor, CertResolver, CertificateConfig, Config, ListenerId, MisdirectLayer, Server, TlsFacts,
+};
+use rustls::RootCertStore;
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::{ServerSessionMemoryCache, WebPkiClientVerifier};
+use rustls::sign::CertifiedKey;
+use tokio::net::{TcpListener, TcpStream};
+
+/// Result type of the example: errors are printed, not handled.
+pub type Result<T> = std::result::Result<T, Box<dyn Error + Send + Sync>>;
+
+/// The server's virtual hosts, listener and knobs; the certificates are added from the PEM
+/// files the server presents, so their SANs are read, not typed twice.
+const CONFIG: &str = r#"
+policies = ["public", "mtls"]
+
+[[listeners]]
+name = "tls"
+tls = true
+port = PORT
+default_tls_vhost = "a"
+
+[[vhosts]]
+name = "a"
+names = ["a.example.test"]
+https_ports = [PORT]
+policy = "public"
+value = "site a"
+
+[[vhosts]]
+name = "b"
+names = ["b.example.test"]
+https_ports = [PORT]
+policy = "public"
+value = "site b"
+
+[[vhosts]]
+name = "admin"
+names = ["admin.example.test"]
+https_ports = [PORT]
+policy = "mtls"
+value = "site admin"
+
+[[vhosts]]
+name = "c"
+names = ["c.other.test"]
+https_ports = [PORT]
+policy = "public"
+value = "site c"
+"#;
+
+/// Command-line options.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Port on 127.0.0.1; 0 picks a free one.
+    pub port: u16,
+    /// Read certificates from this folder instead of generating them.
+    pub certs: Option<PathBuf>,
+    /// Write generated certificates here.
+    pub out: Option<PathBuf>,
+    /// Serve without the layer (every request is answered by the site handler).
+    pub no_layer: bool,
+    /// Print nothing per connection.
+    pub quiet: bool,
+}
+
+/// PEM text of every certificate and key the example uses.
+#[derive(Clone, Debug)]
+pub struct Pki {
+    /// The CA that issued the server and client certificates.
+    pub ca: String,
+    /// `*.example.test`.
+    pub example: (String, String),
+    /// `c.other.test`.
+    pub other: (String, String),
+    /// A client certificate for the `mtls` policy.
+    pub client: (String, String),
+}
+
+/// A started server.
+pub struct Running {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its certificates.
+    pub pki: Pki,
+    /// Where the PEM files are.
+    pub dir: PathBuf,
+    /// The misdirect server.
+    pub server: Arc<Server<String>>,
+    /// The accept loop.
+    pub task: tokio::task::JoinHandle<()>,
+}
+
+fn generate_pki() -> Result<Pki> {
+    use rcgen::{
+        BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose,
+        IsCa, KeyPair, KeyUsagePurpose,
+    };
+    let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "misdirect example CA");
+    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate()?)?;
+    let leaf = |names: &[&str], client: bool| -> Result<(String, String)> {
+        let mut params =
+            CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())?;
+        params.extended_key_usages = vec![if client {
+            ExtendedKeyUsagePurpose::ClientAuth
+        } else {
+            ExtendedKeyUsagePurpose::ServerAuth
+        }];
+        if client {
+            params
+                .distinguished_name
+                .push(DnType::CommonName, "misdirect example client");
+        }
+        let key = KeyPair::generate()?;
+        let cert = params.signed_by(&key, &ca)?;
+        Ok((cert.pem(), key.serialize_pem()))
+    };
+    Ok(Pki {
+        ca: ca.pem(),
+        example: leaf(&["*.example.test"], false)?,
+        other: leaf(&["c.other.test"], false)?,
+        client: leaf(&["client.example.test"], true)?,
+    })
+}
+
+const FILES: [&str; 7] = [
+    "ca.pem",
+    "example.pem",
+    "example.key",
+    "other.pem",
+    "other.key",
+    "client.pem",
+    "client.key",
+];
+
+fn pki_files(pki: &Pki) -> [&str; 7] {
+    [
+        &pki.ca,
+        &pki.example.0,
+        &pki.example.1,
+        &pki.other.0,
+        &pki.other.1,
+        &pki.client.0,
+        &pki.client.1,
+    ]
+}
+
+fn load_pki(dir: &Path) -> Result<Pki> {
+    let read = |name: &str| -> Result<String> {
+        std::fs::read_to_string(dir.join(name))
+            .map_err(|e| format!("{}: {e}", dir.join(name).display()).into())
+    };
+    Ok(Pki {
+        ca: read("ca.pem")?,
+        example: (read("example.pem")?, read("example.key")?),
+        other: (read("other.pem")?, read("other.key")?),
+        client: (read("client.pem")?, read("client.key")?),
+    })
+}
+
+fn certified_key(
+    provider: &CryptoProvider,
+    (cert, key): &(String, String),
+) -> Result<CertifiedKey> {
+    let chain = CertificateDer::pem_slice_iter(cert.as_bytes())
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let key = PrivateKeyDer::from_pem_slice(key.as_bytes())?;
+    Ok(CertifiedKey::from_der(chain, key, provider)?)
+}
+
+fn leaf_der(cert: &str) -> Result<CertificateDer<'static>> {
+    Ok(CertificateDer::from_pem_slice(cert.as_bytes())?)
+}
+
+/// Binds, builds the misdirect server and the TLS configuration, and starts accepting.
+pub async fn start(options: Options) -> Result<Running> {
+    let listener = TcpListener::bind(("127.0.0.1", options.port)).await?;
+    let addr = listener.local_addr()?;
+    let (pki, dir) = match &options.certs {
+        Some(dir) => (load_pki(dir)?, dir.clone()),
+        None => {
+            let pki = generate_pki()?;
+            let dir = options
+                .out
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("target/misdirect-example"));
+            std::fs::create_dir_all(&dir)?;
+            for (name, text) in FILES.iter().zip(pki_files(&pki)) {
+                std::fs::write(dir.join(name), text)?;
+            }
+            (pki, dir)
+        }
+    };
+
+    // The decision: virtual hosts from TOML, certificates from the PEMs served.
+    let text = CONFIG.replace("PORT", &addr.port().to_string());
+    let mut config: Config<String> = Config::from_toml(&text, &dir)?;
+    config.certificates = vec![
+        CertificateConfig::from_der("example", &leaf_der(&pki.example.0)?)?,
+        CertificateConfig::from_der("other", &leaf_der(&pki.other.0)?)?,
+    ];
+    let server = Arc::new(Server::build(config)?);
+    let listener_id = server
+        .listener_for(true, addr.port())
+        .ok_or("no TLS listener for the bound port")?;
+
+    // TLS: one resolver, one rustls configuration per policy. Both share the session cache, so
+    // a session made under one policy could be resumed under the other: the acceptor's
+    // resumption data is what keeps its requests to its own policy's virtual hosts.
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let resolver = Arc::new(CertResolver::new(
+        &server,
+        [
+            ("example", Arc::new(certified_key(&provider, &pki.example)?)),
+            ("other", Arc::new(certified_key(&provider, &pki.other)?)),
+        ],
+        Some("example"),
+    )?);
+    let sessions = ServerSessionMemoryCache::new(1024);
+    let alpn = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    let mut public = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_cert_resolver(resolver.clone());
+    public.alpn_protocols = alpn.clone();
+    public.session_storage = sessions.clone();
+    let mut roots = RootCertStore::empty();
+    roots.add(leaf_der(&pki.ca)?)?;
+    let verifier =
+        WebPkiClientVerifier::builder_with_provider(Arc::new(roots), Arc::clone(&provider))
+            .build()?;
+    let mut mtls = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
+        .with_safe_default_protocol_versions()?
+        .with_client_cert_verifier(verifier)
+        .with_cert_resolver(resolver.clone());
+    mtls.alpn_protocols = alpn;
+    mtls.session_storage = sessions;
+    let acceptor = Arc::new(
+        Acceptor::new(
+            Arc::clone(&server),
+            listener_id,
+            resolver,
+            "public",
+            Arc::new(public),
+        )?
+        .with_policy("mtls", Arc::new(mtls))?,
+    );
+
+    let shared = Arc::clone(&server);
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                continue;
+            };
+            let server = Arc::clone(&shared);
+            let acceptor = Arc::clone(&acceptor);
+            let options = options.clone();
+            tokio::spawn(async move {
+                if let Err(e) = connection(tcp, &server, &acceptor, listener_id, &options).await {
+                    if !options.quiet {
+                        eprintln!("connection: {e}");
+                    }
+                }
+            });
+        }
+    });
+    Ok(Running {
+        addr,
+        pki,
+        dir,
+        server,
+        task,
+    })
+}
+
+/// One connection: the handshake, its facts, then HTTP/1.1 or HTTP/2 with the layer.
+async fn connection(
+    tcp: TcpStream,
+    server: &Arc<Server<String>>,
+    acceptor: &Acceptor<String>,
+    listener: ListenerId,
+    options: &Options,
+) -> Result<()> {
+    let (tls, facts) =
+        tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await??;
+    let conn = server.connection(&facts.connection_facts(listener))?;
+    let facts = Arc::new(facts);
+    let describe = describe(server, &facts);
+    let site = {
+        let describe = describe.clone();
+        move |request: Request<Incoming>| {
+            let describe = describe.clone();
+            async move { Ok::<_, Infallible>(site(request, &describe)) }
+        }
+    };
+    let http = auto::Builder::new(TokioExecutor::new());
+    let io = TokioIo::new(tls);
+    if options.no_layer {
+        let service = tower::service_fn(site);
+        http.serve_connection(io, TowerToHyperService::new(service))
+            .await?;
+    } else {
+        let service = tower::ServiceBuilder::new()
+            .layer(MisdirectLayer::new(Arc::clone(server), conn))
+            .service_fn(site);
+        http.serve_connection(io, TowerToHyperService::new(service))
+            .await?;
+    }
+    Ok(())
+}
+
+/// The connection, as the site's answers describe it.
+fn describe(server: &Server<String>, facts: &TlsFacts) -> String {
+    format!(
+        "sni {}, certificate {}, policy {}, resumed {}, client certificate {}",
+        facts.sni.as_deref().unwrap_or("none"),
+        server.certificate_name(facts.certificate).unwrap_or("?"),
+        facts
+            .policy
+            .and_then(|p| server.policy_name(p))
+            .unwrap_or("?"),
+        if facts.resumed { "yes" } else { "no" },
+        if facts.client_certificate {
+            "yes"
+        } else {
+            "no"
+        },
+    )
+}
+
+/// The sites: one line naming the virtual host the layer chose, and the connection.
+fn site(request: Request<Incoming>, connection: &str) -> Response<Full<Bytes>> {
+    let site = request
+        .extensions()
+        .get::<String>()
+        .map_or("no virtual host (layer off)", String::as_str);
+    Response::new(Full::new(Bytes::from(format!(
+        "hello from {site} over {:?} ({connection})\n",
+        request.version()
+    ))))
+}
+
+/// The curl commands that show what the server does.
+pub fn curl_commands(running: &Running) -> String {
+    let port = running.addr.port();
+    let dir = running.dir.display();
+    let base = format!("curl -sS --cacert {dir}/ca.pem");
+    let resolve = |host: &str| format!("--resolve {host}:{port}:127.0.0.1");
+    format!(
+        "# 200: a.example.test on its own connection\n\
+         {base} {ra} https://a.example.test:{port}/\n\
+         # 200, coalesced: b.example.test on a's connection (same certificate, same policy)\n\
+         {base} --http2 {ra} https://a.example.test:{port}/ -H 'Host: b.example.test:{port}'\n\
+         # 421: c.other.test on a's connection (the certificate does not cover it)\n\
+         {base} --http2 {ra} https://a.example.test:{port}/ -H 'Host: c.other.test:{port}'\n\
+         # 421: admin.example.test on a's connection (its handshake asked for no client certificate)\n\
+         {base} --http1.1 {ra} https://a.example.test:{port}/ -H 'Host: admin.example.test:{port}'\n\
+         # 200: admin.example.test on its own connection, with the client certificate\n\
+         {base} {radmin} --cert {dir}/client.pem --key {dir}/client.key https://admin.example.test:{port}/\n",
+        ra = resolve("a.example.test"),
+        radmin = resolve("admin.example.test"),
+    )
+}
+
+fn parse_options() -> Result<Options> {
+    let mut options = Options::default();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--port" => options.port = value()?.parse()?,
+            "--certs" => options.certs = Some(value()?.into()),
+            "--out" => options.out = Some(value()?.into()),
+            "--no-layer" => options.no_layer = true,
+            "--quiet" => options.quiet = true,
+            "-h" | "--help" => {
+                println!(
+                    "usage: server [--port N] [--out DIR] [--certs DIR] [--no-layer] [--quiet]"
+                );
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown argument {other:?} (try --help)").into()),
+        }
+    }
+    Ok(options)
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let options = parse_options()?;
+    let running = start(options.clone()).await?;
+    println!(
+        "listening on https://{} ({}), certificates in {}",
+        running.addr,
+        if options.no_layer {
+            "misdirect layer OFF"
+        } else {
+            "misdirect layer on"
+        },
+        running.dir.display()
+    );
+    println!("{}", curl_commands(&running));
+    tokio::signal::ctrl_c().await?;
+    Ok(())
+}

@@ -1,0 +1,330 @@
+//! A tower [`Layer`] (feature `tower`) that decides every request before the service sees it.
+//!
+//! The layer is made per connection, from the shared [`Server`] and the connection's
+//! [`Connection`] (built once, after the handshake, with [`Server::connection`]):
+//!
+//! - `Serve`: a clone of the chosen virtual host's value goes into the request's extensions,
+//!   and the inner service answers.
+//! - `NotOrigin` (CONNECT): the request goes to the inner service untouched.
+//! - `Misdirected`, `BadRequest`, `NotFound`: the layer answers 421, 400 or 404 itself, with a
+//!   short `text/plain` body naming the rule and a fixed sentence ([`Cause::summary`]): never
+//!   request bytes, host names or configuration names. On HTTP/1.x it also asks the connection
+//!   to close (`Connection: close`), so the client's next request opens a fresh connection
+//!   (RFC 9110 §15.5.20: the client "MAY retry the request over a different connection").
+//!   With the `tracing` feature, each refusal is an event carrying the full [`Reason`].
+//!
+//! [`Cause::summary`]: crate::Cause::summary
+//! [`Reason`]: crate::Reason
+
+use core::fmt;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::header::{CONNECTION, CONTENT_TYPE, HeaderValue};
+use http::{Request, Response, StatusCode};
+use http_body::{Body, Frame, SizeHint};
+use pin_project_lite::pin_project;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::decide::{Connection, Verdict};
+use crate::from_http::HttpRequest;
+use crate::server::Server;
+
+/// Decides each request of one connection; see the [module documentation](self).
+pub struct MisdirectLayer<T> {
+    server: Arc<Server<T>>,
+    connection: Arc<Connection>,
+}
+
+impl<T> Clone for MisdirectLayer<T> {
+    fn clone(&self) -> Self {
+        MisdirectLayer {
+            server: Arc::clone(&self.server),
+            connection: Arc::clone(&self.connection),
+        }
+    }
+}
+
+impl<T> fmt::Debug for MisdirectLayer<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MisdirectLayer")
+            .field("connection", &self.connection)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> MisdirectLayer<T> {
+    /// A layer for one connection of `server`.
+    #[must_use]
+    pub fn new(server: Arc<Server<T>>, connection: Connection) -> Self {
+        MisdirectLayer {
+            server,
+            connection: Arc::new(connection),
+        }
+    }
+}
+
+impl<S, T> Layer<S> for MisdirectLayer<T> {
+    type Service = Misdirect<S, T>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Misdirect {
+            inner,
+            server: Arc::clone(&self.server),
+            connection: Arc::clone(&self.connection),
+        }
+    }
+}
+
+/// The service [`MisdirectLayer`] wraps around an inner one.
+pub struct Misdirect<S, T> {
+    inner: S,
+    server: Arc<Server<T>>,
+    connection: Arc<Connection>,
+}
+
+impl<S: Clone, T> Clone for Misdirect<S, T> {
+    fn clone(&self) -> Self {
+        Misdirect {
+            inner: self.inner.clone(),
+            server: Arc::clone(&self.server),
+            connection: Arc::clone(&self.connection),
+        }
+    }
+}
+
+impl<S: fmt::Debug, T> fmt::Debug for Misdirect<S, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Misdirect")
+            .field("inner", &self.inner)
+            .field("connection", &self.connection)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the layer does with one request, decided before the request is touched.
+enum Step<T> {
+    Serve(T),
+    Pass,
+    Refuse(Response<Bytes>),
+}
+
+impl<S, T, ReqBody, ResBody> Service<Request<ReqBody>> for Misdirect<S, T>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    ResBody: Body,
+    ResBody::Data: From<Bytes>,
+    T: Clone + Send + Sync + 'static,
+{
+    type Response = Response<MisdirectBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        let step = {
+            let facts = HttpRequest::new(&request);
+            let verdict = self.server.decide(&self.connection, &facts.request());
+            match verdict {
+                Verdict::Serve(value) => Step::Serve(value.clone()),
+                Verdict::NotOrigin(_) => Step::Pass,
+                refused => Step::Refuse(refusal(&refused, request.version())),
+            }
+        };
+        match step {
+            Step::Serve(value) => {
+                request.extensions_mut().insert(value);
+                ResponseFuture::inner(self.inner.call(request))
+            }
+            Step::Pass => ResponseFuture::inner(self.inner.call(request)),
+            Step::Refuse(response) => ResponseFuture::refused(response),
+        }
+    }
+}
+
+/// The layer's own answer to a refused request.
+fn refusal<T>(verdict: &Verdict<'_, T>, version: http::Version) -> Response<Bytes> {
+    let (status, reason) = match verdict {
+        Verdict::Misdirected(r) => (StatusCode::MISDIRECTED_REQUEST, r),
+        Verdict::BadRequest(r) => (StatusCode::BAD_REQUEST, r),
+        Verdict::NotFound(r) => (StatusCode::NOT_FOUND, r),
+        // Not reached: the caller passes these on.
+        Verdict::Serve(_) | Verdict::NotOrigin(_) => {
+            return Response::new(Bytes::new());
+        }
+    };
+    #[cfg(feature = "tracing")]
+    tracing::info!(
+        target: "misdirect",
+        status = status.as_u16(),
+        rule = reason.rule.number(),
+        %reason,
+        "request refused"
+    );
+    let body = format!(
+        "{} {}\nrule {} ({}): {}\n",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or(""),
+        reason.rule.number(),
+        reason.rule.name(),
+        reason.cause.summary(),
+    );
+    let mut response = Response::new(Bytes::from(body));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    let h1 = matches!(
+        version,
+        http::Version::HTTP_09 | http::Version::HTTP_10 | http::Version::HTTP_11
+    );
+    if h1 && status != StatusCode::NOT_FOUND {
+        headers.insert(CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
+}
+
+pin_project! {
+    /// The future of [`Misdirect`]: the inner service's, or the layer's own answer.
+    pub struct ResponseFuture<F> {
+        #[pin]
+        kind: FutureKind<F>,
+    }
+}
+
+pin_project! {
+    #[project = FutureKindProj]
+    enum FutureKind<F> {
+        Inner {
+            #[pin]
+            future: F,
+        },
+        Refused {
+            response: Option<Response<Bytes>>,
+        },
+    }
+}
+
+impl<F> ResponseFuture<F> {
+    fn inner(future: F) -> Self {
+        ResponseFuture {
+            kind: FutureKind::Inner { future },
+        }
+    }
+
+    fn refused(response: Response<Bytes>) -> Self {
+        ResponseFuture {
+            kind: FutureKind::Refused {
+                response: Some(response),
+            },
+        }
+    }
+}
+
+impl<F, B, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+    B: Body,
+    B::Data: From<Bytes>,
+{
+    type Output = Result<Response<MisdirectBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().kind.project() {
+            FutureKindProj::Inner { future } => future
+                .poll(cx)
+                .map(|r| r.map(|response| response.map(MisdirectBody::inner))),
+            FutureKindProj::Refused { response } => {
+                let response = response.take().unwrap_or_default();
+                Poll::Ready(Ok(response.map(MisdirectBody::refusal)))
+            }
+        }
+    }
+}
+
+pin_project! {
+    /// The response body of [`Misdirect`]: the inner service's, or the layer's short text.
+    pub struct MisdirectBody<B> {
+        #[pin]
+        kind: BodyKind<B>,
+    }
+}
+
+pin_project! {
+    #[project = BodyKindProj]
+    enum BodyKind<B> {
+        Inner {
+            #[pin]
+            body: B,
+        },
+        Refusal {
+            data: Option<Bytes>,
+        },
+    }
+}
+
+impl<B> MisdirectBody<B> {
+    fn inner(body: B) -> Self {
+        MisdirectBody {
+            kind: BodyKind::Inner { body },
+        }
+    }
+
+    fn refusal(data: Bytes) -> Self {
+        MisdirectBody {
+            kind: BodyKind::Refusal { data: Some(data) },
+        }
+    }
+
+    /// Whether this is the layer's own refusal text.
+    #[must_use]
+    pub fn is_refusal(&self) -> bool {
+        matches!(self.kind, BodyKind::Refusal { .. })
+    }
+}
+
+impl<B> Body for MisdirectBody<B>
+where
+    B: Body,
+    B::Data: From<Bytes>,
+{
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        match self.project().kind.project() {
+            BodyKindProj::Inner { body } => body.poll_frame(cx),
+            BodyKindProj::Refusal { data } => {
+                Poll::Ready(data.take().map(|d| Ok(Frame::data(d.into()))))
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.kind {
+            BodyKind::Inner { body } => body.is_end_stream(),
+            BodyKind::Refusal { data } => data.is_none(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.kind {
+            BodyKind::Inner { body } => body.size_hint(),
+            BodyKind::Refusal { data } => {
+                SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
+            }
+        }
+    }
+}
