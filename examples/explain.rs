@@ -1,8 +1,17 @@
-//! Prints what misdirect makes of a built-in set of wire hosts and name patterns (the canonical
-//! form or the error of each, and which patterns cover which hosts), then a table of decisions
-//! on a built-in server: connection, request, verdict and reason.
+//! `explain`: what misdirect decides for one request, rule by rule (SPEC §5), on a server given
+//! by a configuration file or inline SANs and virtual hosts.
 //!
-//! Run it with `cargo run --example explain`.
+//! ```text
+//! cargo run --features cli --example explain -- --san '*.example.com' \
+//!     --vhost a=a.example.com --vhost b=b.example.com --sni a.example.com \
+//!     https://b.example.com/
+//! cargo run --features cli --example explain -- --config server.toml --sni a.example.com \
+//!     --port 443 --http-version 1.1 c.example.org
+//! ```
+//!
+//! With no arguments it prints what misdirect makes of a built-in set of wire hosts and name
+//! patterns (the canonical form or the error of each, and which patterns cover which hosts),
+//! then a table of decisions on a built-in server: connection, request, verdict and reason.
 
 use misdirect::{
     Authority, CertificateConfig, Config, ConnectionFacts, Gateway, Handshake, ListenerConfig,
@@ -50,9 +59,327 @@ const PATTERNS: &[&str] = &[
 ];
 
 fn main() {
-    hosts_and_patterns();
-    println!();
-    decisions();
+    if std::env::args_os().len() <= 1 {
+        hosts_and_patterns();
+        println!();
+        decisions();
+        return;
+    }
+    let args = cli::Args::parse_args();
+    match cli::explain(&args) {
+        Ok(served) => std::process::exit(if served { 0 } else { 3 }),
+        Err(e) => {
+            eprintln!("explain: {e}");
+            std::process::exit(2);
+        }
+    }
+}
+
+/// One request explained, from the command line.
+mod cli {
+    use clap::Parser;
+    use misdirect::{
+        Authority, CertificateConfig, Config, ConnectionFacts, Handshake, ListenerConfig, Method,
+        Request, Rule, Scheme, Server, Target, Version, VhostConfig,
+    };
+
+    /// What misdirect decides for one request, rule by rule (SPEC §5). Exit status: 0 served,
+    /// 3 refused (421, 400, 404) or not an origin request, 2 bad arguments or configuration.
+    #[derive(Parser, Debug)]
+    #[command(name = "explain")]
+    pub struct Args {
+        /// Server configuration (TOML; see the crate's `Config::from_toml`).
+        #[arg(long, conflicts_with_all = ["san", "vhost"])]
+        config: Option<std::path::PathBuf>,
+        /// Inline: a SAN of the certificate presented (repeat for more).
+        #[arg(long)]
+        san: Vec<String>,
+        /// Inline: a virtual host, `name=pattern[,pattern...][@policy]` (repeat for more).
+        #[arg(long)]
+        vhost: Vec<String>,
+        /// The listener (by name) with --config; default: the one on --port with the scheme's
+        /// transport.
+        #[arg(long)]
+        listener: Option<String>,
+        /// The certificate presented (by id) with --config; default: the first covering the
+        /// SNI, else the first.
+        #[arg(long)]
+        cert: Option<String>,
+        /// The SNI the client sent (TLS only).
+        #[arg(long)]
+        sni: Option<String>,
+        /// The connection's local port; default 443 for https, 80 for http.
+        #[arg(long)]
+        port: Option<u16>,
+        /// The connection's scheme: https (TLS) or http (cleartext); default: the URL's, else
+        /// https.
+        #[arg(long)]
+        scheme: Option<String>,
+        /// The request's HTTP version: 1.0, 1.1, 2 or 3.
+        #[arg(long, default_value = "2")]
+        http_version: String,
+        /// A `Host` field line to add (repeat for more).
+        #[arg(long)]
+        host: Vec<String>,
+        /// The method (CONNECT is not an origin request).
+        #[arg(long, default_value = "GET")]
+        method: String,
+        /// The request: an authority (`a.example.com:443`) or a URL (`https://a.example.com/`).
+        target: String,
+    }
+
+    impl Args {
+        pub fn parse_args() -> Args {
+            Args::parse()
+        }
+    }
+
+    type Error = Box<dyn std::error::Error>;
+
+    /// Splits a URL into scheme and authority; an authority stays as it is.
+    fn split_target(target: &str) -> (Option<&str>, &str) {
+        match target.split_once("://") {
+            Some((scheme, rest)) => {
+                let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+                (Some(scheme), &rest[..end])
+            }
+            None => (None, target),
+        }
+    }
+
+    fn inline_config(args: &Args, tls: bool, port: u16) -> Result<Config<String>, Error> {
+        let mut config = Config::default();
+        config.certificates = vec![CertificateConfig::new("cli", &args.san)];
+        for spec in &args.vhost {
+            let (name, rest) = spec
+                .split_once('=')
+                .ok_or_else(|| format!("--vhost {spec:?}: expected name=pattern[,...][@policy]"))?;
+            let (patterns, policy) = rest.rsplit_once('@').unwrap_or((rest, "default"));
+            let names: Vec<&str> = patterns.split(',').collect();
+            let mut vhost = VhostConfig::new(name, &names, policy, name.to_string());
+            vhost.http_ports = vec![port];
+            vhost.https_ports = if tls && !args.san.is_empty() {
+                vec![port]
+            } else {
+                Vec::new()
+            };
+            if !config.policies.iter().any(|p| p == policy) {
+                config.policies.push(policy.to_string());
+            }
+            config.vhosts.push(vhost);
+        }
+        config.listeners = vec![ListenerConfig::new("cli", tls, port)];
+        Ok(config)
+    }
+
+    /// Prints the rules and the verdict; returns whether the request is served.
+    pub fn explain(args: &Args) -> Result<bool, Error> {
+        let (url_scheme, authority) = split_target(&args.target);
+        let scheme = args.scheme.as_deref().or(url_scheme).unwrap_or("https");
+        let tls = match Scheme::parse(scheme.as_bytes()) {
+            Some(Scheme::Https) => true,
+            Some(Scheme::Http) => false,
+            None => return Err(format!("--scheme {scheme:?}: http or https").into()),
+        };
+        let port = args.port.unwrap_or(if tls { 443 } else { 80 });
+        let config = match &args.config {
+            Some(path) => Config::<String>::from_toml_file(path)?,
+            None => inline_config(args, tls, port)?,
+        };
+        let server = Server::build(config)?;
+        for skipped in server.skipped_sans() {
+            println!("note: {skipped}");
+        }
+        let listener = match &args.listener {
+            Some(name) => server
+                .listener_id(name)
+                .ok_or_else(|| format!("no listener {name:?}"))?,
+            None => server.listener_for(tls, port).ok_or_else(|| {
+                format!(
+                    "no {} listener on port {port} (use --listener or --port)",
+                    if tls { "TLS" } else { "cleartext" }
+                )
+            })?,
+        };
+        let handshake = if tls {
+            let sni_host = args
+                .sni
+                .as_deref()
+                .and_then(|s| Authority::parse(s.as_bytes()).ok());
+            let certificates = &server.config().certificates;
+            let certificate = match &args.cert {
+                Some(id) => server
+                    .certificate_id(id)
+                    .ok_or_else(|| format!("no certificate {id:?}"))?,
+                None => {
+                    let covering = certificates.iter().find(|c| {
+                        let id = server.certificate_id(&c.id);
+                        match (&sni_host, id) {
+                            (Some(a), Some(id)) => server.certificate_covers(id, a.host()),
+                            _ => false,
+                        }
+                    });
+                    let chosen = covering.or(certificates.first()).ok_or(
+                        "a TLS connection needs a certificate (--san or [[certificates]])",
+                    )?;
+                    server.certificate_id(&chosen.id).ok_or("certificate id")?
+                }
+            };
+            Some(Handshake {
+                sni: args.sni.as_deref().map(str::as_bytes),
+                certificate,
+                policy: server.sni_policy(listener, args.sni.as_deref().map(str::as_bytes)),
+            })
+        } else {
+            None
+        };
+        let conn = server.connection(&ConnectionFacts {
+            listener,
+            tls: handshake,
+            gateway: None,
+        })?;
+        let version = match args.http_version.as_str() {
+            "1.0" => Version::Http10,
+            "1.1" => Version::Http11,
+            "2" => Version::Http2,
+            "3" => Version::Http3,
+            other => return Err(format!("--http-version {other:?}: 1.0, 1.1, 2 or 3").into()),
+        };
+        let method = if args.method.eq_ignore_ascii_case("CONNECT") {
+            Method::Connect
+        } else {
+            Method::Other
+        };
+        let h1 = matches!(version, Version::Http10 | Version::Http11);
+        let mut hosts: Vec<&[u8]> = args.host.iter().map(|h| h.as_bytes()).collect();
+        let authorities: Vec<&[u8]> = if h1 {
+            Vec::new()
+        } else {
+            vec![authority.as_bytes()]
+        };
+        let target = match (h1, url_scheme, method) {
+            (true, _, Method::Connect) => Target::Authority(authority.as_bytes()),
+            (true, Some(s), _) => Target::Absolute {
+                scheme: s.as_bytes(),
+                authority: authority.as_bytes(),
+            },
+            (true, None, _) => {
+                hosts.insert(0, authority.as_bytes());
+                Target::Origin
+            }
+            _ => Target::Origin,
+        };
+        let request = Request {
+            version,
+            method,
+            scheme: (!h1).then_some(scheme.as_bytes()),
+            authorities: &authorities,
+            hosts: &hosts,
+            target,
+        };
+
+        println!(
+            "connection: listener {:?}, {}",
+            server.listener_name(listener).unwrap_or("?"),
+            match (&handshake, conn.sni()) {
+                (Some(h), Some(sni)) => format!(
+                    "TLS, {sni}, certificate {:?}, policy {}",
+                    server.certificate_name(h.certificate).unwrap_or("?"),
+                    h.policy
+                        .and_then(|p| server.policy_name(p))
+                        .unwrap_or("of the SNI's virtual host")
+                ),
+                _ => "cleartext".to_string(),
+            }
+        );
+        println!(
+            "request:    {version:?} {} {}{}",
+            args.method,
+            args.target,
+            if args.host.is_empty() {
+                String::new()
+            } else {
+                format!(" Host: {}", args.host.join(", "))
+            }
+        );
+        let outcome = server.choose(&conn, &request);
+        let fired = outcome.as_ref().err().map(|r| r.rule);
+        let parsed = Authority::parse(authority.as_bytes());
+        let host = parsed
+            .as_ref()
+            .map_or_else(|e| format!("(invalid: {e})"), |a| a.host().to_string());
+        const RULES: [Rule; 7] = [
+            Rule::NotOrigin,
+            Rule::Framing,
+            Rule::Scheme,
+            Rule::Port,
+            Rule::Certificate,
+            Rule::VirtualHost,
+            Rule::Sni,
+        ];
+        for rule in RULES {
+            let line = match fired {
+                Some(f) if rule == f => {
+                    let reason = outcome
+                        .as_ref()
+                        .err()
+                        .map(ToString::to_string)
+                        .unwrap_or_default();
+                    format!("FIRES   {reason}")
+                }
+                Some(f) if rule > f => "not reached".to_string(),
+                _ => format!(
+                    "passes  {}",
+                    passing(rule, &server, &conn, handshake.as_ref(), &host, tls)
+                ),
+            };
+            println!("rule {} {:<22} {line}", rule.number(), rule.name());
+        }
+        match outcome {
+            Ok(vhost) => {
+                println!(
+                    "verdict:    serve, virtual host {:?}",
+                    server.config().vhosts[vhost as usize].name
+                );
+                Ok(true)
+            }
+            Err(reason) => {
+                println!("verdict:    {reason}");
+                Ok(false)
+            }
+        }
+    }
+
+    fn passing<T>(
+        rule: Rule,
+        server: &Server<T>,
+        conn: &misdirect::Connection,
+        handshake: Option<&Handshake<'_>>,
+        host: &str,
+        tls: bool,
+    ) -> String {
+        match rule {
+            Rule::NotOrigin => "not CONNECT: an origin request".into(),
+            Rule::Framing => format!("one authority, canonical host {host}"),
+            Rule::Scheme => format!(
+                "scheme matches the {} connection",
+                if tls { "TLS" } else { "cleartext" }
+            ),
+            Rule::Port => "the port is one of the connection's origin ports".into(),
+            Rule::Certificate => match handshake {
+                Some(h) => format!(
+                    "certificate {:?} covers {host}",
+                    server.certificate_name(h.certificate).unwrap_or("?")
+                ),
+                None => "cleartext: no certificate to check".into(),
+            },
+            Rule::VirtualHost => "a virtual host serves the host on this scheme and port".into(),
+            Rule::Sni => match conn.sni() {
+                Some(sni) => format!("{sni}: policy {:?} allows it", server.config().knobs.sni),
+                None => "cleartext: no SNI".into(),
+            },
+        }
+    }
 }
 
 fn hosts_and_patterns() {

@@ -494,6 +494,15 @@ impl<T> Server<T> {
             .map(|c| c.id.as_str())
     }
 
+    /// The name of a listener id.
+    #[must_use]
+    pub fn listener_name(&self, id: ListenerId) -> Option<&str> {
+        self.config
+            .listeners
+            .get(id.0 as usize)
+            .map(|l| l.name.as_str())
+    }
+
     /// The name of a TLS policy id.
     #[must_use]
     pub fn policy_name(&self, id: PolicyId) -> Option<&str> {
