@@ -1,1 +1,383 @@
+//! End-to-end: the example HTTPS server (examples/server.rs, included here) on a loopback
+//! ephemeral port, driven by real clients: hyper's HTTP/2 client over tokio-rustls, raw HTTP/1.1
+//! over TLS, and curl. Every test starts its own server.
 
+#[path = "../examples/server.rs"]
+mod server;
+
+use std::net::SocketAddr;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use hyper::StatusCode;
+use hyper::client::conn::http2::SendRequest;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+
+use server::{Options, Running};
+
+static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+async fn start() -> Running {
+    let out = std::env::temp_dir().join(format!(
+        "misdirect-e2e-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    server::start(Options {
+        port: 0,
+        out: Some(out),
+        quiet: true,
+        ..Options::default()
+    })
+    .await
+    .expect("the example server starts")
+}
+
+/// A rustls client trusting the example CA, with or without its client certificate.
+fn client_config(
+    running: &Running,
+    client_cert: bool,
+    alpn: &[&[u8]],
+) -> Arc<rustls::ClientConfig> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_slice(running.pki.ca.as_bytes()).unwrap())
+        .unwrap();
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots);
+    let mut config = if client_cert {
+        let (cert, key) = &running.pki.client;
+        builder
+            .with_client_auth_cert(
+                vec![CertificateDer::from_pem_slice(cert.as_bytes()).unwrap()],
+                PrivateKeyDer::from_pem_slice(key.as_bytes()).unwrap(),
+            )
+            .unwrap()
+    } else {
+        builder.with_no_client_auth()
+    };
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    Arc::new(config)
+}
+
+async fn tls(
+    addr: SocketAddr,
+    sni: &str,
+    config: Arc<rustls::ClientConfig>,
+) -> std::io::Result<TlsStream<TcpStream>> {
+    let tcp = TcpStream::connect(addr).await?;
+    let name = ServerName::try_from(sni.to_string()).unwrap();
+    TlsConnector::from(config).connect(name, tcp).await
+}
+
+async fn h2(stream: TlsStream<TcpStream>) -> SendRequest<Empty<Bytes>> {
+    let (sender, conn) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+            .await
+            .expect("HTTP/2 handshake");
+    tokio::spawn(conn);
+    sender
+}
+
+async fn get(sender: &mut SendRequest<Empty<Bytes>>, uri: &str) -> (StatusCode, String) {
+    sender.ready().await.expect("connection still open");
+    let request = hyper::Request::get(uri).body(Empty::new()).unwrap();
+    let response = sender.send_request(request).await.expect("response");
+    let status = response.status();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn h2_coalesced_requests_are_served_and_foreign_ones_get_421() {
+    let running = start().await;
+    let port = running.addr.port();
+    let config = client_config(&running, false, &[b"h2"]);
+    let stream = tls(running.addr, "a.example.test", config.clone())
+        .await
+        .unwrap();
+    assert_eq!(stream.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
+    let mut conn = h2(stream).await;
+
+    let (status, body) = get(&mut conn, &format!("https://a.example.test:{port}/")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.starts_with("hello from site a over HTTP/2"), "{body}");
+
+    // b: covered by the same wildcard certificate, same policy: coalescing works.
+    let (status, body) = get(&mut conn, &format!("https://b.example.test:{port}/")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.starts_with("hello from site b"), "{body}");
+
+    // c.other.test: only the other certificate covers it.
+    let (status, body) = get(&mut conn, &format!("https://c.other.test:{port}/")).await;
+    assert_eq!(status, StatusCode::MISDIRECTED_REQUEST, "{body}");
+    assert_eq!(
+        body,
+        "421 Misdirected Request\nrule 4 (certificate): this connection's certificate does not cover the host\n"
+    );
+    assert!(
+        !body.contains("c.other.test") && !body.contains("example"),
+        "no echo: {body}"
+    );
+
+    // The connection survives the 421 (HTTP/2 refuses the stream, not the connection).
+    let (status, _) = get(&mut conn, &format!("https://A.EXAMPLE.TEST.:{port}/")).await;
+    assert_eq!(status, StatusCode::OK);
+
+    // A wrong port is refused too.
+    let (status, body) = get(&mut conn, "https://a.example.test:9/").await;
+    assert_eq!(status, StatusCode::MISDIRECTED_REQUEST);
+    assert!(body.contains("rule 3 (port)"), "{body}");
+
+    // The client retries c on a new connection with the right SNI: nothing is lost.
+    let stream = tls(running.addr, "c.other.test", config).await.unwrap();
+    let mut fresh = h2(stream).await;
+    let (status, body) = get(&mut fresh, &format!("https://c.other.test:{port}/")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(
+        body.contains("site c") && body.contains("certificate other"),
+        "{body}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mtls_vhost_is_refused_on_a_connection_that_asked_for_no_client_certificate() {
+    let running = start().await;
+    let port = running.addr.port();
+    let admin = format!("https://admin.example.test:{port}/");
+
+    // a's handshake (policy public) never asked for a client certificate.
+    let plain = client_config(&running, false, &[b"h2"]);
+    let mut conn = h2(tls(running.addr, "a.example.test", plain.clone())
+        .await
+        .unwrap())
+    .await;
+    let (status, body) = get(&mut conn, &admin).await;
+    assert_eq!(status, StatusCode::MISDIRECTED_REQUEST, "{body}");
+    assert!(body.contains("rule 6 (SNI)"), "{body}");
+
+    // Even a client holding a certificate is refused on a connection made for a.
+    let with_cert = client_config(&running, true, &[b"h2"]);
+    let mut conn = h2(tls(running.addr, "a.example.test", with_cert.clone())
+        .await
+        .unwrap())
+    .await;
+    let (status, _) = get(&mut conn, &admin).await;
+    assert_eq!(status, StatusCode::MISDIRECTED_REQUEST);
+
+    // Its own handshake asks for and checks the client certificate: 200.
+    let mut conn = h2(tls(running.addr, "admin.example.test", with_cert)
+        .await
+        .unwrap())
+    .await;
+    let (status, body) = get(&mut conn, &admin).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(
+        body.contains("site admin") && body.contains("policy mtls"),
+        "{body}"
+    );
+    assert!(body.contains("client certificate yes"), "{body}");
+    // And a public site on the mtls connection is refused the other way round.
+    let (status, _) = get(&mut conn, &format!("https://b.example.test:{port}/")).await;
+    assert_eq!(status, StatusCode::MISDIRECTED_REQUEST);
+
+    // Without a client certificate, the admin handshake itself fails.
+    let refused = async {
+        let stream = tls(running.addr, "admin.example.test", plain).await?;
+        let (mut sender, conn) =
+            hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+                .await
+                .map_err(std::io::Error::other)?;
+        tokio::spawn(conn);
+        sender.ready().await.map_err(std::io::Error::other)?;
+        let request = hyper::Request::get(&admin)
+            .body(Empty::<Bytes>::new())
+            .unwrap();
+        sender
+            .send_request(request)
+            .await
+            .map_err(std::io::Error::other)
+    };
+    assert!(
+        refused.await.is_err(),
+        "the mtls handshake must require a certificate"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resumed_session_reports_its_original_handshake() {
+    let running = start().await;
+    let port = running.addr.port();
+    let admin = format!("https://admin.example.test:{port}/");
+    let config = client_config(&running, true, &[b"h2"]);
+    let mut first = h2(tls(running.addr, "admin.example.test", config.clone())
+        .await
+        .unwrap())
+    .await;
+    let (status, body) = get(&mut first, &admin).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("resumed no"), "{body}");
+
+    // Same client configuration: rustls offers the ticket it was given.
+    let stream = tls(running.addr, "admin.example.test", config)
+        .await
+        .unwrap();
+    let mut second = h2(stream).await;
+    let (status, body) = get(&mut second, &admin).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("resumed yes"), "{body}");
+    assert!(
+        body.contains("policy mtls") && body.contains("certificate example"),
+        "{body}"
+    );
+    let (status, _) = get(&mut second, &format!("https://a.example.test:{port}/")).await;
+    assert_eq!(
+        status,
+        StatusCode::MISDIRECTED_REQUEST,
+        "mtls session stays mtls"
+    );
+}
+
+/// HTTP/1.1 over TLS by hand: a 421 says `Connection: close`, and the server closes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http1_connection_is_closed_after_a_421() {
+    let running = start().await;
+    let port = running.addr.port();
+    let config = client_config(&running, false, &[b"http/1.1"]);
+    let mut stream = tls(running.addr, "a.example.test", config).await.unwrap();
+    // Two pipelined requests: the first is misdirected, so the second is never answered.
+    let requests = format!(
+        "GET / HTTP/1.1\r\nHost: c.other.test:{port}\r\n\r\nGET / HTTP/1.1\r\nHost: a.example.test:{port}\r\n\r\n"
+    );
+    stream.write_all(requests.as_bytes()).await.unwrap();
+    let mut reply = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut reply))
+        .await
+        .expect("the server closes the connection")
+        .ok();
+    let reply = String::from_utf8_lossy(&reply);
+    assert!(
+        reply.starts_with("HTTP/1.1 421 Misdirected Request\r\n"),
+        "{reply}"
+    );
+    assert!(reply.contains("connection: close\r\n"), "{reply}");
+    assert_eq!(reply.matches("HTTP/1.1 ").count(), 1, "{reply}");
+}
+
+/// curl, the client users reach for: coalescing and domain fronting reproduced with
+/// `--resolve`, `--connect-to` and a `Host` header, on HTTP/2 and HTTP/1.1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn curl_reproduces_coalescing_and_fronting() {
+    let running = start().await;
+    let port = running.addr.port();
+    let ca = running.dir.join("ca.pem");
+    let curl = |args: Vec<String>| {
+        let ca = ca.clone();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                let output = Command::new("curl")
+                    .args(["-sS", "-i", "--max-time", "20", "--cacert"])
+                    .arg(&ca)
+                    .args(&args)
+                    .output()
+                    .expect("curl must be installed (.ci/run installs it)");
+                assert!(output.status.success(), "curl {args:?}: {output:?}");
+                String::from_utf8_lossy(&output.stdout).into_owned()
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let resolve = format!("a.example.test:{port}:127.0.0.1");
+    let url = format!("https://a.example.test:{port}/");
+    for version in ["--http2", "--http1.1"] {
+        let expect_line = if version == "--http2" {
+            "HTTP/2 "
+        } else {
+            "HTTP/1.1 "
+        };
+        let ok = curl(vec![
+            version.into(),
+            "--resolve".into(),
+            resolve.clone(),
+            url.clone(),
+        ])
+        .await;
+        assert!(ok.starts_with(&format!("{expect_line}200")), "{ok}");
+        assert!(ok.contains("hello from site a"), "{ok}");
+
+        // Coalescing: b's request on a's connection (SNI a, authority b).
+        let coalesced = curl(vec![
+            version.into(),
+            "--resolve".into(),
+            resolve.clone(),
+            url.clone(),
+            "-H".into(),
+            format!("Host: b.example.test:{port}"),
+        ])
+        .await;
+        assert!(
+            coalesced.starts_with(&format!("{expect_line}200")),
+            "{coalesced}"
+        );
+        assert!(coalesced.contains("hello from site b"), "{coalesced}");
+
+        // Domain fronting: SNI a, authority c.other.test: 421.
+        let fronted = curl(vec![
+            version.into(),
+            "--connect-to".into(),
+            format!("a.example.test:{port}:127.0.0.1:{port}"),
+            url.clone(),
+            "-H".into(),
+            format!("Host: c.other.test:{port}"),
+        ])
+        .await;
+        assert!(
+            fronted.starts_with(&format!("{expect_line}421")),
+            "{fronted}"
+        );
+        assert!(fronted.contains("rule 4 (certificate)"), "{fronted}");
+        if version == "--http1.1" {
+            assert!(fronted.contains("connection: close"), "{fronted}");
+        }
+    }
+    // The mtls site with curl's client certificate, then fronted from a.
+    let admin = curl(vec![
+        "--resolve".into(),
+        format!("admin.example.test:{port}:127.0.0.1"),
+        "--cert".into(),
+        running.dir.join("client.pem").display().to_string(),
+        "--key".into(),
+        running.dir.join("client.key").display().to_string(),
+        format!("https://admin.example.test:{port}/"),
+    ])
+    .await;
+    assert!(
+        admin.contains(" 200") && admin.contains("site admin"),
+        "{admin}"
+    );
+    let fronted = curl(vec![
+        "--resolve".into(),
+        resolve,
+        url,
+        "-H".into(),
+        format!("Host: admin.example.test:{port}"),
+    ])
+    .await;
+    assert!(
+        fronted.contains(" 421") && fronted.contains("rule 6 (SNI)"),
+        "{fronted}"
+    );
+}
