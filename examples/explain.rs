@@ -148,8 +148,10 @@ mod cli {
     }
 
     fn inline_config(args: &Args, tls: bool, port: u16) -> Result<Config<String>, Error> {
-        let mut config = Config::default();
-        config.certificates = vec![CertificateConfig::new("cli", &args.san)];
+        let mut config = Config {
+            certificates: vec![CertificateConfig::new("cli", &args.san)],
+            ..Config::default()
+        };
         for spec in &args.vhost {
             let (name, rest) = spec
                 .split_once('=')

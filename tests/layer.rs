@@ -13,19 +13,20 @@ use misdirect::{
 use tower::{ServiceBuilder, ServiceExt};
 
 fn server(unknown_host: UnknownHost) -> Arc<Server<&'static str>> {
-    let mut config = Config::default();
-    config.policies = vec!["public".into()];
-    config.certificates = vec![CertificateConfig::new("edge", &["*.example.com"])];
-    config.vhosts = vec![VhostConfig::new(
-        "a",
-        &["a.example.com"],
-        "public",
-        "site a",
-    )];
-    config.listeners = vec![ListenerConfig::new("tls", true, 443)];
-    config.knobs = Knobs {
-        unknown_host,
-        ..Knobs::default()
+    let config = Config {
+        policies: vec!["public".into()],
+        certificates: vec![CertificateConfig::new("edge", &["*.example.com"])],
+        vhosts: vec![VhostConfig::new(
+            "a",
+            &["a.example.com"],
+            "public",
+            "site a",
+        )],
+        listeners: vec![ListenerConfig::new("tls", true, 443)],
+        knobs: Knobs {
+            unknown_host,
+            ..Knobs::default()
+        },
     };
     Arc::new(Server::build(config).unwrap())
 }
