@@ -205,3 +205,56 @@ fn decide_does_not_allocate_on_ascii_requests() {
         0
     );
 }
+
+/// Request facts from an `http::Request` (HTTP/1.1 Host, absolute-form, HTTP/2 `:authority`)
+/// are borrowed: reading them and deciding allocates nothing.
+#[cfg(feature = "http")]
+#[test]
+fn http_request_facts_do_not_allocate() {
+    use misdirect::{ConnectionFacts, Handshake, HttpRequest};
+    let server = edge_server();
+    let conn = server
+        .connection(&ConnectionFacts {
+            listener: server.listener_id("tls").unwrap(),
+            tls: Some(Handshake {
+                sni: Some(b"api.example.com"),
+                certificate: server.certificate_id("edge").unwrap(),
+                policy: server.policy_id("public"),
+            }),
+            gateway: None,
+        })
+        .unwrap();
+    let requests = [
+        http::Request::builder()
+            .version(http::Version::HTTP_2)
+            .uri("https://api.example.com/x")
+            .body(())
+            .unwrap(),
+        http::Request::builder()
+            .uri("/x")
+            .header("host", "WWW.example.com")
+            .body(())
+            .unwrap(),
+        http::Request::builder()
+            .uri("https://api.example.com:443/x")
+            .header("host", "api.example.com")
+            .body(())
+            .unwrap(),
+        http::Request::builder()
+            .uri("/x")
+            .header("host", "a.example.com")
+            .header("host", "b.example.com")
+            .body(())
+            .unwrap(),
+    ];
+    for request in &requests {
+        let mut status = None;
+        let n = allocations_during(|| {
+            let facts = HttpRequest::new(std::hint::black_box(request));
+            let verdict = server.decide(&conn, &facts.request());
+            status = verdict.status();
+            std::hint::black_box(verdict);
+        });
+        assert_eq!(n, 0, "{request:?} (status {status:?}) allocated {n} times");
+    }
+}
