@@ -55,6 +55,16 @@ print(f"{label:>10}: {done} requests in {wall:.2f} s = {rps:,.0f} req/s; "
       f"coalesced host: {gc[0]} 2xx, {gc[2]} 4xx, {g[4]} failed, {g[5]} errored; "
       f"misdirected host: {bc[0]} 2xx, {bc[2]} 4xx, {b[4]} failed, {b[5]} errored")
 open(out, "a").write(f"{rps}\n")
+# With the layer, every misdirected request is a 4xx (h2load counts those as "failed") and
+# nothing else fails; without it, everything is a 2xx.
+want_bad_4xx = 20000 if label == "layer" else 0
+problems = []
+if (gc[0], g[4], g[5], g[6]) != (80000, 0, 0, 0):
+    problems.append("coalesced host: not all 80000 answered 2xx")
+if (bc[2], b[4] - bc[2], b[5], b[6]) != (want_bad_4xx, 0, 0, 0):
+    problems.append(f"misdirected host: expected {want_bad_4xx} 4xx and no other failure")
+if problems:
+    sys.exit("CHECK FAILED: " + "; ".join(problems))
 PY
 }
 
