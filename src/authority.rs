@@ -59,14 +59,8 @@ impl Authority {
         if input.len() > MAX_AUTHORITY_LEN {
             return Err(AuthorityError::TooLong { len: input.len() });
         }
-        parse_bounded(input, unicode).map_err(|error| {
-            // RFC 9113 §8.3.1, RFC 9114 §4.3.1, RFC 9110 §4.2.4: no userinfo, wherever the `@`
-            // is. An `@` always fails the parse, so it is looked for on the error path only.
-            match input.iter().position(|&b| b == b'@') {
-                Some(offset) => AuthorityError::Userinfo { offset },
-                None => error,
-            }
-        })
+        let mut scratch = Scratch::new();
+        parse_view(input, unicode, &mut scratch).map(|view| view.to_authority())
     }
 
     /// The canonical host.
@@ -111,51 +105,134 @@ impl TryFrom<&[u8]> for Authority {
     }
 }
 
-/// A host as parsed, before it is moved into its [`Host`]: a name stays in the caller's buffer
-/// until the end, so the 253-byte buffer is copied once per parse, not once per layer.
-enum Parsed {
-    /// A name: its length in the buffer.
-    Name(usize),
+/// A host as the hot path sees it: a canonical name borrowed from the request (when it was
+/// already canonical: lowercase, no trailing dot) or from a [`Scratch`] buffer, or an address.
+/// No 253-byte copy is made unless the request's name had capitals.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum HostView<'a> {
+    /// A canonical DNS name.
+    Name(&'a [u8]),
     /// An IPv4 address.
     Ipv4(Ipv4Addr),
     /// An IPv6 address.
     Ipv6(Ipv6Addr),
 }
 
+impl HostView<'_> {
+    /// The owned form, for reasons and the public API.
+    pub(crate) fn to_host(self) -> Host {
+        match self {
+            HostView::Name(name) => Host::Dns(DnsName::from_canonical(name)),
+            HostView::Ipv4(addr) => Host::Ipv4(addr),
+            HostView::Ipv6(addr) => Host::Ipv6(addr),
+        }
+    }
+}
+
+/// An authority as the hot path sees it: see [`HostView`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct AuthorityView<'a> {
+    pub host: HostView<'a>,
+    pub port: Option<u16>,
+    /// What the decision's fast path learned of the (scheme, port) index: `Found(position)`
+    /// when the host's bytes are an exact pattern, `Absent` when the bytes as sent were
+    /// looked up and are none (so a canonical name equal to them needs no second exact probe).
+    pub exact: Exact,
+}
+
+impl AuthorityView<'_> {
+    pub(crate) fn effective_port(&self, default: u16) -> u16 {
+        self.port.unwrap_or(default)
+    }
+
+    pub(crate) fn to_authority(self) -> Authority {
+        Authority {
+            host: self.host.to_host(),
+            port: self.port,
+        }
+    }
+}
+
+/// See [`AuthorityView::exact`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Exact {
+    /// Not looked up.
+    Unknown,
+    /// The exact pattern at this position.
+    Found(usize),
+    /// The bytes before the port's colon, as sent, are no exact pattern.
+    Absent,
+}
+
+/// Room for a canonical name that differs from the request's bytes; left unwritten (and
+/// unzeroed) unless it is needed.
+pub(crate) struct Scratch(Option<[u8; MAX_NAME_LEN]>);
+
+impl Scratch {
+    pub(crate) fn new() -> Self {
+        Scratch(None)
+    }
+
+    fn buffer(&mut self) -> &mut [u8; MAX_NAME_LEN] {
+        self.0.insert([0; MAX_NAME_LEN])
+    }
+}
+
+/// [`Authority::parse_with`] without building the owned [`Authority`].
+pub(crate) fn parse_view<'a>(
+    input: &'a [u8],
+    unicode: WireUnicode,
+    scratch: &'a mut Scratch,
+) -> Result<AuthorityView<'a>, AuthorityError> {
+    if input.len() > MAX_AUTHORITY_LEN {
+        return Err(AuthorityError::TooLong { len: input.len() });
+    }
+    parse_bounded(input, unicode, scratch).map_err(|error| {
+        // RFC 9113 §8.3.1, RFC 9114 §4.3.1, RFC 9110 §4.2.4: no userinfo, wherever the `@`
+        // is. An `@` always fails the parse, so it is looked for on the error path only.
+        match input.iter().position(|&b| b == b'@') {
+            Some(offset) => AuthorityError::Userinfo { offset },
+            None => error,
+        }
+    })
+}
+
 /// Parses an input already known to be at most [`MAX_AUTHORITY_LEN`] bytes.
-fn parse_bounded(input: &[u8], unicode: WireUnicode) -> Result<Authority, AuthorityError> {
-    let mut buffer = [0u8; MAX_NAME_LEN];
-    let (parsed, port_at) = match input.first() {
+fn parse_bounded<'a>(
+    input: &'a [u8],
+    unicode: WireUnicode,
+    scratch: &'a mut Scratch,
+) -> Result<AuthorityView<'a>, AuthorityError> {
+    let (host, port_at) = match input.first() {
         None | Some(b':') => return Err(AuthorityError::EmptyHost),
         Some(b'[') => {
             let (literal, port_at) = split_ipv6_literal(input)?;
-            (Parsed::Ipv6(parse_ipv6_literal(literal)?), port_at)
+            (HostView::Ipv6(parse_ipv6_literal(literal)?), port_at)
         }
         Some(_) if unicode == WireUnicode::Convert && !input.is_ascii() => {
             let colon = input.iter().position(|&b| b == b':');
             let host_part = &input[..colon.unwrap_or(input.len())];
-            let parsed = match host_part.iter().position(|b| !b.is_ascii()) {
-                Some(offset) => convert_unicode(host_part, offset, &mut buffer)?,
-                None => parse_reg_name(host_part, &mut buffer)?.0,
+            let host = match host_part.iter().position(|b| !b.is_ascii()) {
+                Some(offset) => convert_unicode(host_part, offset, scratch)?,
+                None => parse_reg_name(host_part, scratch)?.0,
             };
-            (parsed, colon)
+            (host, colon)
         }
         // The fast path: one pass over the name that stops at the port's colon.
         Some(_) => {
-            let (parsed, end) = parse_reg_name(input, &mut buffer)?;
-            (parsed, (end < input.len()).then_some(end))
+            let (host, end) = parse_reg_name(input, scratch)?;
+            (host, (end < input.len()).then_some(end))
         }
     };
     let port = match port_at {
         Some(colon) => parse_port(&input[colon + 1..], colon + 1)?,
         None => None,
     };
-    let host = match parsed {
-        Parsed::Name(len) => Host::Dns(DnsName::from_array(buffer, len)),
-        Parsed::Ipv4(addr) => Host::Ipv4(addr),
-        Parsed::Ipv6(addr) => Host::Ipv6(addr),
-    };
-    Ok(Authority { host, port })
+    Ok(AuthorityView {
+        host,
+        port,
+        exact: Exact::Unknown,
+    })
 }
 
 /// Finds the `]` of an IPv6 literal and the port's colon after it.
@@ -175,19 +252,23 @@ fn split_ipv6_literal(input: &[u8]) -> Result<(&[u8], Option<usize>), AuthorityE
 
 /// RFC 9110 §4.2.2-§4.2.3: an empty port means the default; leading zeros are dropped. By
 /// policy (SPEC §2) port 0 and more than five digits are refused.
-fn parse_port(digits: &[u8], base: usize) -> Result<Option<u16>, AuthorityError> {
+pub(crate) fn parse_port(digits: &[u8], base: usize) -> Result<Option<u16>, AuthorityError> {
     if digits.is_empty() {
         return Ok(None);
     }
-    if let Some(i) = digits.iter().position(|b| !b.is_ascii_digit()) {
-        return Err(AuthorityError::InvalidPort { offset: base + i });
+    // One pass: every byte a digit (the first that is not is the error), the value kept only
+    // while it can matter (at most five digits, checked after).
+    let mut value = 0u32;
+    for (i, &d) in digits.iter().enumerate() {
+        let digit = d.wrapping_sub(b'0');
+        if digit > 9 {
+            return Err(AuthorityError::InvalidPort { offset: base + i });
+        }
+        value = value.wrapping_mul(10).wrapping_add(u32::from(digit));
     }
     if digits.len() > 5 {
         return Err(AuthorityError::PortTooLong { offset: base });
     }
-    let value = digits
-        .iter()
-        .fold(0u32, |acc, &d| acc * 10 + u32::from(d - b'0'));
     match u16::try_from(value) {
         Ok(0) => Err(AuthorityError::PortZero { offset: base }),
         Ok(port) => Ok(Some(port)),
@@ -221,13 +302,14 @@ fn parse_ipv6_literal(literal: &[u8]) -> Result<Ipv6Addr, AuthorityError> {
 }
 
 /// A reg-name or IPv4 host, ASCII only, up to the port's colon or the end: the allocation-free
-/// fast path. A name is written, lowercased, to `buffer`. Returns the host and where it ended.
-fn parse_reg_name(
-    input: &[u8],
-    buffer: &mut [u8; MAX_NAME_LEN],
-) -> Result<(Parsed, usize), AuthorityError> {
+/// fast path. A name with capitals is written, lowercased, to `scratch`; any other name is
+/// returned as the input's own bytes. Returns the host and where it ended.
+fn parse_reg_name<'a>(
+    input: &'a [u8],
+    scratch: &'a mut Scratch,
+) -> Result<(HostView<'a>, usize), AuthorityError> {
     // CVE-2022-23632: one trailing dot names the same host; `scan` leaves it out.
-    let scanned = name::scan(input, buffer).map_err(|fault| match fault {
+    let scanned = name::scan(input).map_err(|fault| match fault {
         NameFault::Byte(b'%', offset) => AuthorityError::PercentEncoded { offset },
         NameFault::Byte(b, offset) if !b.is_ascii() => AuthorityError::NonAscii { offset },
         NameFault::Byte(byte, offset) => AuthorityError::InvalidByte { byte, offset },
@@ -235,35 +317,47 @@ fn parse_reg_name(
         NameFault::LabelTooLong(offset) => AuthorityError::LabelTooLong { offset },
         NameFault::NameTooLong(len) => AuthorityError::NameTooLong { len },
     })?;
-    let name = &buffer[..scanned.len];
+    let raw = &input[..scanned.len];
     if let Some(offset) = scanned.numeric_last {
         // WHATWG URL would read this as an address: it must be one, strictly.
-        return name::dotted_quad(name)
-            .map(|addr| (Parsed::Ipv4(addr), scanned.end))
+        return name::dotted_quad(raw)
+            .map(|addr| (HostView::Ipv4(addr), scanned.end))
             .ok_or(AuthorityError::NumericName { offset });
     }
+    let name: &'a [u8] = if scanned.upper {
+        name::lower_into(raw, scratch.buffer())
+    } else {
+        raw
+    };
     if let Some(offset) = scanned.first_alabel {
         if !name::alabels_valid(name) {
             return Err(AuthorityError::InvalidALabel { offset });
         }
     }
-    Ok((Parsed::Name(scanned.len), scanned.end))
+    Ok((HostView::Name(name), scanned.end))
 }
 
 /// The opt-in slow path: UTS #46 maps the U-labels (and fullwidth dots, the Kelvin sign, ...)
 /// to ASCII, then the result must pass the same ASCII rules as any wire host.
-fn convert_unicode(
+fn convert_unicode<'a>(
     host: &[u8],
     first_non_ascii: usize,
-    buffer: &mut [u8; MAX_NAME_LEN],
-) -> Result<Parsed, AuthorityError> {
+    scratch: &'a mut Scratch,
+) -> Result<HostView<'a>, AuthorityError> {
     let invalid = AuthorityError::InvalidUnicode {
         offset: first_non_ascii,
     };
     let ascii = name::uts46_to_ascii(host, false).map_err(|_| invalid)?;
-    match parse_reg_name(ascii.as_bytes(), buffer) {
+    let mut converted = Scratch::new();
+    match parse_reg_name(ascii.as_bytes(), &mut converted) {
         // UTS #46 may map a character to ':' (U+FF1A): the whole converted text must be the host.
-        Ok((parsed, end)) if end == ascii.len() => Ok(parsed),
+        Ok((HostView::Name(name), end)) if end == ascii.len() => {
+            let out = &mut scratch.buffer()[..name.len()];
+            out.copy_from_slice(name);
+            Ok(HostView::Name(out))
+        }
+        Ok((HostView::Ipv4(addr), end)) if end == ascii.len() => Ok(HostView::Ipv4(addr)),
+        Ok((HostView::Ipv6(addr), end)) if end == ascii.len() => Ok(HostView::Ipv6(addr)),
         _ => Err(invalid),
     }
 }

@@ -2,7 +2,10 @@
 
 use core::fmt;
 
-use crate::authority::{Authority, AuthorityError};
+use crate::authority::{
+    AuthorityError, AuthorityView, Exact, HostView, MAX_AUTHORITY_LEN, Scratch, parse_port,
+    parse_view,
+};
 use crate::host::{DnsName, Host};
 use crate::server::{CertId, ListenerId, PolicyId, Scheme, Server, SniPolicy, UnknownHost};
 
@@ -653,19 +656,21 @@ impl<T> Server<T> {
     ) -> Result<u32, Reason<'s>> {
         // The walk records what it learns in a small trail; the reason is only written out when
         // a rule fires, so serving pays for none of it.
+        let mut scratch = [Scratch::new(), Scratch::new()];
         let mut authority = None;
         let mut trail = Trail::default();
-        match self.walk(conn, request, &mut authority, &mut trail) {
+        match self.walk(conn, request, &mut authority, &mut scratch, &mut trail) {
             Ok(vhost) => Ok(vhost),
             Err(fail) => Err(self.explain(conn, authority.as_ref(), &trail, fail)),
         }
     }
 
-    fn walk(
+    fn walk<'x>(
         &self,
         conn: &Connection,
-        request: &Request<'_>,
-        authority_slot: &mut Option<Authority>,
+        request: &Request<'x>,
+        authority_slot: &mut Option<AuthorityView<'x>>,
+        scratch: &'x mut [Scratch; 2],
         trail: &mut Trail,
     ) -> Result<u32, Fail> {
         let misdirected = |rule, cause| Fail(Status::Misdirected, rule, cause);
@@ -675,7 +680,7 @@ impl<T> Server<T> {
         }
         // Rule 1: framing.
         let framed = self
-            .frame(conn, request, authority_slot)
+            .frame(conn, request, authority_slot, scratch)
             .map_err(|cause| Fail(Status::BadRequest, Rule::Framing, cause))?;
         let scheme = match framed {
             Framed::Http10Default => return self.http10_default(conn, trail),
@@ -701,7 +706,7 @@ impl<T> Server<T> {
             // Framing lets an authority-less request through only for other schemes.
             return Err(misdirected(Rule::Scheme, Cause::UnsupportedScheme));
         };
-        let host = authority.host();
+        let host = &authority.host;
         // Rule 3: port (RFC 9110 §4.3.1, §7.4).
         let port = authority.effective_port(scheme.default_port());
         trail.port = Some(port);
@@ -716,7 +721,12 @@ impl<T> Server<T> {
         // was settled at build time; the verdict is the same as checking rule 4 first.
         let entry = self.route_entry(scheme, port);
         let route = entry.map(|r| &r.index);
-        let hit = route.and_then(|index| index.lookup(host));
+        let hit = route.and_then(|index| match authority.exact {
+            Exact::Found(position) => index.hit_at(position),
+            // The fast path probed these very bytes: only the wildcard is left to try.
+            Exact::Absent => index.lookup_wildcard(host),
+            Exact::Unknown => index.lookup_view(host),
+        });
         // Rule 4: certificate coverage (RFC 9110 §7.4, RFC 9525 §6.3).
         if let Some(tls) = tls {
             let settled = match (entry, hit) {
@@ -727,7 +737,11 @@ impl<T> Server<T> {
                     .is_some_and(|bits| bits & 1 == 1),
                 _ => false,
             };
-            if !settled && !self.certificates[tls.certificate as usize].covers(host) {
+            if !settled
+                && self.certificates[tls.certificate as usize]
+                    .lookup_view(host)
+                    .is_none()
+            {
                 return Err(misdirected(Rule::Certificate, Cause::NotCovered));
             }
         }
@@ -770,7 +784,7 @@ impl<T> Server<T> {
     fn check_sni(
         &self,
         tls: &TlsState,
-        host: Option<&Host>,
+        host: Option<&HostView<'_>>,
         vhost: u32,
         sni_vhost: Option<u32>,
         trail: &mut Trail,
@@ -786,8 +800,10 @@ impl<T> Server<T> {
             SniPolicy::Strict => {
                 let passes = match host {
                     // An IP host passes only when there is no (DNS) SNI to compare.
-                    Some(Host::Ipv4(_) | Host::Ipv6(_)) => tls.sni.name().is_none(),
-                    Some(Host::Dns(name)) => tls.sni.name() == Some(name),
+                    Some(HostView::Ipv4(_) | HostView::Ipv6(_)) => tls.sni.name().is_none(),
+                    Some(HostView::Name(name)) => {
+                        tls.sni.name().map(DnsName::as_bytes) == Some(*name)
+                    }
                     None => false,
                 };
                 (!passes).then_some(Cause::SniMismatch)
@@ -841,13 +857,16 @@ impl<T> Server<T> {
     /// Rule 1 (RFC 9110 §7.2, RFC 9112 §3.2, RFC 9113 §8.3.1, RFC 9114 §4.3.1).
     /// Rule 1. The target authority is written to `slot` (no copies of it through return
     /// values); the scheme, or the HTTP/1.0 default path, is returned.
-    fn frame(
+    fn frame<'x>(
         &self,
         conn: &Connection,
-        request: &Request<'_>,
-        slot: &mut Option<Authority>,
+        request: &Request<'x>,
+        slot: &mut Option<AuthorityView<'x>>,
+        [first, second]: &'x mut [Scratch; 2],
     ) -> Result<Framed, Cause> {
-        let parse = |bytes: &[u8]| Authority::parse_with(bytes, self.config.knobs.wire_unicode);
+        let unicode = self.config.knobs.wire_unicode;
+        // The request's authority goes to `first`'s room, a `Host` to compare with it to
+        // `second`'s; a `Host` that is the authority also uses `second`.
         let strict = self.config.knobs.strict_host_consistency;
         if request.hosts.len() > 1 {
             return Err(Cause::DuplicateHost);
@@ -855,10 +874,14 @@ impl<T> Server<T> {
         if request.version.is_h1() {
             return match request.target {
                 Target::Absolute { scheme, authority } => {
-                    let target = slot.insert(parse(authority).map_err(Cause::InvalidTarget)?);
                     let scheme = Scheme::parse(scheme);
+                    let target = slot.insert(
+                        self.parse_field(authority, scheme, first)
+                            .map_err(Cause::InvalidTarget)?,
+                    );
                     if let Some(bytes) = request.hosts.first() {
-                        let host = parse(bytes).map_err(Cause::InvalidHost)?;
+                        let host =
+                            parse_view(bytes, unicode, second).map_err(Cause::InvalidHost)?;
                         // RFC 9112 §3.2.2 says ignore Host; by policy a differing one is the
                         // "Host of Troubles" split (SPEC §5 rule 1).
                         if strict && !same_authority(&host, target, scheme) {
@@ -870,13 +893,16 @@ impl<T> Server<T> {
                 Target::Authority(_) => {
                     // A Host that does not parse is reported as such first.
                     if let Some(bytes) = request.hosts.first() {
-                        parse(bytes).map_err(Cause::InvalidHost)?;
+                        parse_view(bytes, unicode, second).map_err(Cause::InvalidHost)?;
                     }
                     Err(Cause::AuthorityFormWithoutConnect)
                 }
                 Target::Origin | Target::Asterisk => match request.hosts.first() {
                     Some(bytes) => {
-                        *slot = Some(parse(bytes).map_err(Cause::InvalidHost)?);
+                        *slot = Some(
+                            self.parse_field(bytes, Some(conn.scheme()), second)
+                                .map_err(Cause::InvalidHost)?,
+                        );
                         Ok(Framed::Origin(Some(conn.scheme())))
                     }
                     None if request.version == Version::Http10
@@ -897,13 +923,16 @@ impl<T> Server<T> {
             return Err(Cause::DuplicateAuthority);
         }
         if let Some(bytes) = request.authorities.first() {
-            *slot = Some(parse(bytes).map_err(Cause::InvalidAuthority)?);
+            *slot = Some(
+                self.parse_field(bytes, scheme, first)
+                    .map_err(Cause::InvalidAuthority)?,
+            );
         }
         // RFC 9113 §8.3.1: with :authority present, HTTP/2 "MUST NOT use" Host; it is checked
         // only under strict_host_consistency. HTTP/3 always checks it (RFC 9114 §4.3.1).
         let host_counts = slot.is_none() || request.version == Version::Http3 || strict;
         if let Some(bytes) = request.hosts.first().filter(|_| host_counts) {
-            let host = parse(bytes).map_err(Cause::InvalidHost)?;
+            let host = parse_view(bytes, unicode, second).map_err(Cause::InvalidHost)?;
             match slot {
                 None => *slot = Some(host),
                 Some(_) if request.version == Version::Http3 => {
@@ -924,6 +953,63 @@ impl<T> Server<T> {
         Ok(Framed::Origin(scheme))
     }
 
+    /// Parses the request's authority: first the fast path, then SPEC §2 in full.
+    ///
+    /// The fast path: when the host's bytes, exactly as sent, are an exact name some virtual
+    /// host claims on the (scheme, port) the request names, they are already canonical and
+    /// valid (that name passed the same checks when the server was built, and a canonical
+    /// name parses to itself), so the scan, the copy and the A-label check are skipped, and
+    /// the lookup is already done. Any other input takes the full parse, errors included.
+    fn parse_field<'x>(
+        &self,
+        bytes: &'x [u8],
+        scheme: Option<Scheme>,
+        scratch: &'x mut Scratch,
+    ) -> Result<AuthorityView<'x>, AuthorityError> {
+        let probed = match scheme.map(|scheme| self.exact_view(bytes, scheme)) {
+            Some(Ok(view)) => return Ok(view),
+            Some(Err(probed)) => probed,
+            None => None,
+        };
+        let mut view = parse_view(bytes, self.config.knobs.wire_unicode, scratch)?;
+        if let (Some(probed), HostView::Name(name)) = (probed, view.host) {
+            if name == probed {
+                view.exact = Exact::Absent;
+            }
+        }
+        Ok(view)
+    }
+
+    /// The fast path: `Ok` with the view when it applies, else `Err` with the bytes it probed
+    /// and found absent, if it got as far as probing.
+    fn exact_view<'x>(
+        &self,
+        bytes: &'x [u8],
+        scheme: Scheme,
+    ) -> Result<AuthorityView<'x>, Option<&'x [u8]>> {
+        if bytes.len() > MAX_AUTHORITY_LEN {
+            return Err(None);
+        }
+        let (name, port) = match bytes.iter().position(|&b| b == b':') {
+            None => (bytes, None),
+            Some(colon) => (
+                &bytes[..colon],
+                parse_port(&bytes[colon + 1..], colon + 1).map_err(|_| None)?,
+            ),
+        };
+        let route = self
+            .route(scheme, port.unwrap_or(scheme.default_port()))
+            .ok_or(None)?;
+        match route.lookup_exact(name) {
+            Some(hit) => Ok(AuthorityView {
+                host: HostView::Name(name),
+                port,
+                exact: Exact::Found(hit.position),
+            }),
+            None => Err(Some(name)),
+        }
+    }
+
     fn origin_ports<'c>(&'c self, conn: &'c Connection) -> &'c [u16] {
         match &conn.gateway_port {
             Some(port) => core::slice::from_ref(port),
@@ -936,7 +1022,7 @@ impl<T> Server<T> {
     fn explain<'s>(
         &'s self,
         conn: &'s Connection,
-        authority: Option<&Authority>,
+        authority: Option<&AuthorityView<'_>>,
         trail: &Trail,
         Fail(status, rule, cause): Fail,
     ) -> Reason<'s> {
@@ -949,7 +1035,7 @@ impl<T> Server<T> {
             cause,
             listener: self.config.listeners[conn.listener as usize].name.as_str(),
             scheme: trail.scheme,
-            host: authority.map(|a| *a.host()),
+            host: authority.map(|a| a.host.to_host()),
             port: trail.port,
             sni: tls.map(|t| &t.sni),
             certificate: tls.map(|t| self.config.certificates[t.certificate as usize].id.as_str()),
@@ -1014,7 +1100,7 @@ struct Fail(Status, Rule, Cause);
 
 /// Same canonical authority: same host and same effective port (explicit ports when the scheme
 /// has no default).
-fn same_authority(a: &Authority, b: &Authority, scheme: Option<Scheme>) -> bool {
+fn same_authority(a: &AuthorityView<'_>, b: &AuthorityView<'_>, scheme: Option<Scheme>) -> bool {
     let default = scheme.map(Scheme::default_port);
-    a.host() == b.host() && a.port().or(default) == b.port().or(default)
+    a.host == b.host && a.port.or(default) == b.port.or(default)
 }

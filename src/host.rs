@@ -32,6 +32,13 @@ impl DnsName {
         }
     }
 
+    /// Copies a name the caller has checked and lowercased (at most [`MAX_NAME_LEN`] bytes).
+    pub(crate) fn from_canonical(name: &[u8]) -> Self {
+        let mut bytes = [0u8; MAX_NAME_LEN];
+        bytes[..name.len()].copy_from_slice(name);
+        DnsName::from_array(bytes, name.len())
+    }
+
     /// The canonical text, for example `xn--bcher-kva.example`.
     #[must_use]
     pub fn as_str(&self) -> &str {

@@ -7,6 +7,7 @@ use std::net::IpAddr;
 
 use hashbrown::HashTable;
 
+use crate::authority::HostView;
 use crate::host::{DnsName, Host};
 use crate::pattern::NamePattern;
 
@@ -189,8 +190,48 @@ impl<V> NameIndex<V> {
     /// [`NameIndex::lookup`] for a DNS name, without wrapping it in a [`Host`].
     #[must_use]
     pub fn lookup_name(&self, name: &DnsName) -> Option<Hit<'_, V>> {
-        self.probe(&self.exact, name.as_bytes())
-            .or_else(|| self.probe(&self.wildcard, name.parent_bytes()?))
+        self.lookup_bytes(name.as_bytes())
+    }
+
+    /// The hot path's lookup: a canonical name as bytes (borrowed from the request when it was
+    /// already canonical), or an address.
+    pub(crate) fn lookup_view(&self, host: &HostView<'_>) -> Option<Hit<'_, V>> {
+        match host {
+            HostView::Name(name) => self.lookup_bytes(name),
+            HostView::Ipv4(addr) => self.probe(&self.ip, &addr.octets()),
+            HostView::Ipv6(addr) => self.probe(&self.ip, &addr.octets()),
+        }
+    }
+
+    /// The exact pattern that is these bytes, if any: one probe.
+    pub(crate) fn lookup_exact(&self, name: &[u8]) -> Option<Hit<'_, V>> {
+        self.probe(&self.exact, name)
+    }
+
+    /// The wildcard pattern over a name's parent; an address has none.
+    pub(crate) fn lookup_wildcard(&self, host: &HostView<'_>) -> Option<Hit<'_, V>> {
+        let HostView::Name(name) = host else {
+            return None;
+        };
+        let dot = name.iter().position(|&b| b == b'.')?;
+        self.probe(&self.wildcard, &name[dot + 1..])
+    }
+
+    /// The hit for the pattern at `position`, as a lookup that found it would return it.
+    pub(crate) fn hit_at(&self, position: usize) -> Option<Hit<'_, V>> {
+        Some(Hit {
+            value: self.values.get(position)?,
+            kind: self.spans.get(position)?.kind,
+            position,
+        })
+    }
+
+    /// A canonical name's exact pattern, else the wildcard over its parent.
+    pub(crate) fn lookup_bytes(&self, name: &[u8]) -> Option<Hit<'_, V>> {
+        self.probe(&self.exact, name).or_else(|| {
+            let dot = name.iter().position(|&b| b == b'.')?;
+            self.probe(&self.wildcard, &name[dot + 1..])
+        })
     }
 
     /// Every pattern covering `host`: the exact one and the wildcard one. Two probes at most.

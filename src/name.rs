@@ -16,6 +16,9 @@ pub(crate) struct Scanned {
     pub end: usize,
     /// Whether the name ended with one dot (which `len` leaves out).
     pub trailing_dot: bool,
+    /// Whether the name holds an ASCII capital: only then does its canonical form differ from
+    /// its first `len` bytes, and need a copy.
+    pub upper: bool,
     /// Offset of the first label that starts with `xn--` (any case).
     pub first_alabel: Option<usize>,
     /// Offset of the first label that begins or ends with `-`.
@@ -38,97 +41,121 @@ pub(crate) enum NameFault {
     NameTooLong(usize),
 }
 
-/// Per byte: its lowercase form if it may stand in a name (letters, digits, `-`, `_`, `.`),
-/// else 0. One table look-up per byte both checks and lowers.
-static NAME_BYTES: [u8; 256] = {
-    let mut table = [0u8; 256];
+/// Byte classes for [`scan`]: a label byte (letter, digit, `-`, `_`) has `LABEL`, plus `UPPER`
+/// for a capital and `NOT_DIGIT` for anything but a digit; every other byte (`.`, `:` and all
+/// bytes no name may hold) is `STOP`, which ends the inner loop.
+const LABEL: u8 = 1;
+const UPPER: u8 = 2;
+const NOT_DIGIT: u8 = 4;
+const STOP: u8 = 0x80;
+
+static CLASS: [u8; 256] = {
+    let mut table = [STOP; 256];
     let mut b = 0;
     while b < 256 {
         #[allow(clippy::cast_possible_truncation)] // b < 256
         let byte = b as u8;
         table[b] = match byte {
-            b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => byte,
-            b'A'..=b'Z' => byte | 0x20,
-            _ => 0,
+            b'0'..=b'9' => LABEL,
+            b'a'..=b'z' | b'-' | b'_' => LABEL | NOT_DIGIT,
+            b'A'..=b'Z' => LABEL | NOT_DIGIT | UPPER,
+            _ => STOP,
         };
         b += 1;
     }
     table
 };
 
-/// Checks the name at the start of `input`, up to the first `:` or the end, and writes its
-/// ASCII-lowercased bytes (without a trailing dot) to `out`. One pass; no allocation.
-pub(crate) fn scan(input: &[u8], out: &mut [u8; MAX_NAME_LEN]) -> Result<Scanned, NameFault> {
+/// Checks the name at the start of `input`, up to the first `:` or the end, in one read-only
+/// pass, a label at a time: the inner loop is one table look-up per byte. No allocation, no
+/// copy: when [`Scanned::upper`] is false and there is no trailing dot, the canonical name is
+/// `input[..len]` itself.
+pub(crate) fn scan(input: &[u8]) -> Result<Scanned, NameFault> {
     let mut scanned = Scanned {
         len: 0,
         end: input.len(),
         trailing_dot: false,
+        upper: false,
         first_alabel: None,
         hyphen_edge: None,
         numeric_last: None,
     };
+    let mut classes = 0u8;
     let mut start = 0;
-    let mut last = (0, 0);
-    for (i, &b) in input.iter().enumerate() {
-        let lower = NAME_BYTES[usize::from(b)];
-        if lower == 0 {
-            if b == b':' {
-                scanned.end = i;
+    // Whether the label before the current one was numeric, for a name with a trailing dot.
+    let mut numeric = None;
+    loop {
+        let mut i = start;
+        let mut label = 0u8;
+        while let Some(&b) = input.get(i) {
+            let class = CLASS[usize::from(b)];
+            if class & STOP != 0 {
                 break;
             }
-            return Err(NameFault::Byte(b, i));
+            label |= class;
+            i += 1;
         }
-        if lower == b'.' {
-            end_label(&input[start..i], start, &mut scanned)?;
-            last = (start, i);
-            start = i + 1;
+        classes |= label;
+        let stop = input.get(i).copied();
+        match stop {
+            None | Some(b'.' | b':') => {}
+            Some(b) => return Err(NameFault::Byte(b, i)),
         }
-        match out.get_mut(i) {
-            Some(slot) => *slot = lower,
-            // Past 253 octets only the one trailing dot may follow.
-            None if lower == b'.' && matches!(input.get(i + 1), None | Some(b':')) => {}
-            None => {
-                let host = input.iter().position(|&c| c == b':').unwrap_or(input.len());
-                let host = input[..host].strip_suffix(b".").map_or(host, <[u8]>::len);
-                return Err(NameFault::NameTooLong(host));
+        let len = i - start;
+        if len == 0 {
+            // An empty label is allowed only as the one trailing dot: after a non-empty label,
+            // at the end of the name.
+            let trailing = start > 0 && stop != Some(b'.');
+            if !trailing {
+                return Err(NameFault::EmptyLabel(start));
             }
+            scanned.trailing_dot = true;
+            scanned.numeric_last = numeric;
+            scanned.len = start - 1;
+            scanned.end = i;
+            break;
         }
-    }
-    let end = scanned.end;
-    if start == end {
-        // Empty last label: a trailing dot after a non-empty label, or an empty name.
-        if end == 0 {
-            return Err(NameFault::EmptyLabel(0));
+        if len > MAX_LABEL_LEN {
+            return Err(NameFault::LabelTooLong(start));
         }
-        scanned.trailing_dot = true;
-        scanned.len = end - 1;
-    } else {
-        end_label(&input[start..end], start, &mut scanned)?;
-        last = (start, end);
-        scanned.len = end;
+        let first = input[start];
+        let last = input[i - 1];
+        if scanned.hyphen_edge.is_none() && (first == b'-' || last == b'-') {
+            scanned.hyphen_edge = Some(start);
+        }
+        if scanned.first_alabel.is_none()
+            && len >= 4
+            && input[start..start + 4].eq_ignore_ascii_case(b"xn--")
+        {
+            scanned.first_alabel = Some(start);
+        }
+        // Numeric (all digits, or `0x` hex): if it is the last label, the name is an IPv4
+        // address or an error. The hex test runs only on labels that start with `0`.
+        numeric = (label & NOT_DIGIT == 0 || (first == b'0' && is_numeric_label(&input[start..i])))
+            .then_some(start);
+        if stop == Some(b'.') {
+            start = i + 1;
+            continue;
+        }
+        scanned.numeric_last = numeric;
+        scanned.len = i;
+        scanned.end = i;
+        break;
     }
-    if is_numeric_label(&input[last.0..last.1]) {
-        scanned.numeric_last = Some(last.0);
+    if scanned.len > MAX_NAME_LEN {
+        return Err(NameFault::NameTooLong(scanned.len));
     }
+    scanned.upper = classes & UPPER != 0;
     Ok(scanned)
 }
 
-fn end_label(label: &[u8], at: usize, scanned: &mut Scanned) -> Result<(), NameFault> {
-    match label.len() {
-        0 => return Err(NameFault::EmptyLabel(at)),
-        n if n > MAX_LABEL_LEN => return Err(NameFault::LabelTooLong(at)),
-        _ => {}
-    }
-    if scanned.first_alabel.is_none()
-        && label.len() >= 4
-        && label[..4].eq_ignore_ascii_case(b"xn--")
-    {
-        scanned.first_alabel = Some(at);
-    }
-    if scanned.hyphen_edge.is_none() && (label[0] == b'-' || label[label.len() - 1] == b'-') {
-        scanned.hyphen_edge = Some(at);
-    }
-    Ok(())
+/// Writes the ASCII-lowercase form of `name` (at most [`MAX_NAME_LEN`] bytes, checked by
+/// [`scan`]) to the front of `out`.
+pub(crate) fn lower_into<'o>(name: &[u8], out: &'o mut [u8; MAX_NAME_LEN]) -> &'o [u8] {
+    let out = &mut out[..name.len()];
+    out.copy_from_slice(name);
+    out.make_ascii_lowercase();
+    out
 }
 
 /// All digits, or `0x`/`0X` then zero or more hex digits (SPEC §2, WHATWG URL "ends in a
@@ -227,23 +254,18 @@ mod tests {
     #[test]
     fn scan_reports_first_fault_with_offset() {
         let mut out = [0u8; MAX_NAME_LEN];
-        assert_eq!(
-            scan(b"a..b", &mut out).unwrap_err(),
-            NameFault::EmptyLabel(2)
-        );
-        assert_eq!(
-            scan(b"a.b c", &mut out).unwrap_err(),
-            NameFault::Byte(b' ', 3)
-        );
-        assert_eq!(scan(b".", &mut out).unwrap_err(), NameFault::EmptyLabel(0));
-        assert_eq!(scan(b"", &mut out).unwrap_err(), NameFault::EmptyLabel(0));
+        assert_eq!(scan(b"a..b").unwrap_err(), NameFault::EmptyLabel(2));
+        assert_eq!(scan(b"a.b c").unwrap_err(), NameFault::Byte(b' ', 3));
+        assert_eq!(scan(b".").unwrap_err(), NameFault::EmptyLabel(0));
+        assert_eq!(scan(b"").unwrap_err(), NameFault::EmptyLabel(0));
         let long = [b'a'; 64];
+        assert_eq!(scan(&long).unwrap_err(), NameFault::LabelTooLong(0));
+        let s = scan(b"XN--Bcher-KVA.-a").unwrap();
+        assert!(s.upper);
         assert_eq!(
-            scan(&long, &mut out).unwrap_err(),
-            NameFault::LabelTooLong(0)
+            lower_into(b"XN--Bcher-KVA.-a", &mut out),
+            b"xn--bcher-kva.-a"
         );
-        let s = scan(b"XN--Bcher-KVA.-a", &mut out).unwrap();
-        assert_eq!(&out[..16], b"xn--bcher-kva.-a");
         assert_eq!((s.len, s.end, s.trailing_dot), (16, 16, false));
         assert_eq!(s.first_alabel, Some(0));
         assert_eq!(s.hyphen_edge, Some(14));
@@ -252,20 +274,20 @@ mod tests {
     #[test]
     fn scan_stops_at_the_port_and_drops_one_trailing_dot() {
         let mut out = [0u8; MAX_NAME_LEN];
-        let s = scan(b"Example.COM.:443", &mut out).unwrap();
-        assert_eq!((s.len, s.end, s.trailing_dot), (11, 12, true));
-        assert_eq!(&out[..11], b"example.com");
-        let s = scan(b"1.2.3.4.", &mut out).unwrap();
-        assert_eq!((s.len, s.numeric_last), (7, Some(6)));
+        let s = scan(b"Example.COM.:443").unwrap();
         assert_eq!(
-            scan(b"a..", &mut out).unwrap_err(),
-            NameFault::EmptyLabel(2)
+            (s.len, s.end, s.trailing_dot, s.upper),
+            (11, 12, true, true)
         );
+        assert_eq!(lower_into(b"Example.COM", &mut out), b"example.com");
+        assert!(!scan(b"example.com").unwrap().upper);
+        let s = scan(b"1.2.3.4.").unwrap();
+        assert_eq!((s.len, s.numeric_last), (7, Some(6)));
+        assert_eq!(scan(b"a..").unwrap_err(), NameFault::EmptyLabel(2));
     }
 
     #[test]
     fn scan_allows_253_octets_and_one_dot() {
-        let mut out = [0u8; MAX_NAME_LEN];
         let name = format!(
             "{}.{}.{}.{}",
             "f".repeat(61),
@@ -274,22 +296,16 @@ mod tests {
             "c".repeat(63)
         );
         assert_eq!(name.len(), 253);
-        assert_eq!(scan(name.as_bytes(), &mut out).unwrap().len, 253);
+        assert_eq!(scan(name.as_bytes()).unwrap().len, 253);
+        assert_eq!(scan(format!("{name}.").as_bytes()).unwrap().len, 253);
+        assert_eq!(scan(format!("{name}.:1").as_bytes()).unwrap().end, 254);
         assert_eq!(
-            scan(format!("{name}.").as_bytes(), &mut out).unwrap().len,
-            253
-        );
-        assert_eq!(
-            scan(format!("{name}.:1").as_bytes(), &mut out).unwrap().end,
-            254
-        );
-        assert_eq!(
-            scan(format!("f{name}").as_bytes(), &mut out).unwrap_err(),
+            scan(format!("f{name}").as_bytes()).unwrap_err(),
             NameFault::NameTooLong(254)
         );
         assert_eq!(
-            scan(format!("{name}..").as_bytes(), &mut out).unwrap_err(),
-            NameFault::NameTooLong(254)
+            scan(format!("{name}..").as_bytes()).unwrap_err(),
+            NameFault::EmptyLabel(254)
         );
     }
 }

@@ -125,7 +125,7 @@ fn parse_ascii(bytes: &[u8]) -> Result<NamePattern, PatternError> {
     let mut lower = [0u8; MAX_NAME_LEN];
     // `name` holds no ':' (that went to the IPv6 branch) and no trailing dot (refused above),
     // so the scan covers all of it.
-    let scanned = name::scan(name, &mut lower).map_err(|fault| match fault {
+    let scanned = name::scan(name).map_err(|fault| match fault {
         NameFault::Byte(b, i) if !b.is_ascii() => PatternError::NonAscii { offset: base + i },
         NameFault::Byte(byte, i) => PatternError::InvalidByte {
             byte,
@@ -135,7 +135,7 @@ fn parse_ascii(bytes: &[u8]) -> Result<NamePattern, PatternError> {
         NameFault::LabelTooLong(i) => PatternError::LabelTooLong { offset: base + i },
         NameFault::NameTooLong(len) => PatternError::NameTooLong { len: base + len },
     })?;
-    let lower = &lower[..scanned.len];
+    let lower = name::lower_into(&name[..scanned.len], &mut lower);
     if let Some(i) = scanned.numeric_last {
         return match name::dotted_quad(lower) {
             Some(addr) if !wildcard => Ok(NamePattern::Ip(IpAddr::V4(addr))),
