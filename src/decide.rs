@@ -3,8 +3,7 @@
 use core::fmt;
 
 use crate::authority::{
-    AuthorityError, AuthorityView, Exact, HostView, MAX_AUTHORITY_LEN, Scratch, parse_port,
-    parse_view,
+    AuthorityError, AuthorityView, Exact, HostView, MAX_AUTHORITY_LEN, Scratch, parse_view,
 };
 use crate::host::{DnsName, Host};
 use crate::server::{CertId, ListenerId, PolicyId, Scheme, Server, SniPolicy, UnknownHost};
@@ -710,7 +709,7 @@ impl<T> Server<T> {
         // Rule 3: port (RFC 9110 §4.3.1, §7.4).
         let port = authority.effective_port(scheme.default_port());
         trail.port = Some(port);
-        if !self.origin_ports(conn).contains(&port) {
+        if !self.origin_ports(conn).iter().any(|&p| p == port) {
             return Err(misdirected(Rule::Port, Cause::PortNotServed));
         }
         let tls = conn
@@ -990,13 +989,7 @@ impl<T> Server<T> {
         if bytes.len() > MAX_AUTHORITY_LEN {
             return Err(None);
         }
-        let (name, port) = match bytes.iter().position(|&b| b == b':') {
-            None => (bytes, None),
-            Some(colon) => (
-                &bytes[..colon],
-                parse_port(&bytes[colon + 1..], colon + 1).map_err(|_| None)?,
-            ),
-        };
+        let (name, port) = split_port(bytes).ok_or(None)?;
         let route = self
             .route(scheme, port.unwrap_or(scheme.default_port()))
             .ok_or(None)?;
@@ -1085,6 +1078,33 @@ impl<T> Server<T> {
     }
 }
 
+/// The fast path's split of `host:port`, from the end: a port is at most five digits, so the
+/// colon is found within six bytes. Anything else is returned whole as the "name" (a name with
+/// a colon matches no pattern, so such input ends on the full parse, which finds the fault).
+/// `None` for port 0 or past 65535, which the full parse refuses.
+fn split_port(bytes: &[u8]) -> Option<(&[u8], Option<u16>)> {
+    let mut port = 0u32;
+    let mut scale = 1u32;
+    let mut i = bytes.len();
+    while i > 0 && scale <= 10_000 {
+        let digit = bytes[i - 1].wrapping_sub(b'0');
+        if digit > 9 {
+            break;
+        }
+        port += u32::from(digit) * scale;
+        scale *= 10;
+        i -= 1;
+    }
+    match bytes[..i].split_last() {
+        Some((b':', name)) if i == bytes.len() => Some((name, None)),
+        Some((b':', name)) => match u16::try_from(port) {
+            Ok(0) | Err(_) => None,
+            Ok(port) => Some((name, Some(port))),
+        },
+        _ => Some((bytes, None)),
+    }
+}
+
 /// What the walk has learned so far, for the reason if a rule fires.
 #[derive(Default)]
 struct Trail {
@@ -1103,4 +1123,32 @@ struct Fail(Status, Rule, Cause);
 fn same_authority(a: &AuthorityView<'_>, b: &AuthorityView<'_>, scheme: Option<Scheme>) -> bool {
     let default = scheme.map(Scheme::default_port);
     a.host == b.host && a.port.or(default) == b.port.or(default)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_port_finds_the_port_from_the_end() {
+        assert_eq!(
+            split_port(b"a.example:443"),
+            Some((&b"a.example"[..], Some(443)))
+        );
+        assert_eq!(
+            split_port(b"a.example:0443"),
+            Some((&b"a.example"[..], Some(443)))
+        );
+        assert_eq!(split_port(b"a.example:"), Some((&b"a.example"[..], None)));
+        assert_eq!(split_port(b"a.example"), Some((&b"a.example"[..], None)));
+        assert_eq!(split_port(b"1.2.3.4"), Some((&b"1.2.3.4"[..], None)));
+        assert_eq!(split_port(b":80"), Some((&b""[..], Some(80))));
+        // Refused by the full parse: port 0, past 65535.
+        assert_eq!(split_port(b"a:0"), None);
+        assert_eq!(split_port(b"a:65536"), None);
+        // Six digits or a colon in the name: returned whole, so it matches no pattern.
+        assert_eq!(split_port(b"a:000443"), Some((&b"a:000443"[..], None)));
+        assert_eq!(split_port(b"a:b:443"), Some((&b"a:b"[..], Some(443))));
+        assert_eq!(split_port(b""), Some((&b""[..], None)));
+    }
 }

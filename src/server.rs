@@ -30,18 +30,20 @@ impl Scheme {
     /// `http` or `https`, ASCII case-insensitively (RFC 3986 §3.1); anything else is `None`.
     #[must_use]
     pub fn parse(bytes: &[u8]) -> Option<Scheme> {
-        // The lowercase forms first: that is what clients send.
+        // Setting bit 0x20 lowers an ASCII letter and leaves a lowercase one as it is; every
+        // byte of `http` and `https` is a letter, so this is an exact case-insensitive compare.
+        let http = u32::from_le_bytes(*b"http");
         match bytes {
-            b"https" => return Some(Scheme::Https),
-            b"http" => return Some(Scheme::Http),
-            _ => {}
-        }
-        if bytes.eq_ignore_ascii_case(b"https") {
-            Some(Scheme::Https)
-        } else if bytes.eq_ignore_ascii_case(b"http") {
-            Some(Scheme::Http)
-        } else {
-            None
+            [a, b, c, d] if u32::from_le_bytes([*a, *b, *c, *d]) | 0x2020_2020 == http => {
+                Some(Scheme::Http)
+            }
+            [a, b, c, d, e]
+                if u32::from_le_bytes([*a, *b, *c, *d]) | 0x2020_2020 == http
+                    && *e | 0x20 == b's' =>
+            {
+                Some(Scheme::Https)
+            }
+            _ => None,
         }
     }
 }
@@ -802,3 +804,36 @@ impl fmt::Display for BuildError {
 }
 
 impl std::error::Error for BuildError {}
+
+#[cfg(test)]
+mod tests {
+    use super::Scheme;
+
+    #[test]
+    fn scheme_parse_is_exactly_case_insensitive() {
+        for (text, want) in [
+            (&b"http"[..], Some(Scheme::Http)),
+            (b"HTTP", Some(Scheme::Http)),
+            (b"hTtPs", Some(Scheme::Https)),
+            (b"HTTPS", Some(Scheme::Https)),
+            (b"http:", None),
+            (b"htt", None),
+            (b"httpss", None),
+            (b"ftp", None),
+            (b"", None),
+        ] {
+            assert_eq!(Scheme::parse(text), want, "{text:?}");
+        }
+        // Every one-byte change of `http`/`https` that is not a case change is refused.
+        for base in [&b"http"[..], b"https"] {
+            for i in 0..base.len() {
+                for b in 0..=255u8 {
+                    let mut bytes = base.to_vec();
+                    bytes[i] = b;
+                    let same = b.eq_ignore_ascii_case(&base[i]);
+                    assert_eq!(Scheme::parse(&bytes).is_some(), same, "{bytes:?}");
+                }
+            }
+        }
+    }
+}
