@@ -959,6 +959,7 @@ impl<T> Server<T> {
     /// valid (that name passed the same checks when the server was built, and a canonical
     /// name parses to itself), so the scan, the copy and the A-label check are skipped, and
     /// the lookup is already done. Any other input takes the full parse, errors included.
+    #[inline]
     fn parse_field<'x>(
         &self,
         bytes: &'x [u8],
@@ -981,6 +982,7 @@ impl<T> Server<T> {
 
     /// The fast path: `Ok` with the view when it applies, else `Err` with the bytes it probed
     /// and found absent, if it got as far as probing.
+    #[inline]
     fn exact_view<'x>(
         &self,
         bytes: &'x [u8],
@@ -1082,6 +1084,7 @@ impl<T> Server<T> {
 /// colon is found within six bytes. Anything else is returned whole as the "name" (a name with
 /// a colon matches no pattern, so such input ends on the full parse, which finds the fault).
 /// `None` for port 0 or past 65535, which the full parse refuses.
+#[inline]
 fn split_port(bytes: &[u8]) -> Option<(&[u8], Option<u16>)> {
     let mut port = 0u32;
     let mut scale = 1u32;

@@ -285,13 +285,14 @@ impl<V> NameIndex<V> {
         })
     }
 
+    #[inline]
     fn probe(&self, table: &HashTable<u32>, key: &[u8]) -> Option<Hit<'_, V>> {
         if table.is_empty() {
             return None;
         }
         let hash = self.hash(key);
         let &id = table.find(hash, |&i| {
-            span_bytes(&self.arena, self.spans[i as usize]) == key
+            same_bytes(span_bytes(&self.arena, self.spans[i as usize]), key)
         })?;
         let position = id as usize;
         Some(Hit {
@@ -317,11 +318,39 @@ impl<V: fmt::Debug> fmt::Debug for NameIndex<V> {
     }
 }
 
+/// Byte equality without a call into libc's `memcmp`: names are short, and the words below
+/// are compared in registers. The last word may overlap the one before it.
+#[inline]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    if a.len() < 8 {
+        return a == b;
+    }
+    let word = |s: &[u8], at: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&s[at..at + 8]);
+        u64::from_ne_bytes(w)
+    };
+    let last = a.len() - 8;
+    let mut at = 0;
+    while at < last {
+        if word(a, at) != word(b, at) {
+            return false;
+        }
+        at += 8;
+    }
+    word(a, last) == word(b, last)
+}
+
+#[inline]
 fn span_bytes(arena: &[u8], span: Span) -> &[u8] {
     let start = span.start as usize;
     &arena[start..start + usize::from(span.len)]
 }
 
+#[inline]
 fn hash_bytes(state: &foldhash::fast::RandomState, key: &[u8]) -> u64 {
     let mut hasher = state.build_hasher();
     hasher.write(key);
@@ -384,3 +413,28 @@ impl fmt::Display for IndexError {
 }
 
 impl std::error::Error for IndexError {}
+
+#[cfg(test)]
+mod tests {
+    use super::same_bytes;
+
+    #[test]
+    fn same_bytes_is_slice_equality() {
+        let text = b"abcdefghijklmnopqrstuvwxyz0123456789";
+        for i in 0..text.len() {
+            for j in i..=text.len() {
+                let a = &text[i..j];
+                assert!(same_bytes(a, a));
+                let mut b = a.to_vec();
+                for k in 0..b.len() {
+                    b[k] ^= 1;
+                    assert!(!same_bytes(a, &b), "{a:?} vs {b:?}");
+                    b[k] ^= 1;
+                }
+                if let Some((_, shorter)) = a.split_last() {
+                    assert!(!same_bytes(a, shorter));
+                }
+            }
+        }
+    }
+}
