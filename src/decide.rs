@@ -629,14 +629,38 @@ impl<T> Server<T> {
         connection: &'s Connection,
         request: &Request<'_>,
     ) -> Verdict<'s, T> {
-        match self.choose(connection, request) {
+        let mut scratch = [Scratch::new(), Scratch::new()];
+        let mut authority = None;
+        let mut trail = Trail::default();
+        match self.walk(
+            connection,
+            request,
+            &mut authority,
+            &mut scratch,
+            &mut trail,
+        ) {
             Ok(vhost) => Verdict::Serve(&self.config.vhosts[vhost as usize].value),
-            Err(reason) => match reason.status {
-                Status::Misdirected => Verdict::Misdirected(reason),
-                Status::BadRequest => Verdict::BadRequest(reason),
-                Status::NotFound => Verdict::NotFound(reason),
-                Status::NotOrigin => Verdict::NotOrigin(reason),
-            },
+            Err(fail) => self.refuse(connection, authority.as_ref(), &trail, fail),
+        }
+    }
+
+    /// The verdict for a rule that fired, its reason written straight into it.
+    #[cold]
+    #[inline(never)]
+    fn refuse<'s>(
+        &'s self,
+        conn: &'s Connection,
+        authority: Option<&AuthorityView<'_>>,
+        trail: &Trail,
+        fail: Fail,
+    ) -> Verdict<'s, T> {
+        let status = fail.0;
+        let reason = self.explain(conn, authority, trail, fail);
+        match status {
+            Status::Misdirected => Verdict::Misdirected(reason),
+            Status::BadRequest => Verdict::BadRequest(reason),
+            Status::NotFound => Verdict::NotFound(reason),
+            Status::NotOrigin => Verdict::NotOrigin(reason),
         }
     }
 
@@ -1013,7 +1037,7 @@ impl<T> Server<T> {
     }
 
     /// Writes out the reason for a rule that fired: cold, off the serving path.
-    #[cold]
+    #[inline(always)]
     fn explain<'s>(
         &'s self,
         conn: &'s Connection,

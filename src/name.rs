@@ -123,11 +123,19 @@ pub(crate) fn scan(input: &[u8]) -> Result<Scanned, NameFault> {
         if scanned.hyphen_edge.is_none() && (first == b'-' || last == b'-') {
             scanned.hyphen_edge = Some(start);
         }
-        if scanned.first_alabel.is_none()
-            && len >= 4
-            && input[start..start + 4].eq_ignore_ascii_case(b"xn--")
-        {
-            scanned.first_alabel = Some(start);
+        // `xn--` in any case: every byte here is a label byte, and among those only `X`/`x`,
+        // `N`/`n` and `-` become `x`, `n`, `-` when bit 0x20 is set, so one compare of the
+        // four bytes decides.
+        if scanned.first_alabel.is_none() && len >= 4 {
+            let head = [
+                input[start],
+                input[start + 1],
+                input[start + 2],
+                input[start + 3],
+            ];
+            if u32::from_le_bytes(head) | 0x2020_2020 == u32::from_le_bytes(*b"xn--") {
+                scanned.first_alabel = Some(start);
+            }
         }
         // Numeric (all digits, or `0x` hex): if it is the last label, the name is an IPv4
         // address or an error. The hex test runs only on labels that start with `0`.
