@@ -6,6 +6,7 @@ use crate::authority::{
     AuthorityError, AuthorityView, Exact, HostView, MAX_AUTHORITY_LEN, Scratch, parse_view,
 };
 use crate::host::{DnsName, Host};
+use crate::index::{Hit, NameIndex, same_name};
 use crate::server::{CertId, ListenerId, PolicyId, Scheme, Server, SniPolicy, UnknownHost};
 
 /// The HTTP version of a request.
@@ -689,7 +690,7 @@ impl<T> Server<T> {
     }
 
     fn walk<'x>(
-        &self,
+        &'x self,
         conn: &Connection,
         request: &Request<'x>,
         authority_slot: &mut Option<AuthorityView<'x>>,
@@ -884,7 +885,7 @@ impl<T> Server<T> {
     /// Rule 1. The target authority is written to `slot` (no copies of it through return
     /// values); the scheme, or the HTTP/1.0 default path, is returned.
     fn frame<'x>(
-        &self,
+        &'x self,
         conn: &Connection,
         request: &Request<'x>,
         slot: &mut Option<AuthorityView<'x>>,
@@ -981,14 +982,15 @@ impl<T> Server<T> {
 
     /// Parses the request's authority: first the fast path, then SPEC §2 in full.
     ///
-    /// The fast path: when the host's bytes, exactly as sent, are an exact name some virtual
-    /// host claims on the (scheme, port) the request names, they are already canonical and
-    /// valid (that name passed the same checks when the server was built, and a canonical
-    /// name parses to itself), so the scan, the copy and the A-label check are skipped, and
-    /// the lookup is already done. Any other input takes the full parse, errors included.
+    /// The fast path: when the host's bytes, up to ASCII case and one trailing dot, are an exact
+    /// name some virtual host claims on the (scheme, port) the request names, the host is
+    /// that name: valid (it passed the same checks when the server was built) and canonical
+    /// (the parse of such bytes lowers the case and drops the dot, which gives the name). So
+    /// the scan, the copy and the A-label check are skipped, and the lookup is already done.
+    /// Any other input takes the full parse, errors included.
     #[inline]
     fn parse_field<'x>(
-        &self,
+        &'x self,
         bytes: &'x [u8],
         scheme: Option<Scheme>,
         scratch: &'x mut Scratch,
@@ -1000,7 +1002,7 @@ impl<T> Server<T> {
         };
         let mut view = parse_view(bytes, self.config.knobs.wire_unicode, scratch)?;
         if let (Some(probed), HostView::Name(name)) = (probed, view.host) {
-            if name == probed {
+            if same_name(name, probed) {
                 view.exact = Exact::Absent;
             }
         }
@@ -1011,22 +1013,35 @@ impl<T> Server<T> {
     /// and found absent, if it got as far as probing.
     #[inline]
     fn exact_view<'x>(
-        &self,
+        &'x self,
         bytes: &'x [u8],
         scheme: Scheme,
     ) -> Result<AuthorityView<'x>, Option<&'x [u8]>> {
         if bytes.len() > MAX_AUTHORITY_LEN {
             return Err(None);
         }
-        let (name, port) = split_port(bytes).ok_or(None)?;
+        let (mut name, port) = split_port(bytes).ok_or(None)?;
+        // CVE-2022-23632: one trailing dot names the same host.
+        if let [head @ .., b'.'] = name {
+            if !head.is_empty() {
+                name = head;
+            }
+        }
         let route = self
             .route(scheme, port.unwrap_or(scheme.default_port()))
             .ok_or(None)?;
-        match route.lookup_exact(name) {
-            Some(hit) => Ok(AuthorityView {
-                host: HostView::Name(name),
+        // As sent (what clients send: lowercase), else lowercased if it has capitals.
+        let hit = match route.lookup_exact(name) {
+            Some(hit) => Some(hit),
+            None if has_upper(name) => lookup_lowered(route, name),
+            None => None,
+        };
+        match hit.and_then(|hit| Some((hit.position, route.key(hit.position)?))) {
+            // The pattern's own bytes are the canonical name.
+            Some((position, canonical)) => Ok(AuthorityView {
+                host: HostView::Name(canonical),
                 port,
-                exact: Exact::Found(hit.position),
+                exact: Exact::Found(position),
             }),
             None => Err(Some(name)),
         }
@@ -1107,6 +1122,42 @@ impl<T> Server<T> {
     }
 }
 
+/// The longest name the fast path lowercases on the stack to try a second probe; longer
+/// names with capitals take the full parse.
+const FAST_LOWER_MAX: usize = 64;
+
+/// The fast path's second probe, for a name with capitals: lowercased on the stack.
+#[cold]
+#[inline(never)]
+fn lookup_lowered<'i>(route: &'i NameIndex<u32>, name: &[u8]) -> Option<Hit<'i, u32>> {
+    let mut lower = [0u8; FAST_LOWER_MAX];
+    let lower = lower.get_mut(..name.len())?;
+    lower.copy_from_slice(name);
+    lower.make_ascii_lowercase();
+    route.lookup_exact(lower)
+}
+
+/// Whether `bytes` hold an ASCII capital, eight bytes at a time: with the top bit of each byte
+/// cleared (no carries between bytes), adding 0x3f sets it from `A` up and adding 0x25 from
+/// `[` up; bytes that had the top bit set are left out.
+#[inline]
+fn has_upper(bytes: &[u8]) -> bool {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let upper = |w: u64| {
+        let h = w & !HIGH;
+        (h.wrapping_add(0x3f3f_3f3f_3f3f_3f3f) & !h.wrapping_add(0x2525_2525_2525_2525) & !w & HIGH)
+            != 0
+    };
+    let mut words = bytes.chunks_exact(8);
+    let found = words.by_ref().any(|chunk| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        upper(u64::from_le_bytes(w))
+    });
+    // The tail, a byte at a time: a variable-length copy would be a call to `memcpy`.
+    found || words.remainder().iter().any(u8::is_ascii_uppercase)
+}
+
 /// The fast path's split of `host:port`, from the end: a port is at most five digits, so the
 /// colon is found within six bytes. Anything else is returned whole as the "name" (a name with
 /// a colon matches no pattern, so such input ends on the full parse, which finds the fault).
@@ -1158,6 +1209,25 @@ fn same_authority(a: &AuthorityView<'_>, b: &AuthorityView<'_>, scheme: Option<S
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn has_upper_sees_exactly_the_ascii_capitals() {
+        for len in 0..=20 {
+            for pos in 0..len.max(1) {
+                for b in 0..=255u8 {
+                    let mut bytes = vec![b'a'; len];
+                    if len > 0 {
+                        bytes[pos] = b;
+                    }
+                    assert_eq!(
+                        has_upper(&bytes),
+                        bytes.iter().any(u8::is_ascii_uppercase),
+                        "{bytes:?}"
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn split_port_finds_the_port_from_the_end() {

@@ -203,9 +203,16 @@ impl<V> NameIndex<V> {
         }
     }
 
-    /// The exact pattern that is these bytes, if any: one probe.
+    /// The exact pattern that is these bytes, if any: one probe (the decision's fast path).
     pub(crate) fn lookup_exact(&self, name: &[u8]) -> Option<Hit<'_, V>> {
         self.probe(&self.exact, name)
+    }
+
+    /// The canonical bytes of the pattern at `position` (a name, or a wildcard's parent).
+    pub(crate) fn key(&self, position: usize) -> Option<&[u8]> {
+        self.spans
+            .get(position)
+            .map(|&span| span_bytes(&self.arena, span))
     }
 
     /// The wildcard pattern over a name's parent; an address has none.
@@ -357,6 +364,45 @@ fn hash_bytes(state: &foldhash::fast::RandomState, key: &[u8]) -> u64 {
     hasher.finish()
 }
 
+/// Whether `key` is the canonical name `stored` up to ASCII case: every byte equal, or the
+/// capital of a lowercase letter of `stored`. Nothing else passes: not a byte that differs from
+/// a digit, `-`, `.` or `_` only in bit 0x20 (`\r` is not `-`), not a non-ASCII byte.
+///
+/// Eight bytes at a time: `d = stored ^ key` may only have bit 0x20 set, and only where
+/// `stored` holds a letter. Canonical bytes are at most `z` (0x7a), so adding 0x1f to each
+/// byte carries into bit 0x80 exactly for `a`..`z` (0x61..) and never across bytes.
+#[inline]
+pub(crate) fn same_name(stored: &[u8], key: &[u8]) -> bool {
+    if stored.len() != key.len() {
+        return false;
+    }
+    let word = |s: &[u8], at: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&s[at..at + 8]);
+        u64::from_le_bytes(w)
+    };
+    let close = |s: u64, k: u64| {
+        let letters = ((s.wrapping_add(0x1f1f_1f1f_1f1f_1f1f)) & 0x8080_8080_8080_8080) >> 2;
+        (s ^ k) & !letters == 0
+    };
+    let len = stored.len();
+    if len < 8 {
+        return stored
+            .iter()
+            .zip(key)
+            .all(|(&s, &k)| s == k || (s.is_ascii_lowercase() && k == s ^ 0x20));
+    }
+    let last = len - 8;
+    let mut at = 0;
+    while at < last {
+        if !close(word(stored, at), word(key, at)) {
+            return false;
+        }
+        at += 8;
+    }
+    close(word(stored, last), word(key, last))
+}
+
 /// IPv4 keys are 4 octets and IPv6 keys 16, so `::ffff:1.2.3.4` never meets `1.2.3.4`.
 fn ip_octets(addr: IpAddr) -> IpKey {
     match addr {
@@ -416,7 +462,53 @@ impl std::error::Error for IndexError {}
 
 #[cfg(test)]
 mod tests {
-    use super::same_bytes;
+    use super::{same_bytes, same_name};
+
+    /// The reference: byte by byte, equal or the capital of a lowercase letter.
+    fn reference(stored: &[u8], key: &[u8]) -> bool {
+        stored.len() == key.len()
+            && stored
+                .iter()
+                .zip(key)
+                .all(|(&s, &k)| s == k || (s.is_ascii_lowercase() && k == s.to_ascii_uppercase()))
+    }
+
+    #[test]
+    fn same_name_is_exactly_ascii_case_insensitive_on_canonical_names() {
+        let canonical: Vec<u8> = (b'a'..=b'z')
+            .chain(b'0'..=b'9')
+            .chain([b'-', b'.', b'_'])
+            .collect();
+        // Every canonical byte against every byte, at every position of names of 1..=20 bytes
+        // (the word path, the overlapping last word, and the short path).
+        for len in 1..=20 {
+            for pos in 0..len {
+                for &s in &canonical {
+                    let stored: Vec<u8> = (0..len)
+                        .map(|i| {
+                            if i == pos {
+                                s
+                            } else {
+                                canonical[(i * 7) % canonical.len()]
+                            }
+                        })
+                        .collect();
+                    for k in 0..=255u8 {
+                        let mut key = stored.clone();
+                        key[pos] = k;
+                        assert_eq!(
+                            same_name(&stored, &key),
+                            reference(&stored, &key),
+                            "{stored:?} vs {key:?}"
+                        );
+                    }
+                }
+            }
+        }
+        assert!(same_name(b"api.example.com", b"API.Example.COM"));
+        assert!(!same_name(b"a-b.example.com", b"a\rb.example.com"));
+        assert!(!same_name(b"a.example.com", b"a.example.co"));
+    }
 
     #[test]
     fn same_bytes_is_slice_equality() {
