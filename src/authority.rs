@@ -60,7 +60,23 @@ impl Authority {
             return Err(AuthorityError::TooLong { len: input.len() });
         }
         let mut scratch = Scratch::new();
-        parse_view(input, unicode, &mut scratch).map(|view| view.to_authority())
+        let (name, host, port) = match parse_view(input, unicode, &mut scratch)? {
+            AuthorityView {
+                host: HostView::Name(name),
+                port,
+                ..
+            } => (Some(name.len()), None, port),
+            AuthorityView { host, port, .. } => (None, Some(host.to_host()), port),
+        };
+        let host = match (name, host, scratch.0) {
+            // A name the parse had to rewrite is in the scratch buffer: it becomes the name
+            // without another copy. Any other name is the input's first `len` bytes.
+            (Some(len), _, Some(buffer)) => Host::Dns(DnsName::from_array(buffer, len)),
+            (Some(len), _, None) => Host::Dns(DnsName::from_canonical(&input[..len])),
+            (None, Some(host), _) => host,
+            (None, None, _) => return Err(AuthorityError::EmptyHost),
+        };
+        Ok(Authority { host, port })
     }
 
     /// The canonical host.
@@ -143,13 +159,6 @@ pub(crate) struct AuthorityView<'a> {
 impl AuthorityView<'_> {
     pub(crate) fn effective_port(&self, default: u16) -> u16 {
         self.port.unwrap_or(default)
-    }
-
-    pub(crate) fn to_authority(self) -> Authority {
-        Authority {
-            host: self.host.to_host(),
-            port: self.port,
-        }
     }
 }
 
