@@ -34,7 +34,13 @@ use crate::decide::{Connection, Verdict};
 use crate::from_http::HttpRequest;
 use crate::server::Server;
 
-/// Decides each request of one connection; see the [module documentation](self).
+/// Decides each request of one connection before the service sees it.
+///
+/// Made per connection, from the shared [`Server`] and the connection's [`Connection`]:
+/// `Serve` puts a clone of the virtual host's value into the request's extensions and calls the
+/// service; `NotOrigin` (CONNECT) calls it untouched; 421, 400 and 404 are answered by the layer
+/// with a short `text/plain` body (rule and [`Cause::summary`](crate::Cause::summary), never
+/// request bytes or configuration names) and, on HTTP/1.x, `Connection: close`.
 pub struct MisdirectLayer<T> {
     server: Arc<Server<T>>,
     connection: Arc<Connection>,

@@ -29,7 +29,7 @@
 //! converted at build time; lookups on the hot path borrow, never allocate for ASCII hosts, and
 //! take at most two hash probes whatever the number of names.
 //!
-//! The rules and their sources are in the project's SPEC; [`model`] (feature `model`) is the same
+//! The rules and their sources are in the project's SPEC; the `model` module (feature `model`) is the same
 //! rules written as plainly as possible, and the tests hold the engine equal to it.
 //!
 //! The decision sits on top: a [`Server`] is built once from a [`Config`] (listeners, virtual
@@ -38,6 +38,22 @@
 //! applies the rules in order: CONNECT is not an origin request; framing (400); scheme, port,
 //! certificate coverage, virtual host and SNI policy (421). Every [`Verdict`] but `Serve`
 //! carries a typed [`Reason`] whose `Display` is one line an operator can act on.
+//!
+//! On the hot path the decision first tries the request's host bytes as they came (up to ASCII
+//! case and one trailing dot) against the exact names of the request's (scheme, port): a host
+//! that is a configured name is already valid and canonical, so it is served after one hash
+//! probe, without the byte scan or the A-label check. Everything else takes the full parse.
+//!
+//! ## Embedding
+//!
+//! Optional features connect the decision to the usual Rust HTTP stack: `http` reads the
+//! request facts from an `http::Request` (`HttpRequest`: hyper's HTTP/1.x,
+//! HTTP/2 and h3's HTTP/3 alike); `tower` adds a layer that answers 421, 400 or 404 itself and
+//! gives the service the chosen virtual host's value; `rustls` adds a certificate resolver on
+//! the crate's index and an acceptor that records which certificate and TLS policy each
+//! handshake got, the original handshake's for a resumed session; `serde` reads the whole
+//! configuration from TOML; `tracing` logs every refusal with its reason. `examples/server.rs`
+//! puts them together.
 //!
 //! ## Example: names
 //!
