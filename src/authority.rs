@@ -59,22 +59,26 @@ impl Authority {
         if input.len() > MAX_AUTHORITY_LEN {
             return Err(AuthorityError::TooLong { len: input.len() });
         }
+        /// What the view leaves once its borrow of the scratch buffer ends.
+        enum Owned {
+            Name(usize),
+            Ipv4(Ipv4Addr),
+            Ipv6(Ipv6Addr),
+        }
         let mut scratch = Scratch::new();
-        let (name, host, port) = match parse_view(input, unicode, &mut scratch)? {
-            AuthorityView {
-                host: HostView::Name(name),
-                port,
-                ..
-            } => (Some(name.len()), None, port),
-            AuthorityView { host, port, .. } => (None, Some(host.to_host()), port),
+        let view = parse_view(input, unicode, &mut scratch)?;
+        let (owned, port) = match view.host {
+            HostView::Name(name) => (Owned::Name(name.len()), view.port),
+            HostView::Ipv4(addr) => (Owned::Ipv4(addr), view.port),
+            HostView::Ipv6(addr) => (Owned::Ipv6(addr), view.port),
         };
-        let host = match (name, host, scratch.0) {
+        let host = match (owned, scratch.0) {
             // A name the parse had to rewrite is in the scratch buffer: it becomes the name
             // without another copy. Any other name is the input's first `len` bytes.
-            (Some(len), _, Some(buffer)) => Host::Dns(DnsName::from_array(buffer, len)),
-            (Some(len), _, None) => Host::Dns(DnsName::from_canonical(&input[..len])),
-            (None, Some(host), _) => host,
-            (None, None, _) => return Err(AuthorityError::EmptyHost),
+            (Owned::Name(len), Some(buffer)) => Host::Dns(DnsName::from_array(buffer, len)),
+            (Owned::Name(len), None) => Host::Dns(DnsName::from_canonical(&input[..len])),
+            (Owned::Ipv4(addr), _) => Host::Ipv4(addr),
+            (Owned::Ipv6(addr), _) => Host::Ipv6(addr),
         };
         Ok(Authority { host, port })
     }

@@ -63,12 +63,14 @@ impl DnsName {
 
     /// [`DnsName::parent`] as bytes, without the UTF-8 check (the hot path's form).
     pub(crate) fn parent_bytes(&self) -> Option<&[u8]> {
-        let bytes = self.as_bytes();
-        bytes
-            .iter()
-            .position(|&b| b == b'.')
-            .map(|dot| &bytes[dot + 1..])
+        parent_of(self.as_bytes())
     }
+}
+
+/// A canonical name without its left-most label: the key a `*.parent` wildcard is found by.
+pub(crate) fn parent_of(name: &[u8]) -> Option<&[u8]> {
+    let dot = name.iter().position(|&b| b == b'.')?;
+    Some(&name[dot + 1..])
 }
 
 impl PartialEq for DnsName {

@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use hashbrown::HashTable;
 
 use crate::authority::HostView;
-use crate::host::{DnsName, Host};
+use crate::host::{DnsName, Host, parent_of};
 use crate::pattern::NamePattern;
 
 /// How a host was matched.
@@ -220,8 +220,7 @@ impl<V> NameIndex<V> {
         let HostView::Name(name) = host else {
             return None;
         };
-        let dot = name.iter().position(|&b| b == b'.')?;
-        self.probe(&self.wildcard, &name[dot + 1..])
+        self.probe(&self.wildcard, parent_of(name)?)
     }
 
     /// The hit for the pattern at `position`, as a lookup that found it would return it.
@@ -235,10 +234,8 @@ impl<V> NameIndex<V> {
 
     /// A canonical name's exact pattern, else the wildcard over its parent.
     pub(crate) fn lookup_bytes(&self, name: &[u8]) -> Option<Hit<'_, V>> {
-        self.probe(&self.exact, name).or_else(|| {
-            let dot = name.iter().position(|&b| b == b'.')?;
-            self.probe(&self.wildcard, &name[dot + 1..])
-        })
+        self.probe(&self.exact, name)
+            .or_else(|| self.probe(&self.wildcard, parent_of(name)?))
     }
 
     /// Every pattern covering `host`: the exact one and the wildcard one. Two probes at most.

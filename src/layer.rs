@@ -30,7 +30,7 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::decide::{Connection, Verdict};
+use crate::decide::{Connection, Reason, Verdict};
 use crate::from_http::HttpRequest;
 use crate::server::Server;
 
@@ -141,7 +141,17 @@ where
             match verdict {
                 Verdict::Serve(value) => Step::Serve(value.clone()),
                 Verdict::NotOrigin(_) => Step::Pass,
-                refused => Step::Refuse(refusal(&refused, request.version())),
+                Verdict::Misdirected(r) => Step::Refuse(refusal(
+                    StatusCode::MISDIRECTED_REQUEST,
+                    &r,
+                    request.version(),
+                )),
+                Verdict::BadRequest(r) => {
+                    Step::Refuse(refusal(StatusCode::BAD_REQUEST, &r, request.version()))
+                }
+                Verdict::NotFound(r) => {
+                    Step::Refuse(refusal(StatusCode::NOT_FOUND, &r, request.version()))
+                }
             }
         };
         match step {
@@ -156,16 +166,7 @@ where
 }
 
 /// The layer's own answer to a refused request.
-fn refusal<T>(verdict: &Verdict<'_, T>, version: http::Version) -> Response<Bytes> {
-    let (status, reason) = match verdict {
-        Verdict::Misdirected(r) => (StatusCode::MISDIRECTED_REQUEST, r),
-        Verdict::BadRequest(r) => (StatusCode::BAD_REQUEST, r),
-        Verdict::NotFound(r) => (StatusCode::NOT_FOUND, r),
-        // Not reached: the caller passes these on.
-        Verdict::Serve(_) | Verdict::NotOrigin(_) => {
-            return Response::new(Bytes::new());
-        }
-    };
+fn refusal(status: StatusCode, reason: &Reason<'_>, version: http::Version) -> Response<Bytes> {
     #[cfg(feature = "tracing")]
     tracing::info!(
         target: "misdirect",
