@@ -988,7 +988,7 @@ impl<T> Server<T> {
     /// (the parse of such bytes lowers the case and drops the dot, which gives the name). So
     /// the scan, the copy and the A-label check are skipped, and the lookup is already done.
     /// Any other input takes the full parse, errors included.
-    #[inline]
+    #[inline(always)]
     fn parse_field<'x>(
         &'x self,
         bytes: &'x [u8],
@@ -1011,7 +1011,7 @@ impl<T> Server<T> {
 
     /// The fast path: `Ok` with the view when it applies, else `Err` with the bytes it probed
     /// and found absent, if it got as far as probing.
-    #[inline]
+    #[inline(always)]
     fn exact_view<'x>(
         &'x self,
         bytes: &'x [u8],
@@ -1031,13 +1031,14 @@ impl<T> Server<T> {
             .route(scheme, port.unwrap_or(scheme.default_port()))
             .ok_or(None)?;
         // As sent (what clients send: lowercase), else lowercased if it has capitals.
-        let hit = match route.lookup_exact(name) {
-            Some(hit) => Some(hit),
-            None if has_upper(name) => lookup_lowered(route, name),
+        let found = match route.lookup_exact(name) {
+            // The bytes as sent are the pattern's own: they are the canonical name.
+            Some(hit) => Some((hit.position, name)),
+            None if has_upper(name) => lookup_lowered(route, name)
+                .and_then(|hit| Some((hit.position, route.key(hit.position)?))),
             None => None,
         };
-        match hit.and_then(|hit| Some((hit.position, route.key(hit.position)?))) {
-            // The pattern's own bytes are the canonical name.
+        match found {
             Some((position, canonical)) => Ok(AuthorityView {
                 host: HostView::Name(canonical),
                 port,
