@@ -119,6 +119,32 @@ proptest! {
         })?;
     }
 
+    /// `decide` (which writes a refusal's host in place) and `choose` (which builds it) give
+    /// the same answer: the same virtual host, or the same reason, field for field.
+    #[test]
+    fn decide_and_choose_agree((server, conn, request) in case()) {
+        let Ok(connection) = conn.with(&server, |f| server.connection(f)) else { return Ok(()) };
+        request.with(|r| {
+            match (server.decide(&connection, r), server.choose(&connection, r)) {
+                (Verdict::Serve(value), Ok(vhost)) => {
+                    prop_assert_eq!(*value, server.config().vhosts[vhost as usize].value);
+                }
+                (verdict, Err(reason)) => {
+                    prop_assert_eq!(verdict.reason(), Some(&reason));
+                    let class = match verdict {
+                        Verdict::Misdirected(_) => Status::Misdirected,
+                        Verdict::BadRequest(_) => Status::BadRequest,
+                        Verdict::NotFound(_) => Status::NotFound,
+                        Verdict::NotOrigin(_) | Verdict::Serve(_) => Status::NotOrigin,
+                    };
+                    prop_assert_eq!(class, reason.status);
+                }
+                (verdict, Ok(vhost)) => prop_assert!(false, "{:?} vs {}", verdict, vhost),
+            }
+            Ok(())
+        })?;
+    }
+
     /// SPEC §6: every origin listed for an ORIGIN frame is served on that connection, and the
     /// model agrees (no listed name would get 421).
     #[test]
