@@ -317,6 +317,7 @@ fn parse_ipv6_literal(literal: &[u8]) -> Result<Ipv6Addr, AuthorityError> {
 /// A reg-name or IPv4 host, ASCII only, up to the port's colon or the end: the allocation-free
 /// fast path. A name with capitals is written, lowercased, to `scratch`; any other name is
 /// returned as the input's own bytes. Returns the host and where it ended.
+#[inline(always)]
 fn parse_reg_name<'a>(
     input: &'a [u8],
     scratch: &'a mut Scratch,

@@ -70,6 +70,7 @@ static CLASS: [u8; 256] = {
 /// pass, a label at a time: the inner loop is one table look-up per byte. No allocation, no
 /// copy: when [`Scanned::upper`] is false and there is no trailing dot, the canonical name is
 /// `input[..len]` itself.
+#[inline(always)]
 pub(crate) fn scan(input: &[u8]) -> Result<Scanned, NameFault> {
     let mut scanned = Scanned {
         len: 0,
