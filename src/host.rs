@@ -88,6 +88,7 @@ impl DnsName {
 }
 
 /// A canonical name without its left-most label: the key a `*.parent` wildcard is found by.
+#[inline]
 pub(crate) fn parent_of(name: &[u8]) -> Option<&[u8]> {
     let dot = name.iter().position(|&b| b == b'.')?;
     Some(&name[dot + 1..])

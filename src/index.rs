@@ -195,6 +195,7 @@ impl<V> NameIndex<V> {
 
     /// The hot path's lookup: a canonical name as bytes (borrowed from the request when it was
     /// already canonical), or an address.
+    #[inline]
     pub(crate) fn lookup_view(&self, host: &HostView<'_>) -> Option<Hit<'_, V>> {
         match host {
             HostView::Name(name) => self.lookup_bytes(name),
@@ -216,6 +217,7 @@ impl<V> NameIndex<V> {
     }
 
     /// The wildcard pattern over a name's parent; an address has none.
+    #[inline]
     pub(crate) fn lookup_wildcard(&self, host: &HostView<'_>) -> Option<Hit<'_, V>> {
         let HostView::Name(name) = host else {
             return None;
@@ -289,7 +291,7 @@ impl<V> NameIndex<V> {
         })
     }
 
-    #[inline]
+    #[inline(always)]
     fn probe(&self, table: &HashTable<u32>, key: &[u8]) -> Option<Hit<'_, V>> {
         if table.is_empty() {
             return None;
