@@ -40,8 +40,9 @@ impl DnsName {
     }
 
     /// Writes a name the caller has checked and lowercased (at most [`MAX_NAME_LEN`] bytes)
-    /// into `slot`, in place. The hot path's refusals fill the reason inside the verdict this
-    /// way: a name built first and moved there costs two more copies of its 254 bytes.
+    /// into `slot`. The hot path's refusals fill the reason's host this way once the verdict
+    /// is made: a name built with the reason and moved into the verdict with it was copied
+    /// twice more (a 421 took ~92 ns that way, ~72 ns this way).
     #[inline]
     pub(crate) fn write_canonical(slot: &mut Option<Host>, name: &[u8]) {
         debug_assert!(!name.is_empty() && name.len() <= MAX_NAME_LEN);
