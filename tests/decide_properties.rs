@@ -120,8 +120,8 @@ proptest! {
     }
 
     /// `decide` (which writes a refusal's host after making the verdict) and `choose` (which
-    /// builds it with the reason) give
-    /// the same answer: the same virtual host, or the same reason, field for field.
+    /// builds it with the reason) give the same answer: the same virtual host, or the same
+    /// reason, field for field.
     #[test]
     fn decide_and_choose_agree((server, conn, request) in case()) {
         let Ok(connection) = conn.with(&server, |f| server.connection(f)) else { return Ok(()) };
