@@ -310,7 +310,8 @@ mod cli {
         let host = parsed
             .as_ref()
             .map_or_else(|e| format!("(invalid: {e})"), |a| a.host().to_string());
-        const RULES: [Rule; 7] = [
+        const RULES: [Rule; 8] = [
+            Rule::Connection,
             Rule::NotOrigin,
             Rule::Framing,
             Rule::Scheme,
@@ -380,6 +381,7 @@ mod cli {
                 Some(sni) => format!("{sni}: policy {:?} allows it", server.config().knobs.sni),
                 None => "cleartext: no SNI".into(),
             },
+            Rule::Connection => "the connection was made by this build of the server".into(),
         }
     }
 }

@@ -5,9 +5,9 @@ use core::fmt;
 use crate::authority::{
     AuthorityError, AuthorityView, Exact, HostView, MAX_AUTHORITY_LEN, Scratch, parse_view,
 };
-use crate::host::{DnsName, Host};
-use crate::index::{Hit, NameIndex, same_name};
-use crate::server::{CertId, ListenerId, PolicyId, Scheme, Server, SniPolicy, UnknownHost};
+use crate::host::{DnsName, Host, MAX_NAME_LEN};
+use crate::index::{NameIndex, same_name};
+use crate::server::{Build, CertId, ListenerId, PolicyId, Scheme, Server, SniPolicy, UnknownHost};
 
 /// The HTTP version of a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -170,6 +170,8 @@ struct TlsState {
 /// here, not per request). Build it with [`Server::connection`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Connection {
+    /// The build of the server that checked the facts: another build never reads them.
+    build: Build,
     listener: u32,
     gateway_port: Option<u16>,
     tls: Option<TlsState>,
@@ -295,6 +297,9 @@ pub enum Rule {
     VirtualHost,
     /// 6: SNI policy (421).
     Sni,
+    /// SPEC §4, identity across a reload (421): the connection was checked by another build of
+    /// the server. Checked before rule 0; numbered 7 so that §5's rules keep their numbers.
+    Connection,
 }
 
 impl Rule {
@@ -315,6 +320,7 @@ impl Rule {
             Rule::Certificate => "certificate",
             Rule::VirtualHost => "virtual host",
             Rule::Sni => "SNI",
+            Rule::Connection => "connection identity",
         }
     }
 }
@@ -329,6 +335,7 @@ impl Cause {
             Cause::DuplicateHost => "more than one Host field line",
             Cause::DuplicateAuthority => "more than one :authority",
             Cause::MissingAuthority => "the request does not name its origin",
+            Cause::MissingHost => "HTTP/1.1 request without a Host field",
             Cause::MissingScheme => "no :scheme",
             Cause::InvalidHost(_) => "the Host field is not a valid authority",
             Cause::InvalidAuthority(_) => ":authority is not a valid authority",
@@ -348,6 +355,7 @@ impl Cause {
             Cause::PolicyMismatch => {
                 "the host needs a connection made under another TLS configuration"
             }
+            Cause::ForeignConnection => "this connection predates the server's configuration",
         }
     }
 }
@@ -362,8 +370,11 @@ pub enum Cause {
     DuplicateHost,
     /// More than one `:authority`.
     DuplicateAuthority,
-    /// No `Host` (HTTP/1.x) or neither `:authority` nor `Host` (HTTP/2, HTTP/3).
+    /// HTTP/1.0 in origin-form without `Host` (knob `http10_default_vhost` off), or neither
+    /// `:authority` nor `Host` (HTTP/2, HTTP/3).
     MissingAuthority,
+    /// An HTTP/1.1 request without `Host`, in any target form (RFC 9112 §3.2).
+    MissingHost,
     /// No `:scheme` in an HTTP/2 or HTTP/3 request.
     MissingScheme,
     /// A `Host` value that does not parse.
@@ -398,6 +409,9 @@ pub enum Cause {
     SniVhostDiffers,
     /// `sni = Compatible`: the handshake's policy is not the virtual host's.
     PolicyMismatch,
+    /// The connection was made on another build of the server (a reload): its facts mean
+    /// nothing here.
+    ForeignConnection,
 }
 
 /// Why a request is not served: the rule, the cause, and the facts involved. Its `Display` is
@@ -450,6 +464,7 @@ impl fmt::Display for Reason<'_> {
             Cause::DuplicateHost => f.write_str("more than one Host field line")?,
             Cause::DuplicateAuthority => f.write_str("more than one :authority")?,
             Cause::MissingAuthority => f.write_str("no Host or :authority names the origin")?,
+            Cause::MissingHost => f.write_str("HTTP/1.1 request without a Host field")?,
             Cause::MissingScheme => f.write_str("no :scheme")?,
             Cause::InvalidHost(e) => write!(f, "invalid Host: {e}")?,
             Cause::InvalidAuthority(e) => write!(f, "invalid :authority: {e}")?,
@@ -499,6 +514,10 @@ impl fmt::Display for Reason<'_> {
                 Maybe(self.vhost_policy),
                 Maybe(self.handshake_policy)
             )?,
+            Cause::ForeignConnection => f.write_str(
+                "the connection was made by another build of the server configuration; \
+                 the client must retry on a new connection",
+            )?,
         }
         if self.sni.is_some() && self.rule >= Rule::Certificate {
             write!(f, " ({sni})")?;
@@ -536,8 +555,8 @@ impl<T> Server<T> {
     pub fn connection(&self, facts: &ConnectionFacts<'_>) -> Result<Connection, FactsError> {
         let listener = facts.listener.0;
         let local = self
-            .listeners
-            .get(listener as usize)
+            .own(listener, facts.listener.1)
+            .and_then(|index| self.listeners.get(index))
             .ok_or(FactsError::UnknownListener)?;
         let (handshake, gateway_port) = match &facts.gateway {
             Some(gateway) => (gateway.tls.as_ref(), Some(gateway.port)),
@@ -551,12 +570,10 @@ impl<T> Server<T> {
         let tls = match handshake {
             None => None,
             Some(h) => {
-                if h.certificate.0 as usize >= self.certificates.len() {
+                if self.own(h.certificate.0, h.certificate.1).is_none() {
                     return Err(FactsError::UnknownCertificate);
                 }
-                if h.policy
-                    .is_some_and(|p| p.0 as usize >= self.config.policies.len())
-                {
+                if h.policy.is_some_and(|p| self.own(p.0, p.1).is_none()) {
                     return Err(FactsError::UnknownPolicy);
                 }
                 let sni = Sni::parse(h.sni);
@@ -579,6 +596,7 @@ impl<T> Server<T> {
             }
         };
         Ok(Connection {
+            build: self.build,
             listener,
             gateway_port,
             tls,
@@ -714,6 +732,12 @@ impl<T> Server<T> {
         trail: &mut Trail,
     ) -> Result<u32, Fail> {
         let misdirected = |rule, cause| Fail(Status::Misdirected, rule, cause);
+        // SPEC §4, identity across a reload: facts checked by another build name its
+        // listeners, certificates and policies by its positions. Never read them; 421 makes the
+        // client retry on a new connection, which binds to this build.
+        if conn.build != self.build {
+            return Err(misdirected(Rule::Connection, Cause::ForeignConnection));
+        }
         // Rule 0: CONNECT names a tunnel target (RFC 9110 §9.3.6), never 421.
         if request.method == Method::Connect {
             return Err(Fail(Status::NotOrigin, Rule::NotOrigin, Cause::Connect));
@@ -917,6 +941,12 @@ impl<T> Server<T> {
         if request.version.is_h1() {
             return match request.target {
                 Target::Absolute { scheme, authority } => {
+                    // RFC 9112 §3.2: "A server MUST respond with a 400 (Bad Request) status
+                    // code to any HTTP/1.1 request message that lacks a Host header field",
+                    // absolute-form included (§3.2.2 only says which of the two wins).
+                    if request.version == Version::Http11 && request.hosts.is_empty() {
+                        return Err(Cause::MissingHost);
+                    }
                     let scheme = Scheme::parse(scheme);
                     let target = slot.insert(
                         self.parse_field(authority, scheme, first)
@@ -953,6 +983,7 @@ impl<T> Server<T> {
                     {
                         Ok(Framed::Http10Default)
                     }
+                    None if request.version == Version::Http11 => Err(Cause::MissingHost),
                     None => Err(Cause::MissingAuthority),
                 },
             };
@@ -1050,8 +1081,15 @@ impl<T> Server<T> {
         let found = match route.lookup_exact(name) {
             // The bytes as sent are the pattern's own: they are the canonical name.
             Some(hit) => Some((hit.position, name)),
-            None if has_upper(name) => lookup_lowered(route, name)
-                .and_then(|hit| Some((hit.position, route.key(hit.position)?))),
+            // Every way out of the lowered probe that did not really probe the lowered bytes
+            // is `Err(None)`: "probed and absent" would let the full path skip the exact
+            // lookup, and a wildcard would then win over an exact name written in capitals
+            // (GHSA-9cr8-q42q-g8m7's mixed-case bypass; SPEC §5 rule 5).
+            None if has_upper(name) => match lookup_lowered(route, name) {
+                Lowered::Found(position) => Some((position, route.key(position).ok_or(None)?)),
+                Lowered::Absent => None,
+                Lowered::NotProbed => return Err(None),
+            },
             None => None,
         };
         match found {
@@ -1080,6 +1118,24 @@ impl<T> Server<T> {
         trail: &Trail,
         Fail(status, rule, cause): Fail,
     ) -> Reason<'s> {
+        if conn.build != self.build {
+            // Nothing of another build's connection can be named here.
+            return Reason {
+                status,
+                rule,
+                cause,
+                listener: "?",
+                scheme: None,
+                host: None,
+                port: None,
+                sni: None,
+                certificate: None,
+                handshake_policy: None,
+                vhost: None,
+                vhost_policy: None,
+                sni_vhost: None,
+            };
+        }
         let policy = |p: u32| self.config.policies[p as usize].as_str();
         let vhost_name = |v: u32| self.config.vhosts[v as usize].name.as_str();
         let tls = conn.tls.as_ref();
@@ -1109,7 +1165,7 @@ impl<T> Server<T> {
     #[must_use]
     pub fn origins(&self, conn: &Connection) -> Vec<String> {
         let mut origins = Vec::new();
-        if !conn.is_secure() {
+        if !conn.is_secure() || conn.build != self.build {
             return origins;
         }
         for &port in self.origin_ports(conn) {
@@ -1139,19 +1195,32 @@ impl<T> Server<T> {
     }
 }
 
-/// The longest name the fast path lowercases on the stack to try a second probe; longer
-/// names with capitals take the full parse.
-const FAST_LOWER_MAX: usize = 64;
+/// What the fast path's second probe, on the lowercased name, found.
+enum Lowered {
+    /// The lowercased name is the exact name at this position.
+    Found(usize),
+    /// The lowercased name was looked up and is not an exact name.
+    Absent,
+    /// The name was not looked up (longer than any valid name): the full path decides.
+    NotProbed,
+}
 
-/// The fast path's second probe, for a name with capitals: lowercased on the stack.
+/// The fast path's second probe, for a name with capitals: lowercased on the stack. The buffer
+/// holds the longest valid name (RFC 1035 §2.3.4, 253 octets without the trailing dot), so
+/// every name that could be configured is probed whatever its case.
 #[cold]
 #[inline(never)]
-fn lookup_lowered<'i>(route: &'i NameIndex<u32>, name: &[u8]) -> Option<Hit<'i, u32>> {
-    let mut lower = [0u8; FAST_LOWER_MAX];
-    let lower = lower.get_mut(..name.len())?;
+fn lookup_lowered(route: &NameIndex<u32>, name: &[u8]) -> Lowered {
+    let mut lower = [0u8; MAX_NAME_LEN];
+    let Some(lower) = lower.get_mut(..name.len()) else {
+        return Lowered::NotProbed;
+    };
     lower.copy_from_slice(name);
     lower.make_ascii_lowercase();
-    route.lookup_exact(lower)
+    match route.lookup_exact(lower) {
+        Some(hit) => Lowered::Found(hit.position),
+        None => Lowered::Absent,
+    }
 }
 
 /// Whether `bytes` hold an ASCII capital, eight bytes at a time: with the top bit of each byte

@@ -572,6 +572,11 @@ pub fn decide<T>(
                 Err(_) => return bad,
             }
         }
+        // RFC 9112 §3.2: "A server MUST respond with a 400 (Bad Request) status code to any
+        // HTTP/1.1 request message that lacks a Host header field". Any target form.
+        if request.version == Version::Http11 && host.is_none() {
+            return bad;
+        }
         match request.target {
             Target::Absolute {
                 scheme: s,

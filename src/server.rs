@@ -2,6 +2,7 @@
 //! checked and compiled once into a [`Server`].
 
 use core::fmt;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use crate::authority::WireUnicode;
 use crate::host::Host;
@@ -257,15 +258,30 @@ impl<T> Default for Config<T> {
     }
 }
 
-/// A listener of a built server.
+/// The identity of one [`Server::build`]: unique within the process, so ids and connections
+/// made by one build are never read by another (SPEC §4, identity across a reload). A rebuilt
+/// server may number its listeners, certificates and policies differently; a position read
+/// against the wrong build would name another entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct ListenerId(pub(crate) u32);
-/// A certificate of a built server.
+pub(crate) struct Build(u64);
+
+impl Build {
+    fn next() -> Build {
+        static BUILDS: AtomicU64 = AtomicU64::new(1);
+        // Relaxed is enough: only uniqueness matters, not order with other memory.
+        Build(BUILDS.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+/// A listener of a built server. Only the server that made it accepts it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct CertId(pub(crate) u32);
-/// A TLS policy of a built server.
+pub struct ListenerId(pub(crate) u32, pub(crate) Build);
+/// A certificate of a built server. Only the server that made it accepts it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct PolicyId(pub(crate) u32);
+pub struct CertId(pub(crate) u32, pub(crate) Build);
+/// A TLS policy of a built server. Only the server that made it accepts it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PolicyId(pub(crate) u32, pub(crate) Build);
 
 /// A SAN of a certificate that was skipped because it is malformed (RFC 9525 §6.3: it "MUST be
 /// ignored"). It never matches.
@@ -310,6 +326,7 @@ pub(crate) struct Listener {
 /// A checked, compiled configuration: the thing [`Server::decide`](crate::Server::decide) runs
 /// on. Built once; shared by every connection.
 pub struct Server<T> {
+    pub(crate) build: Build,
     pub(crate) config: Config<T>,
     pub(crate) routes: Vec<Route>,
     pub(crate) certificates: Vec<NameIndex<()>>,
@@ -440,6 +457,7 @@ impl<T> Server<T> {
         };
 
         Ok(Server {
+            build: Build::next(),
             config,
             routes,
             certificates,
@@ -465,50 +483,48 @@ impl<T> Server<T> {
     /// The id of the listener with this name.
     #[must_use]
     pub fn listener_id(&self, name: &str) -> Option<ListenerId> {
-        position_by(&self.config.listeners, |l| l.name == name).map(ListenerId)
+        position_by(&self.config.listeners, |l| l.name == name).map(|i| ListenerId(i, self.build))
     }
 
     /// The id of the certificate with this id.
     #[must_use]
     pub fn certificate_id(&self, id: &str) -> Option<CertId> {
-        position_by(&self.config.certificates, |c| c.id == id).map(CertId)
+        position_by(&self.config.certificates, |c| c.id == id).map(|i| CertId(i, self.build))
     }
 
     /// The id of the TLS policy with this name.
     #[must_use]
     pub fn policy_id(&self, name: &str) -> Option<PolicyId> {
-        position(&self.config.policies, name).map(PolicyId)
+        position(&self.config.policies, name).map(|i| PolicyId(i, self.build))
     }
 
     /// The listener accepting connections on this local port, with this transport: how an
     /// accept loop that knows only its socket finds the listener id.
     #[must_use]
     pub fn listener_for(&self, tls: bool, port: u16) -> Option<ListenerId> {
-        position_by(&self.config.listeners, |l| l.tls == tls && l.port == port).map(ListenerId)
+        position_by(&self.config.listeners, |l| l.tls == tls && l.port == port)
+            .map(|i| ListenerId(i, self.build))
     }
 
     /// The names of a certificate id, policy id and listener id, for logs.
     #[must_use]
     pub fn certificate_name(&self, id: CertId) -> Option<&str> {
-        self.config
-            .certificates
-            .get(id.0 as usize)
-            .map(|c| c.id.as_str())
+        let index = self.own(id.0, id.1)?;
+        self.config.certificates.get(index).map(|c| c.id.as_str())
     }
 
     /// The name of a listener id.
     #[must_use]
     pub fn listener_name(&self, id: ListenerId) -> Option<&str> {
-        self.config
-            .listeners
-            .get(id.0 as usize)
-            .map(|l| l.name.as_str())
+        let index = self.own(id.0, id.1)?;
+        self.config.listeners.get(index).map(|l| l.name.as_str())
     }
 
     /// The name of a TLS policy id.
     #[must_use]
     pub fn policy_name(&self, id: PolicyId) -> Option<&str> {
-        self.config.policies.get(id.0 as usize).map(String::as_str)
+        let index = self.own(id.0, id.1)?;
+        self.config.policies.get(index).map(String::as_str)
     }
 
     /// The virtual host (by position in [`Config::vhosts`]) a handshake with this SNI selects on
@@ -518,7 +534,8 @@ impl<T> Server<T> {
     /// server's.
     #[must_use]
     pub fn sni_vhost(&self, listener: ListenerId, sni: Option<&[u8]>) -> Option<usize> {
-        let config = self.config.listeners.get(listener.0 as usize)?;
+        let index = self.own(listener.0, listener.1)?;
+        let config = self.config.listeners.get(index)?;
         let port = config.effective_origin_ports()[0];
         let found = match sni.map(Host::parse) {
             Some(Ok(host @ Host::Dns(_))) => self
@@ -528,7 +545,7 @@ impl<T> Server<T> {
             _ => None,
         };
         found
-            .or(self.listeners[listener.0 as usize].default_tls_vhost)
+            .or(self.listeners[index].default_tls_vhost)
             .map(|v| v as usize)
     }
 
@@ -537,15 +554,21 @@ impl<T> Server<T> {
     #[must_use]
     pub fn sni_policy(&self, listener: ListenerId, sni: Option<&[u8]>) -> Option<PolicyId> {
         self.sni_vhost(listener, sni)
-            .map(|v| PolicyId(self.vhost_policy[v]))
+            .map(|v| PolicyId(self.vhost_policy[v], self.build))
     }
 
     /// Whether the certificate covers the host (SPEC §5 rule 4). O(1) in the number of SANs.
     #[must_use]
     pub fn certificate_covers(&self, certificate: CertId, host: &Host) -> bool {
-        self.certificates
-            .get(certificate.0 as usize)
+        self.own(certificate.0, certificate.1)
+            .and_then(|index| self.certificates.get(index))
             .is_some_and(|index| index.covers(host))
+    }
+
+    /// The position an id of this build names; `None` for another build's id. Every id the
+    /// server made is in range: its lists never change after the build.
+    pub(crate) fn own(&self, index: u32, build: Build) -> Option<usize> {
+        (build == self.build).then_some(index as usize)
     }
 
     pub(crate) fn route(&self, scheme: Scheme, port: u16) -> Option<&NameIndex<u32>> {

@@ -5,17 +5,30 @@
 //! The policy of a handshake (SPEC §4) is that of the virtual host its SNI selects
 //! ([`Server::sni_policy`]): the [`Acceptor`] picks the `rustls::ServerConfig` registered for
 //! that policy (client authentication, versions, ciphers) before the handshake goes on. It
-//! writes the certificate and policy ids into the session's resumption data, so a resumed
-//! session reports those of its original handshake: resumption cannot carry a client from a
-//! handshake made under one policy into a virtual host of another (CVE-2025-23048).
+//! writes what the handshake showed into the session's resumption data, so a resumed session
+//! reports the certificate and policy of its original handshake: resumption cannot carry a
+//! client from a handshake made under one policy into a virtual host of another
+//! (CVE-2025-23048).
+//!
+//! Resumption data outlives the server that wrote it: session caches and ticket keys are kept
+//! across a reload, and the rebuilt server may list its policies and certificates in another
+//! order. So the data names what it means, never a position: the digest of the policy's name,
+//! and the digest of the certificate's id with the certificate actually presented (a renewed
+//! certificate under the same id is another certificate). And the acceptor wraps each
+//! `ServerConfig`'s session store and ticketer so that a session resumes only under the same
+//! policy and the same set of certificates: anything else is not found, and the client gets a
+//! full handshake instead of a session whose meaning changed (SPEC §4).
 
 use core::fmt;
 use std::io;
 use std::sync::Arc;
 
 use rustls::ServerConfig;
-use rustls::server::{ClientHello, ResolvesServerCert, ServerConnection};
+use rustls::server::{
+    ClientHello, ProducesTickets, ResolvesServerCert, ServerConnection, StoresServerSessions,
+};
 use rustls::sign::CertifiedKey;
+use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_rustls::LazyConfigAcceptor;
 use tokio_rustls::server::TlsStream;
@@ -24,7 +37,7 @@ use crate::decide::{ConnectionFacts, Handshake};
 use crate::host::Host;
 use crate::index::NameIndex;
 use crate::pattern::NamePattern;
-use crate::server::{CertId, ListenerId, PolicyId, Server};
+use crate::server::{Build, CertId, ListenerId, PolicyId, Server};
 
 /// An error building the TLS glue or accepting a connection with it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,9 +51,12 @@ pub enum TlsError {
     NotTlsListener,
     /// The handshake's SNI selects a policy no `ServerConfig` was registered for.
     NoConfigForPolicy(String),
-    /// A resumed session whose original handshake was not made by an [`Acceptor`]: its
-    /// certificate and policy are unknown, so it is refused rather than guessed.
+    /// A resumed session whose resumption data does not name a policy and certificate of this
+    /// server (not made by an [`Acceptor`], or by one of a server whose certificates changed):
+    /// its certificate and policy are unknown, so it is refused rather than guessed.
     ForeignResumption,
+    /// The resolver was made for another build of the server than the acceptor's.
+    ForeignResolver,
     /// No certificate covers the SNI and there is no default certificate.
     NoCertificate,
 }
@@ -59,8 +75,12 @@ impl fmt::Display for TlsError {
                 write!(f, "no rustls ServerConfig is registered for policy {id:?}")
             }
             TlsError::ForeignResumption => f.write_str(
-                "resumed session without misdirect's resumption data: original policy unknown",
+                "resumed session whose resumption data names no policy and certificate of this \
+                 server: original handshake unknown",
             ),
+            TlsError::ForeignResolver => {
+                f.write_str("the certificate resolver was made for another build of the server")
+            }
             TlsError::NoCertificate => {
                 f.write_str("no certificate covers the SNI and there is no default certificate")
             }
@@ -83,9 +103,42 @@ impl From<TlsError> for io::Error {
 /// SANs are those of the server's [`CertificateConfig`](crate::CertificateConfig)s; when two
 /// certificates hold the same SAN, the one listed first in the configuration wins.
 pub struct CertResolver {
+    build: Build,
     index: NameIndex<u32>,
     keys: Vec<Option<Arc<CertifiedKey>>>,
+    /// Per certificate with a key: the digest of its id and of the end-entity certificate
+    /// presented, which is what resumption data names.
+    identities: Vec<Option<Identity>>,
+    /// Per policy of the server: the digest of its name.
+    policies: Vec<Identity>,
     default: Option<u32>,
+}
+
+/// A SHA-256 digest naming a policy or a certificate in resumption data, stable across
+/// rebuilds (a name, never a position).
+type Identity = [u8; 32];
+
+fn digest(parts: &[&[u8]]) -> Identity {
+    let mut hash = Sha256::new();
+    for part in parts {
+        // Length-prefixed, so that ("ab", "c") and ("a", "bc") differ.
+        hash.update((part.len() as u64).to_be_bytes());
+        hash.update(part);
+    }
+    hash.finalize().into()
+}
+
+fn policy_identity(name: &str) -> Identity {
+    digest(&[b"misdirect policy", name.as_bytes()])
+}
+
+fn certificate_identity(id: &str, key: &CertifiedKey) -> Identity {
+    let end_entity = key.cert.first().map_or(&[][..], |der| der.as_ref());
+    digest(&[
+        b"misdirect certificate",
+        id.as_bytes(),
+        &digest(&[end_entity]),
+    ])
 }
 
 impl fmt::Debug for CertResolver {
@@ -113,7 +166,7 @@ impl CertResolver {
         S: AsRef<str>,
     {
         let certificates = &server.config().certificates;
-        let mut slots = vec![None; certificates.len()];
+        let mut slots: Vec<Option<Arc<CertifiedKey>>> = vec![None; certificates.len()];
         for (id, key) in keys {
             let id = id.as_ref();
             let position = server
@@ -121,6 +174,17 @@ impl CertResolver {
                 .ok_or_else(|| TlsError::UnknownCertificate(id.to_string()))?;
             slots[position.0 as usize] = Some(key);
         }
+        let identities = certificates
+            .iter()
+            .zip(&slots)
+            .map(|(cert, key)| key.as_ref().map(|key| certificate_identity(&cert.id, key)))
+            .collect();
+        let policies = server
+            .config()
+            .policies
+            .iter()
+            .map(|name| policy_identity(name))
+            .collect();
         let default = match default {
             None => None,
             Some(id) => Some(
@@ -130,12 +194,15 @@ impl CertResolver {
                     .0,
             ),
         };
+        // When two certificates hold the same SAN, the one whose id sorts first wins: by name,
+        // not by position, so a reordered configuration presents the same certificate.
+        let mut order: Vec<usize> = (0..certificates.len())
+            .filter(|&position| slots[position].is_some())
+            .collect();
+        order.sort_by(|&a, &b| certificates[a].id.cmp(&certificates[b].id));
         let mut patterns: Vec<(NamePattern, u32)> = Vec::new();
-        for (position, cert) in certificates.iter().enumerate() {
-            if slots[position].is_none() {
-                continue;
-            }
-            for san in &cert.sans {
+        for position in order {
+            for san in &certificates[position].sans {
                 // IP SANs cannot be an SNI (RFC 6066 §3); malformed SANs never match.
                 let Ok(pattern @ (NamePattern::Exact(_) | NamePattern::Wildcard(_))) =
                     NamePattern::parse_san(san)
@@ -157,10 +224,63 @@ impl CertResolver {
             }
         }
         Ok(CertResolver {
+            build: server.build,
             index,
             keys: slots,
+            identities,
+            policies,
             default,
         })
+    }
+
+    /// What resumption data written for this certificate and policy says: a tag, the policy's
+    /// identity, the certificate's identity.
+    fn resumption_data(&self, certificate: CertId, policy: PolicyId) -> Option<[u8; 74]> {
+        let cert = (*self.identities.get(certificate.0 as usize)?)?;
+        let policy = self.policies.get(policy.0 as usize)?;
+        let mut out = [0; 74];
+        out[..10].copy_from_slice(RESUMPTION_TAG);
+        out[10..42].copy_from_slice(policy);
+        out[42..].copy_from_slice(&cert);
+        Some(out)
+    }
+
+    /// The certificate and policy resumption data names, if both are this server's (the same
+    /// policy name; the same certificate id holding the same certificate).
+    fn resolve(&self, data: &[u8]) -> Option<(CertId, PolicyId)> {
+        let rest = data.strip_prefix(RESUMPTION_TAG)?;
+        if rest.len() != 64 {
+            return None;
+        }
+        let (policy, cert) = rest.split_at(32);
+        let policy = self.policies.iter().position(|p| p[..] == *policy)?;
+        let cert = self
+            .identities
+            .iter()
+            .position(|c| c.is_some_and(|c| c[..] == *cert))?;
+        Some((
+            CertId(u32::try_from(cert).ok()?, self.build),
+            PolicyId(u32::try_from(policy).ok()?, self.build),
+        ))
+    }
+
+    /// What a session's meaning depends on under one policy: the policy and every certificate
+    /// this resolver can present, with the default. Sessions resume only where it is equal.
+    fn scope(&self, policy: PolicyId) -> Identity {
+        let mut certificates: Vec<&Identity> = self.identities.iter().flatten().collect();
+        certificates.sort_unstable();
+        let default = self
+            .default
+            .and_then(|d| self.identities.get(d as usize).copied().flatten())
+            .unwrap_or_default();
+        let policy = self
+            .policies
+            .get(policy.0 as usize)
+            .copied()
+            .unwrap_or_default();
+        let mut parts: Vec<&[u8]> = vec![b"misdirect session scope", &policy, &default];
+        parts.extend(certificates.iter().map(|c| &c[..]));
+        digest(&parts)
     }
 
     /// The certificate a handshake with this SNI is shown, with its id.
@@ -172,7 +292,7 @@ impl CertResolver {
             .and_then(|host| self.index.lookup(&host).map(|hit| *hit.value));
         let position = found.or(self.default)?;
         let key = self.keys.get(position as usize)?.as_ref()?;
-        Some((CertId(position), key))
+        Some((CertId(position, self.build), key))
     }
 }
 
@@ -202,26 +322,9 @@ pub struct TlsFacts {
     pub client_certificate: bool,
 }
 
-/// `misdirect` + version, then the certificate and policy ids.
-const RESUMPTION_TAG: &[u8; 10] = b"misdirect1";
-
-fn encode(certificate: CertId, policy: PolicyId) -> [u8; 18] {
-    let mut out = [0; 18];
-    out[..10].copy_from_slice(RESUMPTION_TAG);
-    out[10..14].copy_from_slice(&certificate.0.to_be_bytes());
-    out[14..].copy_from_slice(&policy.0.to_be_bytes());
-    out
-}
-
-fn decode(data: &[u8]) -> Option<(CertId, PolicyId)> {
-    let rest = data.strip_prefix(RESUMPTION_TAG)?;
-    let ids: [u8; 8] = rest.try_into().ok()?;
-    let [a, b, c, d, e, f, g, h] = ids;
-    Some((
-        CertId(u32::from_be_bytes([a, b, c, d])),
-        PolicyId(u32::from_be_bytes([e, f, g, h])),
-    ))
-}
+/// `misdirect` + version of the resumption data's format. Version 1 held positions, which a
+/// rebuilt server reads as other entries; it is refused as foreign.
+const RESUMPTION_TAG: &[u8; 10] = b"misdirect2";
 
 impl TlsFacts {
     /// Reads the facts off an accepted tokio-rustls stream whose handshake was not made by an
@@ -231,15 +334,24 @@ impl TlsFacts {
     /// certificate and policy.
     ///
     /// # Errors
-    /// [`TlsError::NoCertificate`] when the resolver has no certificate for the SNI.
+    /// [`TlsError::NoCertificate`] when the resolver has no certificate for the SNI;
+    /// [`TlsError::ForeignResumption`] for an acceptor's resumption data that names no policy
+    /// and certificate of the resolver's server.
     pub fn from_stream<IO>(
         stream: &TlsStream<IO>,
         resolver: &CertResolver,
     ) -> Result<TlsFacts, TlsError> {
         let (_, conn) = stream.get_ref();
         let sni = conn.server_name().map(str::to_string);
-        let (certificate, policy) = match conn.received_resumption_data().and_then(decode) {
-            Some((certificate, policy)) => (certificate, Some(policy)),
+        let received = conn
+            .received_resumption_data()
+            .filter(|data| data.starts_with(b"misdirect"));
+        let (certificate, policy) = match received {
+            Some(data) => {
+                let (certificate, policy) =
+                    resolver.resolve(data).ok_or(TlsError::ForeignResumption)?;
+                (certificate, Some(policy))
+            }
             None => {
                 let (certificate, _) = resolver
                     .select(sni.as_deref())
@@ -316,8 +428,14 @@ impl<T> Acceptor<T> {
     /// An acceptor for a TLS listener, with the `ServerConfig` of the policy that handshakes
     /// selecting no virtual host get (`default_policy`).
     ///
+    /// The acceptor keeps its own copy of each `ServerConfig`, whose session store and ticketer
+    /// wrap the given ones: a session resumes only under the policy it was made under and with
+    /// the same certificates, so a store or ticket key kept across a reload never resumes a
+    /// session whose meaning changed (the client gets a full handshake).
+    ///
     /// # Errors
-    /// [`TlsError::NotTlsListener`] or [`TlsError::UnknownPolicy`].
+    /// [`TlsError::NotTlsListener`], [`TlsError::UnknownPolicy`], or
+    /// [`TlsError::ForeignResolver`] for a resolver of another build of the server.
     pub fn new(
         server: Arc<Server<T>>,
         listener: ListenerId,
@@ -326,25 +444,27 @@ impl<T> Acceptor<T> {
         config: Arc<ServerConfig>,
     ) -> Result<Self, TlsError> {
         let is_tls = server
-            .config()
-            .listeners
-            .get(listener.0 as usize)
+            .own(listener.0, listener.1)
+            .and_then(|index| server.config().listeners.get(index))
             .is_some_and(|l| l.tls);
         if !is_tls {
             return Err(TlsError::NotTlsListener);
         }
+        if resolver.build != server.build {
+            return Err(TlsError::ForeignResolver);
+        }
         let policy = server
             .policy_id(default_policy)
             .ok_or_else(|| TlsError::UnknownPolicy(default_policy.to_string()))?;
-        let mut configs = vec![None; server.config().policies.len()];
-        configs[policy.0 as usize] = Some(config);
-        Ok(Acceptor {
+        let configs = vec![None; server.config().policies.len()];
+        let acceptor = Acceptor {
             server,
             listener,
             resolver,
             configs,
             default_policy: policy,
-        })
+        };
+        acceptor.with_policy(default_policy, config)
     }
 
     /// Registers the `ServerConfig` of another TLS policy.
@@ -360,7 +480,17 @@ impl<T> Acceptor<T> {
             .server
             .policy_id(policy)
             .ok_or_else(|| TlsError::UnknownPolicy(policy.to_string()))?;
-        self.configs[id.0 as usize] = Some(config);
+        let scope = self.resolver.scope(id);
+        let mut scoped = (*config).clone();
+        scoped.session_storage = Arc::new(ScopedSessions {
+            inner: Arc::clone(&config.session_storage),
+            scope,
+        });
+        scoped.ticketer = Arc::new(ScopedTickets {
+            inner: Arc::clone(&config.ticketer),
+            scope,
+        });
+        self.configs[id.0 as usize] = Some(Arc::new(scoped));
         Ok(self)
     }
 
@@ -374,7 +504,8 @@ impl<T> Acceptor<T> {
     ///
     /// # Errors
     /// I/O and TLS errors from the handshake, and the [`TlsError`]s (as `InvalidData`) for an
-    /// SNI whose policy has no `ServerConfig`, or a resumed session not made by an acceptor.
+    /// SNI whose policy has no `ServerConfig`, or a resumed session whose data does not name
+    /// this handshake's policy and certificate.
     pub async fn accept<IO>(&self, io: IO) -> io::Result<(TlsStream<IO>, TlsFacts)>
     where
         IO: AsyncRead + AsyncWrite + Unpin,
@@ -392,30 +523,92 @@ impl<T> Acceptor<T> {
             .resolver
             .select(sni.as_deref())
             .ok_or(TlsError::NoCertificate)?;
-        let data = encode(certificate, policy);
+        let data = self
+            .resolver
+            .resumption_data(certificate, policy)
+            .ok_or(TlsError::NoCertificate)?;
         let stream = start
             .into_stream_with(config, |conn| conn.set_resumption_data(&data))
             .await?;
         let (_, conn) = stream.get_ref();
-        let (certificate, policy) = match conn.received_resumption_data() {
-            None => (certificate, policy),
-            Some(original) => decode(original).ok_or(TlsError::ForeignResumption)?,
-        };
+        if let Some(original) = conn.received_resumption_data() {
+            // The scoped store only resumes sessions of this policy and these certificates, and
+            // rustls only resumes one for the same SNI (RFC 6066 §3), which selects the same
+            // certificate: the original handshake is this one's. Anything else was not made by
+            // this acceptor's scope (a store shared with an unscoped configuration): refused,
+            // never guessed. New tickets carry `data`, which is then the original's too.
+            if self.resolver.resolve(original) != Some((certificate, policy)) {
+                return Err(TlsError::ForeignResumption.into());
+            }
+        }
         let facts = TlsFacts::read(conn, sni, certificate, Some(policy));
         Ok((stream, facts))
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// A session store whose entries carry the scope they were made under: an entry of another
+/// scope is not found, and the handshake is a full one.
+#[derive(Debug)]
+struct ScopedSessions {
+    inner: Arc<dyn StoresServerSessions>,
+    scope: Identity,
+}
 
-    #[test]
-    fn resumption_data_round_trips_and_refuses_foreign_bytes() {
-        let data = encode(CertId(3), PolicyId(7));
-        assert_eq!(decode(&data), Some((CertId(3), PolicyId(7))));
-        assert_eq!(decode(b""), None);
-        assert_eq!(decode(&data[..17]), None);
-        assert_eq!(decode(b"misdirect2\0\0\0\x03\0\0\0\x07"), None);
+impl ScopedSessions {
+    fn unwrap(&self, value: Option<Vec<u8>>) -> Option<Vec<u8>> {
+        value?.strip_prefix(&self.scope[..]).map(<[u8]>::to_vec)
+    }
+}
+
+impl StoresServerSessions for ScopedSessions {
+    fn put(&self, key: Vec<u8>, value: Vec<u8>) -> bool {
+        let mut scoped = Vec::with_capacity(self.scope.len() + value.len());
+        scoped.extend_from_slice(&self.scope);
+        scoped.extend_from_slice(&value);
+        self.inner.put(key, scoped)
+    }
+
+    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        self.unwrap(self.inner.get(key))
+    }
+
+    fn take(&self, key: &[u8]) -> Option<Vec<u8>> {
+        self.unwrap(self.inner.take(key))
+    }
+
+    fn can_cache(&self) -> bool {
+        self.inner.can_cache()
+    }
+}
+
+/// A ticketer whose tickets carry the scope they were made under, inside the inner ticketer's
+/// authenticated encryption: a ticket of another scope does not decrypt.
+#[derive(Debug)]
+struct ScopedTickets {
+    inner: Arc<dyn ProducesTickets>,
+    scope: Identity,
+}
+
+impl ProducesTickets for ScopedTickets {
+    fn enabled(&self) -> bool {
+        self.inner.enabled()
+    }
+
+    fn lifetime(&self) -> u32 {
+        self.inner.lifetime()
+    }
+
+    fn encrypt(&self, plain: &[u8]) -> Option<Vec<u8>> {
+        let mut scoped = Vec::with_capacity(self.scope.len() + plain.len());
+        scoped.extend_from_slice(&self.scope);
+        scoped.extend_from_slice(plain);
+        self.inner.encrypt(&scoped)
+    }
+
+    fn decrypt(&self, cipher: &[u8]) -> Option<Vec<u8>> {
+        self.inner
+            .decrypt(cipher)?
+            .strip_prefix(&self.scope[..])
+            .map(<[u8]>::to_vec)
     }
 }

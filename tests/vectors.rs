@@ -453,6 +453,7 @@ mod decide {
             Rule::Certificate => "certificate",
             Rule::VirtualHost => "virtual-host",
             Rule::Sni => "sni",
+            Rule::Connection => "connection",
         }
     }
 
