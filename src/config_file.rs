@@ -22,7 +22,7 @@
 //!
 //! [[certificates]]
 //! id = "wildcard"
-//! sans = ["*.example.com"]         # either the SANs...
+//! sans = ["*.example.com"]         # either the SANs (an address is an iPAddress SAN)...
 //!
 //! [[certificates]]
 //! id = "other"
@@ -51,7 +51,7 @@ use serde::de::DeserializeOwned;
 
 use crate::authority::WireUnicode;
 use crate::server::{
-    CertificateConfig, Config, Knobs, ListenerConfig, SniPolicy, UnknownHost, VhostConfig,
+    CertificateConfig, Config, Knobs, ListenerConfig, San, SniPolicy, UnknownHost, VhostConfig,
 };
 use crate::x509::{CertificateError, certificate_sans};
 
@@ -243,7 +243,10 @@ impl<T: DeserializeOwned + Default> Config<T> {
         for (i, cert) in file.certificates.into_iter().enumerate() {
             let entry = format!("certificates[{i}] {:?}", cert.id);
             let sans = match (cert.sans, cert.file) {
-                (Some(sans), None) => sans.into_iter().map(String::into_bytes).collect(),
+                (Some(sans), None) => sans
+                    .iter()
+                    .map(|san| San::from_text(san.as_bytes()))
+                    .collect(),
                 (None, Some(path)) => read_sans(&entry, &base.join(path))?,
                 _ => return Err(ConfigError::CertificateSource { entry }),
             };
@@ -334,7 +337,7 @@ impl<T: DeserializeOwned + Default> Config<T> {
     }
 }
 
-fn read_sans(entry: &str, path: &Path) -> Result<Vec<Vec<u8>>, ConfigError> {
+fn read_sans(entry: &str, path: &Path) -> Result<Vec<San>, ConfigError> {
     use rustls_pki_types::CertificateDer;
     use rustls_pki_types::pem::PemObject;
     let pem = std::fs::read(path).map_err(|error| ConfigError::Io {
@@ -442,7 +445,10 @@ mod tests {
         "#;
         std::fs::write(dir.join("server.toml"), text).unwrap();
         let config: Config<String> = Config::from_toml_file(&dir.join("server.toml")).unwrap();
-        assert_eq!(config.certificates[0].sans, [b"*.example.test".to_vec()]);
+        assert_eq!(
+            config.certificates[0].sans,
+            [San::Dns(b"*.example.test".to_vec())]
+        );
         assert!(Server::build(config).is_ok());
         let e = Config::<String>::from_toml(
             "[[certificates]]\nid = \"e\"\nfile = \"empty.pem\"\n",

@@ -162,7 +162,7 @@ pub use layer::{Misdirect, MisdirectBody, MisdirectLayer, ResponseFuture};
 pub use pattern::{NamePattern, PatternError};
 pub use server::{
     BuildError, CertId, CertificateConfig, Config, Knobs, ListenerConfig, ListenerId, PolicyId,
-    Scheme, Server, SkippedSan, SniPolicy, UnknownHost, VhostConfig,
+    San, Scheme, Server, SkippedSan, SniPolicy, UnknownHost, VhostConfig,
 };
 #[cfg(feature = "rustls")]
 pub use tls::{Acceptor, CertResolver, TlsError, TlsFacts};

@@ -392,7 +392,7 @@ pub fn first_duplicate(patterns: &[Pattern]) -> Option<(usize, usize)> {
 // ---------------------------------------------------------------------------------------------
 
 use crate::decide::{ConnectionFacts, Method, Request, Rule, Status, Target, Version};
-use crate::server::{Config, SniPolicy, UnknownHost};
+use crate::server::{Config, San, SniPolicy, UnknownHost};
 
 /// The model's verdict: the status class, the rule that fired (for `Serve`, `None`), and the
 /// virtual host served (its position in `Config::vhosts`).
@@ -478,12 +478,28 @@ fn find_vhost<T>(config: &Config<T>, scheme: &str, port: u16, host: &Host) -> Op
     wildcard
 }
 
+/// Model twin of `NamePattern::from_san`: the SAN's kind decides what it can cover. An
+/// iPAddress SAN is that address; a dNSName SAN is parsed as a certificate name, and if its
+/// text is an address it is no name at all (RFC 5280 §4.2.1.6 puts addresses in iPAddress).
+///
+/// # Errors
+/// A message for a SAN that covers nothing.
+pub fn san_pattern(san: &San) -> Result<Pattern, String> {
+    match san {
+        San::Ip(addr) => Ok(Pattern::Ip(*addr)),
+        San::Dns(bytes) => {
+            let text = std::str::from_utf8(bytes).map_err(|_| "not UTF-8".to_string())?;
+            match parse_pattern(text, false)? {
+                Pattern::Ip(_) => Err("a dNSName holding an address".into()),
+                pattern => Ok(pattern),
+            }
+        }
+    }
+}
+
 fn certificate_covers<T>(config: &Config<T>, certificate: usize, host: &Host) -> bool {
     for san in &config.certificates[certificate].sans {
-        let Ok(text) = std::str::from_utf8(san) else {
-            continue;
-        };
-        let Ok(pattern) = parse_pattern(text, false) else {
+        let Ok(pattern) = san_pattern(san) else {
             continue;
         };
         if pattern_matches(&pattern, host) {

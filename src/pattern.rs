@@ -6,6 +6,7 @@ use std::net::{IpAddr, Ipv6Addr};
 
 use crate::host::{Host, MAX_NAME_LEN};
 use crate::name::{self, NameFault};
+use crate::server::San;
 
 /// A name a virtual host answers to or a certificate is valid for.
 ///
@@ -53,8 +54,35 @@ impl NamePattern {
     /// # Errors
     /// A [`PatternError`] saying which rule the name breaks. A certificate's malformed names
     /// are skipped and reported: RFC 9525 §6.3 says an invalid identifier "MUST be ignored".
+    ///
+    /// This reads a SAN written as text, as in a hand-written SAN list, where an address is an
+    /// iPAddress SAN. A certificate's SANs keep their kind: use [`NamePattern::from_san`].
     pub fn parse_san(bytes: &[u8]) -> Result<NamePattern, PatternError> {
         parse_ascii(bytes)
+    }
+
+    /// The pattern of a certificate's SAN, its kind kept (RFC 9525 §6.2-§6.3, RFC 5280
+    /// §4.2.1.6): an iPAddress SAN is an address; a dNSName SAN is a name, and one whose text is
+    /// an address covers nothing, since only an iPAddress SAN may name an address (as
+    /// rustls-webpki and mozilla::pkix read it).
+    ///
+    /// ```
+    /// use misdirect::{NamePattern, San};
+    /// assert!(NamePattern::from_san(&San::Ip("192.0.2.1".parse().unwrap())).is_ok());
+    /// assert!(NamePattern::from_san(&San::Dns(b"192.0.2.1".to_vec())).is_err());
+    /// ```
+    ///
+    /// # Errors
+    /// As [`NamePattern::parse_san`] for a dNSName, and [`PatternError::AddressInDnsName`] for
+    /// a dNSName that reads as an address.
+    pub fn from_san(san: &San) -> Result<NamePattern, PatternError> {
+        match san {
+            San::Ip(addr) => Ok(NamePattern::Ip(*addr)),
+            San::Dns(bytes) => match parse_ascii(bytes)? {
+                NamePattern::Ip(_) => Err(PatternError::AddressInDnsName),
+                name => Ok(name),
+            },
+        }
     }
 
     /// Whether the pattern covers `host` (RFC 9525 §6.3): an exact name equals it, a wildcard
@@ -244,6 +272,8 @@ pub enum PatternError {
     WildcardTooBroad,
     /// A wildcard directly over an ICANN public suffix (`*.co.uk`), with the `psl` feature.
     PublicSuffixWildcard,
+    /// A dNSName SAN whose text is an IP address: only an iPAddress SAN names an address.
+    AddressInDnsName,
 }
 
 impl PatternError {
@@ -267,6 +297,7 @@ impl PatternError {
             PatternError::InvalidALabel { .. } => "invalid-a-label",
             PatternError::WildcardTooBroad => "wildcard-too-broad",
             PatternError::PublicSuffixWildcard => "public-suffix-wildcard",
+            PatternError::AddressInDnsName => "address-in-dns-name",
         }
     }
 }
@@ -315,6 +346,9 @@ impl fmt::Display for PatternError {
             PatternError::PublicSuffixWildcard => {
                 f.write_str("a wildcard directly over a public suffix is refused")
             }
+            PatternError::AddressInDnsName => f.write_str(
+                "a dNSName holding an IP address covers nothing (addresses go in iPAddress SANs)",
+            ),
         }
     }
 }

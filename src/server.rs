@@ -3,6 +3,7 @@
 
 use core::fmt;
 use core::sync::atomic::{AtomicU64, Ordering};
+use std::net::IpAddr;
 
 use crate::authority::WireUnicode;
 use crate::host::Host;
@@ -211,21 +212,56 @@ impl<T> VhostConfig<T> {
     }
 }
 
-/// A certificate: an id and the SANs it holds (dNSName text, or iPAddress as text).
+/// A Subject Alternative Name as a certificate holds it (RFC 5280 §4.2.1.6). The kind travels
+/// to the match (RFC 9525 §6.2-§6.3): an iPAddress SAN covers only that address, a dNSName SAN
+/// only DNS hosts, even when its text reads like an address.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum San {
+    /// A dNSName, as the certificate holds it (checked when the server is built; a malformed
+    /// one is skipped and reported).
+    Dns(Vec<u8>),
+    /// An iPAddress.
+    Ip(IpAddr),
+}
+
+impl San {
+    /// A SAN written as text, as in a hand-written SAN list: an IPv4 dotted quad or an IPv6
+    /// address (without brackets) is an iPAddress SAN, anything else a dNSName. A certificate's
+    /// own SANs have their kind already ([`certificate_sans`](crate::certificate_sans)).
+    #[must_use]
+    pub fn from_text(text: &[u8]) -> San {
+        match core::str::from_utf8(text).ok().and_then(|t| t.parse().ok()) {
+            Some(addr) => San::Ip(addr),
+            None => San::Dns(text.to_vec()),
+        }
+    }
+}
+
+impl fmt::Display for San {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            San::Dns(bytes) => write!(f, "DNS:{}", String::from_utf8_lossy(bytes).escape_debug()),
+            San::Ip(addr) => write!(f, "IP:{addr}"),
+        }
+    }
+}
+
+/// A certificate: an id and the SANs it holds.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CertificateConfig {
     /// The id the TLS layer reports when it presents this certificate.
     pub id: String,
-    /// The SANs as they are in the certificate.
-    pub sans: Vec<Vec<u8>>,
+    /// The SANs as they are in the certificate, each with its kind.
+    pub sans: Vec<San>,
 }
 
 impl CertificateConfig {
-    /// A certificate with SANs given as text.
+    /// A certificate with SANs written as text ([`San::from_text`]: addresses are iPAddress
+    /// SANs, the rest dNSNames).
     pub fn new<S: AsRef<[u8]>>(id: &str, sans: &[S]) -> Self {
         CertificateConfig {
             id: id.to_string(),
-            sans: sans.iter().map(|s| s.as_ref().to_vec()).collect(),
+            sans: sans.iter().map(|s| San::from_text(s.as_ref())).collect(),
         }
     }
 }
@@ -360,12 +396,12 @@ impl<T> Server<T> {
         for cert in &config.certificates {
             let mut patterns = Vec::new();
             for san in &cert.sans {
-                match NamePattern::parse_san(san) {
+                match NamePattern::from_san(san) {
                     Ok(p) if !patterns.contains(&p) => patterns.push(p),
                     Ok(_) => {} // the same name twice in one certificate is harmless
                     Err(error) => skipped.push(SkippedSan {
                         certificate: cert.id.clone(),
-                        san: String::from_utf8_lossy(san).escape_debug().to_string(),
+                        san: san.to_string(),
                         error,
                     }),
                 }

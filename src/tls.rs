@@ -205,7 +205,7 @@ impl CertResolver {
             for san in &certificates[position].sans {
                 // IP SANs cannot be an SNI (RFC 6066 §3); malformed SANs never match.
                 let Ok(pattern @ (NamePattern::Exact(_) | NamePattern::Wildcard(_))) =
-                    NamePattern::parse_san(san)
+                    NamePattern::from_san(san)
                 else {
                     continue;
                 };

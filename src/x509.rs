@@ -7,9 +7,9 @@
 //! is configuration, but it is still bounded: every length is checked against what remains.
 
 use core::fmt;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::server::CertificateConfig;
+use crate::server::{CertificateConfig, San};
 
 /// id-ce-subjectAltName, 2.5.29.17 (RFC 5280 §4.2.1.6), as DER content octets.
 const SAN_OID: &[u8] = &[0x55, 0x1d, 0x11];
@@ -72,13 +72,13 @@ fn expect<'a>(
     }
 }
 
-/// The dNSName and iPAddress SANs of a DER certificate, as text (IP addresses in their usual
-/// notation), in certificate order. Other name forms (email, URI, ...) are not names a host can
+/// The dNSName and iPAddress SANs of a DER certificate, each with its kind, in certificate
+/// order. An iPAddress of a length other than 4 or 16 octets is left out (it names no address). Other name forms (email, URI, ...) are not names a host can
 /// match (RFC 9525 §6.3) and are left out.
 ///
 /// # Errors
 /// A [`CertificateError`] when the DER is not a certificate.
-pub fn certificate_sans(der: &[u8]) -> Result<Vec<Vec<u8>>, CertificateError> {
+pub fn certificate_sans(der: &[u8]) -> Result<Vec<San>, CertificateError> {
     let mut input = der;
     let mut cert = expect(&mut input, 0x30, "Certificate SEQUENCE")?;
     let mut tbs = expect(&mut cert, 0x30, "TBSCertificate SEQUENCE")?;
@@ -112,15 +112,15 @@ pub fn certificate_sans(der: &[u8]) -> Result<Vec<Vec<u8>>, CertificateError> {
                 let name = next(&mut names, "GeneralName")?;
                 match (name.tag, name.contents.len()) {
                     // dNSName [2] IMPLICIT IA5String
-                    (0x82, _) => sans.push(name.contents.to_vec()),
+                    (0x82, _) => sans.push(San::Dns(name.contents.to_vec())),
                     // iPAddress [7] IMPLICIT OCTET STRING
                     (0x87, 4) => {
                         let octets: [u8; 4] = name.contents.try_into().unwrap_or_default();
-                        sans.push(Ipv4Addr::from(octets).to_string().into_bytes());
+                        sans.push(San::Ip(IpAddr::V4(Ipv4Addr::from(octets))));
                     }
                     (0x87, 16) => {
                         let octets: [u8; 16] = name.contents.try_into().unwrap_or_default();
-                        sans.push(Ipv6Addr::from(octets).to_string().into_bytes());
+                        sans.push(San::Ip(IpAddr::V6(Ipv6Addr::from(octets))));
                     }
                     _ => {}
                 }
@@ -170,18 +170,30 @@ mod tests {
             &["192.0.2.1", "2001:db8::1"],
         );
         let sans = certificate_sans(&der).unwrap();
-        let text: Vec<String> = sans
-            .iter()
-            .map(|s| String::from_utf8(s.clone()).unwrap())
-            .collect();
         assert_eq!(
-            text,
+            sans,
             [
-                "a.example.test",
-                "*.example.test",
-                "192.0.2.1",
-                "2001:db8::1"
+                San::Dns(b"a.example.test".to_vec()),
+                San::Dns(b"*.example.test".to_vec()),
+                San::Ip("192.0.2.1".parse().unwrap()),
+                San::Ip("2001:db8::1".parse().unwrap()),
             ]
+        );
+    }
+
+    #[test]
+    fn a_dns_name_that_reads_as_an_address_stays_a_dns_name() {
+        // The hostile review's certificate: its only SAN is the dNSName "192.0.2.1" (rcgen
+        // reads address text as an iPAddress, so the dNSName is written explicitly).
+        let mut params = rcgen::CertificateParams::default();
+        params.subject_alt_names = vec![rcgen::SanType::DnsName(
+            "192.0.2.1".to_string().try_into().unwrap(),
+        )];
+        let key = rcgen::KeyPair::generate().unwrap();
+        let der = params.self_signed(&key).unwrap().der().to_vec();
+        assert_eq!(
+            certificate_sans(&der).unwrap(),
+            [San::Dns(b"192.0.2.1".to_vec())]
         );
     }
 

@@ -8,6 +8,7 @@ use std::net::IpAddr;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
+use misdirect::San;
 
 static KEY: OnceLock<rcgen::KeyPair> = OnceLock::new();
 
@@ -67,15 +68,16 @@ fuzz_target!(|data: &[u8]| {
     let Ok(cert) = params.self_signed(key) else {
         return;
     };
-    // rcgen writes a name that parses as an IP address as an iPAddress SAN.
-    let mut want: Vec<Vec<u8>> = names
+    // rcgen writes a name that parses as an IP address as an iPAddress SAN; the kind must come
+    // back as written.
+    let mut want: Vec<San> = names
         .into_iter()
         .map(|n| match n.parse::<IpAddr>() {
-            Ok(ip) => ip.to_string().into_bytes(),
-            Err(_) => n.into_bytes(),
+            Ok(ip) => San::Ip(ip),
+            Err(_) => San::Dns(n.into_bytes()),
         })
         .collect();
-    want.extend(ips.iter().map(|ip| ip.to_string().into_bytes()));
+    want.extend(ips.iter().map(|ip| San::Ip(*ip)));
     let got = misdirect::certificate_sans(cert.der()).expect("rcgen's certificate reads");
     assert_eq!(got, want);
 

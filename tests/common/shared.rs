@@ -3,8 +3,8 @@
 //! server's names into request hosts, and owned requests and connections to borrow facts from.
 
 use misdirect::{
-    BuildError, Config, ConnectionFacts, Gateway, Handshake, Method, NamePattern, Request, Server,
-    Target, Version,
+    BuildError, Config, ConnectionFacts, Gateway, Handshake, Method, NamePattern, Request, San,
+    Server, Target, Version,
 };
 
 /// The TLS policy ids every generated server declares.
@@ -56,11 +56,10 @@ pub fn server_names(server: &Server<usize>) -> Vec<String> {
         .flat_map(|v| v.names.iter().cloned())
         .collect();
     for cert in &config.certificates {
-        names.extend(
-            cert.sans
-                .iter()
-                .map(|s| String::from_utf8_lossy(s).into_owned()),
-        );
+        names.extend(cert.sans.iter().map(|s| match s {
+            San::Dns(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+            San::Ip(addr) => addr.to_string(),
+        }));
     }
     names
 }
