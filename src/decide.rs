@@ -1295,6 +1295,136 @@ fn same_authority(a: &AuthorityView<'_>, b: &AuthorityView<'_>, scheme: Option<S
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::server::{CertificateConfig, Config, ListenerConfig, VhostConfig};
+
+    /// An exact name of `len` octets under `example.com`, beside `*.example.com`.
+    fn fast_path_server(len: usize) -> (Server<&'static str>, String) {
+        let mut long = "l".repeat(len - ".example.com".len());
+        // Labels of at most 63 octets.
+        for at in (63..long.len()).step_by(64) {
+            long.replace_range(at..=at, ".");
+        }
+        let long = format!("{long}.example.com");
+        assert_eq!(long.len(), len);
+        let server = Server::build(Config {
+            policies: vec!["public".into(), "mtls".into()],
+            certificates: vec![CertificateConfig::new("edge", &["*.example.com", &long])],
+            vhosts: vec![
+                VhostConfig::new("www", &["*.example.com"], "public", "www"),
+                VhostConfig::new("exact", &[long.as_str()], "mtls", "exact"),
+            ],
+            listeners: vec![ListenerConfig::new("tls", true, 443)],
+            ..Config::default()
+        })
+        .unwrap();
+        (server, long)
+    }
+
+    /// What the fast path answered: served (with the exact position), probed and absent, or
+    /// gave up without probing.
+    #[derive(Debug, PartialEq)]
+    enum Fast {
+        Hit,
+        Absent,
+        GaveUp,
+    }
+
+    fn fast(server: &Server<&'static str>, bytes: &[u8]) -> Fast {
+        match server.exact_view(bytes, Scheme::Https) {
+            Ok(view) => {
+                assert!(matches!(view.exact, Exact::Found(_)));
+                Fast::Hit
+            }
+            Err(Some(_)) => Fast::Absent,
+            Err(None) => Fast::GaveUp,
+        }
+    }
+
+    /// Every way out of the fast path, each with the full decision it leads to: the exact name
+    /// must win over the wildcard on every path (the hostile review's defect 1 was a way out
+    /// that claimed to have probed when it had not).
+    #[test]
+    fn every_way_out_of_the_fast_path_ends_on_the_right_verdict() {
+        for len in [20, 64, 65, 72, 200, 253] {
+            let (server, long) = fast_path_server(len);
+            let upper = long.to_ascii_uppercase();
+            let cases: Vec<(String, Fast, Option<&str>)> = vec![
+                // As sent: one probe hits.
+                (long.clone(), Fast::Hit, Some("exact")),
+                (format!("{long}."), Fast::Hit, Some("exact")),
+                (format!("{long}:443"), Fast::Hit, Some("exact")),
+                (format!("{long}.:0443"), Fast::Hit, Some("exact")),
+                // Capitals: the lowercased probe hits, at every length up to 253.
+                (upper.clone(), Fast::Hit, Some("exact")),
+                (format!("{upper}.:443"), Fast::Hit, Some("exact")),
+                // Probed and absent: only the wildcard is left, and it is right.
+                ("www.example.com".into(), Fast::Absent, Some("www")),
+                ("WWW.example.com".into(), Fast::Absent, Some("www")),
+                // Gave up: the full path decides everything.
+                (format!("{long}:0"), Fast::GaveUp, None),
+                (format!("{long}:65536"), Fast::GaveUp, None),
+                (format!("{long}:8443"), Fast::GaveUp, None),
+                ("x".repeat(MAX_AUTHORITY_LEN + 1), Fast::GaveUp, None),
+                (format!("A{}", "a".repeat(MAX_NAME_LEN)), Fast::GaveUp, None),
+            ];
+            let facts = ConnectionFacts {
+                listener: server.listener_id("tls").unwrap(),
+                tls: Some(Handshake {
+                    sni: Some(long.as_bytes()),
+                    certificate: server.certificate_id("edge").unwrap(),
+                    policy: server.policy_id("mtls"),
+                }),
+                gateway: None,
+            };
+            let conn = server.connection(&facts).unwrap();
+            for (authority, way, served) in cases {
+                assert_eq!(fast(&server, authority.as_bytes()), way, "{authority}");
+                let authorities = [authority.as_bytes()];
+                let request = Request {
+                    version: Version::Http2,
+                    method: Method::Other,
+                    scheme: Some(b"https"),
+                    authorities: &authorities,
+                    hosts: &[],
+                    target: Target::Origin,
+                };
+                let verdict = server.decide(&conn, &request);
+                match served {
+                    // The wildcard site needs `public`: this mTLS connection gets 421 there.
+                    Some("www") => assert_eq!(
+                        verdict.reason().map(|r| r.rule),
+                        Some(Rule::Sni),
+                        "{authority}"
+                    ),
+                    Some(value) => assert_eq!(verdict, Verdict::Serve(&value), "{authority}"),
+                    None => assert!(
+                        matches!(verdict, Verdict::BadRequest(_) | Verdict::Misdirected(_)),
+                        "{authority}: {verdict:?}"
+                    ),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_lowered_probe_holds_every_valid_name_and_says_when_it_did_not_probe() {
+        let (server, long) = fast_path_server(253);
+        let route = server.route(Scheme::Https, 443).unwrap();
+        let upper = long.to_ascii_uppercase();
+        assert!(matches!(
+            lookup_lowered(route, upper.as_bytes()),
+            Lowered::Found(_)
+        ));
+        assert!(matches!(
+            lookup_lowered(route, b"NOT.example.com"),
+            Lowered::Absent
+        ));
+        let over = format!("A{upper}");
+        assert!(matches!(
+            lookup_lowered(route, over.as_bytes()),
+            Lowered::NotProbed
+        ));
+    }
 
     #[test]
     fn has_upper_sees_exactly_the_ascii_capitals() {

@@ -25,7 +25,11 @@ fn h2<'a>(authority: &'a [&'a [u8]]) -> Request<'a> {
     }
 }
 
-fn tls_facts<'a>(server: &Server<&'static str>, sni: &'a [u8], policy: &str) -> ConnectionFacts<'a> {
+fn tls_facts<'a>(
+    server: &Server<&'static str>,
+    sni: &'a [u8],
+    policy: &str,
+) -> ConnectionFacts<'a> {
     ConnectionFacts {
         listener: server.listener_id("tls").unwrap(),
         tls: Some(Handshake {
@@ -160,7 +164,10 @@ fn a_connection_of_another_server_is_refused_never_read() {
     let conn = old.connection(&facts).unwrap();
     let b = [&b"b.example.com:444"[..]];
     let a = [&b"a.example.com:444"[..]];
-    assert_eq!(old.decide(&conn, &h2(&b)).reason().unwrap().rule, Rule::Certificate);
+    assert_eq!(
+        old.decide(&conn, &h2(&b)).reason().unwrap().rule,
+        Rule::Certificate
+    );
 
     // Fewer listeners: the connection's listener is past the end.
     let fewer = two_certificates([0, 1], 1);
@@ -219,9 +226,18 @@ fn a_connection_of_another_server_is_refused_never_read() {
         reordered.certificate_name(old.certificate_id("a-cert").unwrap()),
         None
     );
-    assert_eq!(reordered.listener_name(old.listener_id("tls0").unwrap()), None);
-    assert_eq!(reordered.policy_name(old.policy_id("public").unwrap()), None);
-    assert_eq!(reordered.sni_vhost(old.listener_id("tls0").unwrap(), None), None);
+    assert_eq!(
+        reordered.listener_name(old.listener_id("tls0").unwrap()),
+        None
+    );
+    assert_eq!(
+        reordered.policy_name(old.policy_id("public").unwrap()),
+        None
+    );
+    assert_eq!(
+        reordered.sni_vhost(old.listener_id("tls0").unwrap(), None),
+        None
+    );
 
     // The same configuration built twice is still two servers.
     let again = two_certificates([0, 1], 2);
@@ -308,7 +324,12 @@ fn a_dns_name_san_that_reads_as_an_address_covers_no_address() {
         },
     })
     .unwrap();
-    assert_eq!(server.skipped_sans().len(), 1, "{:?}", server.skipped_sans());
+    assert_eq!(
+        server.skipped_sans().len(),
+        1,
+        "{:?}",
+        server.skipped_sans()
+    );
     let facts = ConnectionFacts {
         listener: server.listener_id("tls").unwrap(),
         tls: Some(Handshake {
@@ -366,7 +387,10 @@ impl Ca {
     fn new() -> Ca {
         let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
         params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        Ca(rcgen::CertifiedIssuer::self_signed(params, rcgen::KeyPair::generate().unwrap()).unwrap())
+        Ca(
+            rcgen::CertifiedIssuer::self_signed(params, rcgen::KeyPair::generate().unwrap())
+                .unwrap(),
+        )
     }
 
     fn issue(&self) -> Pki {
@@ -402,7 +426,11 @@ struct Kept {
     ticketer: Arc<dyn ProducesTickets>,
 }
 
-fn acceptor(config: Config<&'static str>, pki: &Pki, kept: &Kept) -> (Arc<Server<&'static str>>, Acceptor<&'static str>) {
+fn acceptor(
+    config: Config<&'static str>,
+    pki: &Pki,
+    kept: &Kept,
+) -> (Arc<Server<&'static str>>, Acceptor<&'static str>) {
     let server = Arc::new(Server::build(config).unwrap());
     let resolver =
         Arc::new(CertResolver::new(&server, [("edge", pki.key.clone())], Some("edge")).unwrap());
@@ -431,10 +459,16 @@ fn acceptor(config: Config<&'static str>, pki: &Pki, kept: &Kept) -> (Arc<Server
         Arc::new(config)
     };
     let listener = server.listener_id("tls").unwrap();
-    let acceptor = Acceptor::new(server.clone(), listener, resolver.clone(), "public", make(false))
-        .unwrap()
-        .with_policy("mtls", make(true))
-        .unwrap();
+    let acceptor = Acceptor::new(
+        server.clone(),
+        listener,
+        resolver.clone(),
+        "public",
+        make(false),
+    )
+    .unwrap()
+    .with_policy("mtls", make(true))
+    .unwrap();
     (server, acceptor)
 }
 
@@ -513,7 +547,10 @@ async fn a_session_resumed_across_a_rebuild_keeps_its_policy_by_name() {
         // Rebuilt: the policies listed the other way round, same cache and ticket key.
         let (server, second) = acceptor(rebuild_config(&["mtls", "public"]), &pki, &kept);
         let facts = handshake(&second, client.clone()).await;
-        assert!(facts.resumed, "tickets {tickets}: same names and certificate resume");
+        assert!(
+            facts.resumed,
+            "tickets {tickets}: same names and certificate resume"
+        );
         assert_eq!(server.policy_name(facts.policy.unwrap()), Some("public"));
         assert_eq!(server.certificate_name(facts.certificate), Some("edge"));
         let conn = server
