@@ -136,7 +136,7 @@ where
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let step = {
-            let facts = HttpRequest::new(&request);
+            let facts = HttpRequest::new(&request, &self.connection);
             let verdict = self.server.decide(&self.connection, &facts.request());
             match verdict {
                 Verdict::Serve(value) => Step::Serve(value.clone()),
