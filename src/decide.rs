@@ -65,7 +65,9 @@ pub struct Request<'a> {
     /// The method class.
     pub method: Method,
     /// `:scheme` (HTTP/2, HTTP/3); ignored for HTTP/1.x, whose scheme is the connection's or
-    /// the absolute-form target's.
+    /// the absolute-form target's. For an HTTP/2 request without `:authority`, the h2 crate
+    /// checks `:scheme` and then drops it (an `http::Uri` cannot hold a scheme without an
+    /// authority), so [`HttpRequest`](crate::HttpRequest) gives the connection's scheme there.
     pub scheme: Option<&'a [u8]>,
     /// Every `:authority` pseudo-header (HTTP/2, HTTP/3), raw.
     pub authorities: &'a [&'a [u8]],

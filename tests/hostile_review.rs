@@ -66,10 +66,8 @@ fn long_name(len: usize) -> String {
         // A label and the dot before the next one; the last label takes what is left.
         let label = if left > 64 { 63 } else { left };
         labels.push("l".repeat(label));
-        left -= label;
-        if left > 0 {
-            left -= 1;
-        }
+        // The dot before the next label, if there is one.
+        left = (left - label).saturating_sub(1);
     }
     let name = format!("{}{suffix}", labels.join("."));
     assert_eq!(name.len(), len);
