@@ -19,6 +19,7 @@
 //! origin_ports = [443]             # optional; default [port]
 //! default_tls_vhost = "a"          # optional
 //! default_vhost = "a"              # optional (HTTP/1.0 without Host)
+//! fallback = "a"                   # optional: serves unknown hosts on this listener
 //!
 //! [[certificates]]
 //! id = "wildcard"
@@ -183,6 +184,7 @@ struct ListenerFile {
     origin_ports: Vec<u16>,
     default_vhost: Option<String>,
     default_tls_vhost: Option<String>,
+    fallback: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -313,6 +315,7 @@ impl<T: DeserializeOwned + Default> Config<T> {
                 origin_ports: l.origin_ports,
                 default_vhost: l.default_vhost,
                 default_tls_vhost: l.default_tls_vhost,
+                fallback: l.fallback,
             })
             .collect();
         Ok(Config {

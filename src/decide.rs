@@ -816,23 +816,21 @@ impl<T> Server<T> {
         }
         // Rule 5: virtual host, exact before wildcard.
         let found = hit.map(|hit| *hit.value);
-        let vhost = match (found, &self.config.knobs.unknown_host, self.fallback) {
-            (Some(vhost), _, _) => vhost,
-            (None, UnknownHost::NotFound, _) => {
+        // The listener's fallback (its own, else the knob's) when it serves this scheme and
+        // port; else the knob.
+        let fallback = self.listeners[conn.listener as usize]
+            .fallback
+            .filter(|&f| self.config.vhosts[f as usize].ports(scheme).contains(&port));
+        let vhost = match (found, fallback, &self.config.knobs.unknown_host) {
+            (Some(vhost), _, _) | (None, Some(vhost), _) => vhost,
+            (None, None, UnknownHost::NotFound) => {
                 return Err(Fail(
                     Status::NotFound,
                     Rule::VirtualHost,
                     Cause::UnknownHost,
                 ));
             }
-            (None, UnknownHost::Fallback(_), Some(fallback))
-                if self.config.vhosts[fallback as usize]
-                    .ports(scheme)
-                    .contains(&port) =>
-            {
-                fallback
-            }
-            (None, _, _) => return Err(misdirected(Rule::VirtualHost, Cause::UnknownHost)),
+            (None, None, _) => return Err(misdirected(Rule::VirtualHost, Cause::UnknownHost)),
         };
         trail.vhost = Some(vhost);
         // Rule 6: SNI policy.

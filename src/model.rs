@@ -736,15 +736,19 @@ pub fn decide<T>(
     }
 
     // Rule 5: virtual host.
-    let vhost = match find_vhost(config, scheme, port, &host) {
-        Some(v) => v,
-        None => match &knobs.unknown_host {
-            UnknownHost::Misdirected => return Ok(refuse(Status::Misdirected, Rule::VirtualHost)),
+    // The listener's own fallback wins over the knob's (nginx's default_server is per listening
+    // socket); either serves only a scheme and port it is configured for.
+    let fallback_name = match (&listener.fallback, &knobs.unknown_host) {
+        (Some(name), _) | (None, UnknownHost::Fallback(name)) => Some(name),
+        (None, _) => None,
+    };
+    let fallback = vhost_by_name(config, fallback_name)
+        .filter(|&v| vhost_ports(config, v, scheme).contains(&port));
+    let vhost = match (find_vhost(config, scheme, port, &host), fallback) {
+        (Some(v), _) | (None, Some(v)) => v,
+        (None, None) => match &knobs.unknown_host {
             UnknownHost::NotFound => return Ok(refuse(Status::NotFound, Rule::VirtualHost)),
-            UnknownHost::Fallback(name) => match vhost_by_name(config, Some(name)) {
-                Some(v) if vhost_ports(config, v, scheme).contains(&port) => v,
-                _ => return Ok(refuse(Status::Misdirected, Rule::VirtualHost)),
-            },
+            _ => return Ok(refuse(Status::Misdirected, Rule::VirtualHost)),
         },
     };
 

@@ -87,8 +87,9 @@ pub enum UnknownHost {
     Misdirected,
     /// 404.
     NotFound,
-    /// Serve the named virtual host, which must serve every scheme and port any virtual host
-    /// serves (a build error otherwise), and still goes through rule 6.
+    /// Serve the named virtual host on every listener that names no fallback of its own
+    /// ([`ListenerConfig::fallback`]). It must serve the (scheme, port) pairs those listeners
+    /// receive (a build error otherwise), and still goes through rule 6.
     Fallback(String),
 }
 
@@ -143,6 +144,11 @@ pub struct ListenerConfig {
     /// The virtual host a handshake without SNI (or with an SNI no virtual host claims)
     /// selects: its certificate is the one presented.
     pub default_tls_vhost: Option<String>,
+    /// The virtual host that serves hosts no virtual host claims on this listener, whatever
+    /// the `unknown_host` knob says (nginx's `default_server` belongs to a listening socket).
+    /// It must serve the (scheme, port) pairs this listener receives; it still goes through
+    /// rule 6.
+    pub fallback: Option<String>,
 }
 
 impl ListenerConfig {
@@ -156,7 +162,29 @@ impl ListenerConfig {
             origin_ports: Vec::new(),
             default_vhost: None,
             default_tls_vhost: None,
+            fallback: None,
         }
+    }
+
+    /// The (scheme, port) pairs whose requests can reach rule 5 on this listener: its own
+    /// scheme on each origin port, and `http` on a TLS listener too with `opportunistic_http`.
+    fn received(&self, knobs: &Knobs) -> Vec<(Scheme, u16)> {
+        let mut schemes = vec![if self.tls {
+            Scheme::Https
+        } else {
+            Scheme::Http
+        }];
+        if self.tls && knobs.opportunistic_http {
+            schemes.push(Scheme::Http);
+        }
+        schemes
+            .into_iter()
+            .flat_map(|scheme| {
+                self.effective_origin_ports()
+                    .iter()
+                    .map(move |&port| (scheme, port))
+            })
+            .collect()
     }
 
     /// The ports whose origins the listener serves.
@@ -357,6 +385,8 @@ pub(crate) struct Listener {
     pub tls: bool,
     pub default_vhost: Option<u32>,
     pub default_tls_vhost: Option<u32>,
+    /// The listener's own fallback, else the `unknown_host` knob's, if any.
+    pub fallback: Option<u32>,
 }
 
 /// A checked, compiled configuration: the thing [`Server::decide`](crate::Server::decide) runs
@@ -368,7 +398,6 @@ pub struct Server<T> {
     pub(crate) certificates: Vec<NameIndex<()>>,
     pub(crate) vhost_policy: Vec<u32>,
     pub(crate) listeners: Vec<Listener>,
-    pub(crate) fallback: Option<u32>,
     skipped: Vec<SkippedSan>,
 }
 
@@ -443,17 +472,28 @@ impl<T> Server<T> {
 
         let routes = build_routes(&config, &vhost_patterns, &certificates)?;
 
-        let vhost_id = |listener: &str, name: &Option<String>| -> Result<Option<u32>, BuildError> {
+        let vhost_id = |who: &str, name: &Option<String>| -> Result<Option<u32>, BuildError> {
             match name {
                 None => Ok(None),
                 Some(name) => position_by(&config.vhosts, |v| &v.name == name)
                     .map(Some)
                     .ok_or_else(|| BuildError::UnknownVhost {
-                        what: format!("listener {listener:?}"),
+                        what: if who == "unknown_host fallback" {
+                            who.to_string()
+                        } else {
+                            format!("listener {who:?}")
+                        },
                         vhost: name.clone(),
                     }),
             }
         };
+        let global = match &config.knobs.unknown_host {
+            UnknownHost::Fallback(name) => {
+                Some(vhost_id("unknown_host fallback", &Some(name.clone()))?)
+            }
+            _ => None,
+        }
+        .flatten();
         let mut listeners = Vec::new();
         for l in &config.listeners {
             if l.port == 0 || l.origin_ports.contains(&0) {
@@ -461,36 +501,30 @@ impl<T> Server<T> {
                     listener: l.name.clone(),
                 });
             }
+            let fallback = vhost_id(&l.name, &l.fallback)?.or(global);
+            // A fallback needs to serve only what this listener receives (SPEC §5 rule 5).
+            if let Some(id) = fallback {
+                let vhost = &config.vhosts[id as usize];
+                if let Some((scheme, port)) = l
+                    .received(&config.knobs)
+                    .into_iter()
+                    .find(|&(scheme, port)| !vhost.ports(scheme).contains(&port))
+                {
+                    return Err(BuildError::FallbackNotServing {
+                        vhost: vhost.name.clone(),
+                        listener: l.name.clone(),
+                        scheme,
+                        port,
+                    });
+                }
+            }
             listeners.push(Listener {
                 tls: l.tls,
                 default_vhost: vhost_id(&l.name, &l.default_vhost)?,
                 default_tls_vhost: vhost_id(&l.name, &l.default_tls_vhost)?,
+                fallback,
             });
         }
-
-        let fallback = match &config.knobs.unknown_host {
-            UnknownHost::Fallback(name) => {
-                let id = position_by(&config.vhosts, |v| &v.name == name).ok_or_else(|| {
-                    BuildError::UnknownVhost {
-                        what: "unknown_host fallback".to_string(),
-                        vhost: name.clone(),
-                    }
-                })?;
-                let vhost = &config.vhosts[id as usize];
-                if let Some(route) = routes
-                    .iter()
-                    .find(|r| !vhost.ports(r.scheme).contains(&r.port))
-                {
-                    return Err(BuildError::FallbackNotServing {
-                        vhost: name.clone(),
-                        scheme: route.scheme,
-                        port: route.port,
-                    });
-                }
-                Some(id)
-            }
-            _ => None,
-        };
 
         Ok(Server {
             build: Build::next(),
@@ -499,7 +533,6 @@ impl<T> Server<T> {
             certificates,
             vhost_policy,
             listeners,
-            fallback,
             skipped,
         })
     }
@@ -799,10 +832,12 @@ pub enum BuildError {
         /// The name.
         vhost: String,
     },
-    /// The fallback virtual host does not serve a scheme and port that others serve.
+    /// A fallback virtual host does not serve a scheme and port its listener receives.
     FallbackNotServing {
         /// The fallback.
         vhost: String,
+        /// The listener whose requests it would serve.
+        listener: String,
         /// The scheme it does not serve.
         scheme: Scheme,
         /// The port it does not serve.
@@ -850,11 +885,13 @@ impl fmt::Display for BuildError {
             }
             BuildError::FallbackNotServing {
                 vhost,
+                listener,
                 scheme,
                 port,
             } => write!(
                 f,
-                "fallback virtual host {vhost:?} does not serve {scheme} port {port}"
+                "fallback virtual host {vhost:?} does not serve {scheme} port {port}, which \
+                 listener {listener:?} receives"
             ),
             BuildError::PortZero { listener } => write!(f, "listener {listener:?} has port 0"),
             BuildError::Index(message) => write!(f, "index: {message}"),

@@ -320,6 +320,7 @@ mod decide {
         origin_ports: Vec<u16>,
         default_vhost: Option<String>,
         default_tls_vhost: Option<String>,
+        fallback: Option<String>,
     }
 
     #[derive(Deserialize)]
@@ -400,6 +401,7 @@ mod decide {
                 origin_ports: l.origin_ports.clone(),
                 default_vhost: l.default_vhost.clone(),
                 default_tls_vhost: l.default_tls_vhost.clone(),
+                fallback: l.fallback.clone(),
             })
             .collect();
         let knobs = &mut config.knobs;
