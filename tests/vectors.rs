@@ -619,3 +619,116 @@ mod decide {
         );
     }
 }
+
+/// The framing table (`tests/vectors/framing.toml`): every cell of version × target form (or
+/// `:scheme` present or absent) × `Host` lines × `:authority` × method, with the verdict the
+/// RFCs set. The engine and the model are each held to the table, not to each other, so a
+/// reading of the RFCs that both share is checked too.
+mod framing {
+    use std::collections::BTreeMap;
+
+    use super::decide::{File, decide_case, server};
+    use super::load_text;
+
+    const VERSIONS: [&str; 4] = ["HTTP/1.0", "HTTP/1.1", "HTTP/2", "HTTP/3"];
+    const H1_FORMS: [&str; 4] = [
+        "origin-form",
+        "absolute-form",
+        "authority-form",
+        "asterisk-form",
+    ];
+    /// HTTP/2 and HTTP/3 have only origin-form; `:scheme` varies instead.
+    const H23_FORMS: [&str; 2] = ["origin-form with :scheme", "origin-form without :scheme"];
+    const HOSTS: [&str; 4] = ["none", "valid", "invalid", "two"];
+    const H23_AUTHORITIES: [&str; 3] = ["none", "one", "two"];
+    const METHODS: [&str; 3] = ["ordinary", "CONNECT", "extended CONNECT"];
+
+    /// Every cell, named as the table's rows name them.
+    fn cells() -> Vec<String> {
+        let mut cells = Vec::new();
+        for version in VERSIONS {
+            let h1 = version.starts_with("HTTP/1");
+            let forms: &[&str] = if h1 { &H1_FORMS } else { &H23_FORMS };
+            let authorities: &[&str] = if h1 { &["none"] } else { &H23_AUTHORITIES };
+            for form in forms {
+                for host in HOSTS {
+                    for authority in authorities {
+                        for method in METHODS {
+                            cells.push(format!(
+                                "{version}; {form}; Host {host}; :authority {authority}; {method}"
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        cells
+    }
+
+    /// A row's cell: its name's first five parts (a sixth qualifies a row beyond the grid).
+    fn cell_of(name: &str) -> String {
+        name.splitn(6, "; ").take(5).collect::<Vec<_>>().join("; ")
+    }
+
+    #[test]
+    fn every_framing_cell_gets_the_verdict_its_rfc_sentence_sets() {
+        let file: File = toml::from_str(&load_text("framing.toml")).expect("framing.toml");
+        let cells = cells();
+        assert_eq!(cells.len(), 240, "the grid as enumerated");
+        assert!(
+            file.case.len() >= cells.len(),
+            "{} rows for {} cells",
+            file.case.len(),
+            cells.len()
+        );
+        let mut rows = BTreeMap::<String, usize>::new();
+        for case in &file.case {
+            assert!(
+                case.source.contains("RFC ") && case.source.contains('"'),
+                "{}: the source quotes no RFC sentence",
+                case.name
+            );
+            *rows.entry(cell_of(&case.name)).or_default() += 1;
+        }
+        let missing: Vec<&String> = cells.iter().filter(|c| !rows.contains_key(*c)).collect();
+        assert!(missing.is_empty(), "cells without a row: {missing:#?}");
+        let strays: Vec<&String> = rows.keys().filter(|r| !cells.contains(r)).collect();
+        assert!(strays.is_empty(), "rows naming no cell: {strays:#?}");
+        let grid_names: Vec<&str> = file
+            .case
+            .iter()
+            .map(|c| c.name.as_str())
+            .filter(|n| cells.iter().any(|c| c == n))
+            .collect();
+        assert_eq!(
+            grid_names.len(),
+            cells.len(),
+            "each cell has exactly one plain row"
+        );
+
+        let mut failures = Vec::new();
+        for case in &file.case {
+            let server = server(&file.server, case);
+            let decided = decide_case(&server, case);
+            if decided.engine != case.expect {
+                failures.push(format!(
+                    "engine: {}: got {} ({}), expected {} [{}]",
+                    case.name, decided.engine, decided.reason, case.expect, case.source
+                ));
+            }
+            if let Some(model) = decided.model.filter(|m| *m != case.expect) {
+                failures.push(format!(
+                    "model: {}: got {model}, expected {} [{}]",
+                    case.name, case.expect, case.source
+                ));
+            }
+        }
+        assert!(
+            failures.is_empty(),
+            "{} failures in {} rows:\n{}",
+            failures.len(),
+            file.case.len(),
+            failures.join("\n")
+        );
+    }
+}
