@@ -25,7 +25,8 @@
 //!     [--certs DIR] [--no-layer] [--quiet]
 //! ```
 //!
-//! It prints curl commands that show a 200, a coalesced 200 and a 421. `--no-layer` serves
+//! It prints curl commands that show a 200, a coalesced 200 and a 421. CONNECT gets 501: the
+//! layer leaves tunnels to the service, and this one opens none. `--no-layer` serves
 //! every request without deciding (for measuring the layer's cost). The end-to-end tests
 //! (`tests/e2e.rs`) include this file and call [`start`].
 #![allow(dead_code)] // `main` and some fields are unused when the tests include this file.
@@ -40,7 +41,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::{Request, Response};
+use hyper::header::{CONTENT_TYPE, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
@@ -382,8 +384,33 @@ fn describe(server: &Server<String>, facts: &TlsFacts) -> String {
     )
 }
 
-/// The sites: one line naming the virtual host the layer chose, and the connection.
+/// The sites: one line naming the virtual host the layer chose, and the connection. CONNECT
+/// is no site's: it gets 501.
 fn site(request: Request<Incoming>, connection: &str) -> Response<Full<Bytes>> {
+    // CONNECT asks for a tunnel to a host and port (RFC 9110 §9.3.6), not for a site: the layer
+    // passes it on untouched (`Verdict::NotOrigin`, no virtual host chosen), and the handler
+    // that receives it must not answer as a site would. A 2xx here would tell the client the
+    // tunnel is open (hyper switches the stream to tunnel mode). This server opens no tunnels,
+    // so it answers 501: "An origin server that receives a request method that is
+    // unrecognized or not implemented SHOULD respond with the 501 (Not Implemented) status
+    // code" (RFC 9110 §9.1). Not 405, which says the method is implemented but "not allowed
+    // for the target resource" and owes an `Allow` header listing that resource's methods: a
+    // CONNECT's target is a host and port, no resource of any site, and nothing here would
+    // allow it. An extended CONNECT (`:protocol`, RFC 8441 / RFC 9220) is an origin request
+    // the layer has decided like any other, so it falls through to the site.
+    if request.method() == Method::CONNECT
+        && request.extensions().get::<hyper::ext::Protocol>().is_none()
+    {
+        let mut response = Response::new(Full::new(Bytes::from_static(
+            b"501 Not Implemented\nthis server opens no tunnels\n",
+        )));
+        *response.status_mut() = StatusCode::NOT_IMPLEMENTED;
+        response.headers_mut().insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        return response;
+    }
     let site = request
         .extensions()
         .get::<String>()

@@ -381,3 +381,85 @@ async fn curl_reproduces_coalescing_and_fronting() {
         "{fronted}"
     );
 }
+
+/// Reads one HTTP/1.1 response: its head, through the blank line, then as many body bytes as
+/// its `Content-Length` says (none without one), all within ten seconds. The connection may stay
+/// open afterwards, so reading to the end would wait for nothing.
+async fn read_response(stream: &mut TlsStream<TcpStream>) -> (String, String) {
+    let read = async {
+        let mut bytes = Vec::new();
+        let mut chunk = [0u8; 4096];
+        let mut more = async |bytes: &mut Vec<u8>| {
+            let n = stream.read(&mut chunk).await.expect("read");
+            assert!(
+                n > 0,
+                "closed mid-response: {:?}",
+                String::from_utf8_lossy(bytes)
+            );
+            bytes.extend_from_slice(&chunk[..n]);
+        };
+        let head_end = loop {
+            if let Some(at) = bytes.windows(4).position(|w| w == b"\r\n\r\n") {
+                break at + 4;
+            }
+            more(&mut bytes).await;
+        };
+        let head = String::from_utf8_lossy(&bytes[..head_end]).into_owned();
+        let length = head
+            .lines()
+            .filter_map(|line| line.split_once(':'))
+            .find(|(name, _)| name.eq_ignore_ascii_case("content-length"))
+            .map_or(0, |(_, value)| {
+                value.trim().parse().expect("Content-Length")
+            });
+        while bytes.len() < head_end + length {
+            more(&mut bytes).await;
+        }
+        let body = String::from_utf8_lossy(&bytes[head_end..head_end + length]).into_owned();
+        (head, body)
+    };
+    tokio::time::timeout(Duration::from_secs(10), read)
+        .await
+        .expect("a response within ten seconds")
+}
+
+/// CONNECT asks for a tunnel, not for a site: the layer passes it on (`Verdict::NotOrigin`) and
+/// the example, which opens no tunnels, answers 501 itself, over HTTP/1.1 and HTTP/2, and never
+/// with a site's page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_gets_501_and_no_site_over_http1_and_http2() {
+    let running = start().await;
+
+    let config = client_config(&running, false, &[b"http/1.1"]);
+    let mut stream = tls(running.addr, "a.example.test", config).await.unwrap();
+    stream
+        .write_all(
+            b"CONNECT admin.example.test:443 HTTP/1.1\r\nHost: admin.example.test:443\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    let (head, body) = read_response(&mut stream).await;
+    assert!(
+        head.starts_with("HTTP/1.1 501 Not Implemented\r\n"),
+        "{head}{body}"
+    );
+    assert!(!body.contains("hello from"), "a site answered: {body}");
+
+    let config = client_config(&running, false, &[b"h2"]);
+    let mut conn = h2(tls(running.addr, "a.example.test", config).await.unwrap()).await;
+    let exchange = async {
+        conn.ready().await.expect("connection open");
+        let request = hyper::Request::connect("admin.example.test:443")
+            .body(Empty::new())
+            .unwrap();
+        let response = conn.send_request(request).await.expect("response");
+        let status = response.status();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        (status, String::from_utf8_lossy(&body).into_owned())
+    };
+    let (status, body) = tokio::time::timeout(Duration::from_secs(10), exchange)
+        .await
+        .expect("a response within ten seconds");
+    assert_eq!(status, StatusCode::NOT_IMPLEMENTED, "{body}");
+    assert!(!body.contains("hello from"), "a site answered: {body}");
+}

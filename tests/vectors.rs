@@ -280,14 +280,15 @@ mod decide {
     };
     use serde::Deserialize;
 
+    /// A decision table: one server, then cases.
     #[derive(Deserialize)]
-    struct File {
-        server: ServerSpec,
-        case: Vec<Case>,
+    pub(super) struct File {
+        pub(super) server: ServerSpec,
+        pub(super) case: Vec<Case>,
     }
 
     #[derive(Deserialize)]
-    struct ServerSpec {
+    pub(super) struct ServerSpec {
         policies: Vec<String>,
         certificates: Vec<CertSpec>,
         vhosts: Vec<VhostSpec>,
@@ -324,12 +325,12 @@ mod decide {
     }
 
     #[derive(Deserialize)]
-    struct Case {
-        name: String,
+    pub(super) struct Case {
+        pub(super) name: String,
         conn: ConnSpec,
         request: RequestSpec,
-        expect: String,
-        source: String,
+        pub(super) expect: String,
+        pub(super) source: String,
         sni: Option<String>,
         unknown_host: Option<String>,
         strict_host_consistency: Option<bool>,
@@ -469,6 +470,112 @@ mod decide {
         }
     }
 
+    /// A case's server: the file's, with the case's knobs.
+    pub(super) fn server(spec: &ServerSpec, case: &Case) -> Server<String> {
+        Server::build(config(spec, case)).unwrap_or_else(|e| panic!("{}: {e}", case.name))
+    }
+
+    /// What a case's request got on its connection.
+    pub(super) struct Decided {
+        /// The engine's verdict, in the vectors' vocabulary.
+        pub(super) engine: String,
+        /// The engine's reason, for a failure report.
+        pub(super) reason: String,
+        /// The model's verdict, in the same vocabulary (feature `model`).
+        pub(super) model: Option<String>,
+    }
+
+    /// Builds the case's connection and request and decides it with the engine and, with the
+    /// `model` feature, the model.
+    pub(super) fn decide_case(server: &Server<String>, case: &Case) -> Decided {
+        fn handshake<'a>(
+            server: &Server<String>,
+            sni: &'a Option<String>,
+            cert: &Option<String>,
+            policy: &Option<String>,
+        ) -> Option<Handshake<'a>> {
+            cert.as_ref().map(|c| Handshake {
+                sni: sni.as_deref().map(str::as_bytes),
+                certificate: server.certificate_id(c).expect("certificate"),
+                policy: policy
+                    .as_ref()
+                    .map(|p| server.policy_id(p).expect("policy")),
+            })
+        }
+        let c = &case.conn;
+        let facts = ConnectionFacts {
+            listener: server.listener_id(&c.listener).expect("listener"),
+            tls: handshake(server, &c.sni, &c.certificate, &c.policy),
+            gateway: c.gateway.as_ref().map(|g| Gateway {
+                port: g.port,
+                tls: handshake(server, &g.sni, &g.certificate, &g.policy),
+            }),
+        };
+        let r = &case.request;
+        let authorities: Vec<&[u8]> = r.authority.iter().map(|s| s.as_bytes()).collect();
+        let hosts: Vec<&[u8]> = r.host.iter().map(|s| s.as_bytes()).collect();
+        let request = Request {
+            version: match r.version.as_str() {
+                "1.0" => Version::Http10,
+                "1.1" => Version::Http11,
+                "2" => Version::Http2,
+                "3" => Version::Http3,
+                other => panic!("version {other}"),
+            },
+            method: match r.method.as_deref() {
+                None | Some("other") => Method::Other,
+                Some("connect") => Method::Connect,
+                Some("extended-connect") => Method::ExtendedConnect,
+                Some(other) => panic!("method {other}"),
+            },
+            scheme: r.scheme.as_deref().map(str::as_bytes),
+            authorities: &authorities,
+            hosts: &hosts,
+            target: match r.target.as_deref() {
+                None | Some("origin") => Target::Origin,
+                Some("absolute") => Target::Absolute {
+                    scheme: r.target_scheme.as_deref().unwrap_or("http").as_bytes(),
+                    authority: r.target_authority.as_deref().unwrap_or("").as_bytes(),
+                },
+                Some("authority") => {
+                    Target::Authority(r.target_authority.as_deref().unwrap_or("").as_bytes())
+                }
+                Some("asterisk") => Target::Asterisk,
+                Some(other) => panic!("target {other}"),
+            },
+        };
+        let conn = server
+            .connection(&facts)
+            .unwrap_or_else(|e| panic!("{}: {e}", case.name));
+        let verdict = server.decide(&conn, &request);
+        let engine = verdict_text(&verdict);
+        let reason = verdict
+            .reason()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        #[cfg(feature = "model")]
+        let model = {
+            let outcome = misdirect::model::decide(server.config(), &facts, &request).unwrap();
+            Some(match (outcome.status, outcome.rule, outcome.vhost) {
+                (None, _, Some(v)) => format!("serve:{}", server.config().vhosts[v].name),
+                (Some(misdirect::Status::Misdirected), Some(rule), _) => {
+                    format!("421:{}", rule_name(rule))
+                }
+                (Some(misdirect::Status::BadRequest), _, _) => "400".to_string(),
+                (Some(misdirect::Status::NotFound), _, _) => "404".to_string(),
+                (Some(misdirect::Status::NotOrigin), _, _) => "not-origin".to_string(),
+                other => panic!("{other:?}"),
+            })
+        };
+        #[cfg(not(feature = "model"))]
+        let model = None;
+        Decided {
+            engine,
+            reason,
+            model,
+        }
+    }
+
     #[test]
     fn decision_vectors() {
         let file: File = toml::from_str(&load_text("decide.toml")).expect("decide.toml");
@@ -476,111 +583,31 @@ mod decide {
         let mut failures = Vec::new();
         for case in &file.case {
             assert!(!case.source.is_empty(), "{}: no source", case.name);
-            let server = Server::build(config(&file.server, case))
-                .unwrap_or_else(|e| panic!("{}: {e}", case.name));
+            let server = server(&file.server, case);
             assert_eq!(
                 server.skipped_sans().len(),
                 2,
                 "f*.example.net and bad..name are reported"
             );
-            fn handshake<'a>(
-                server: &Server<String>,
-                sni: &'a Option<String>,
-                cert: &Option<String>,
-                policy: &Option<String>,
-            ) -> Option<Handshake<'a>> {
-                cert.as_ref().map(|c| Handshake {
-                    sni: sni.as_deref().map(str::as_bytes),
-                    certificate: server.certificate_id(c).expect("certificate"),
-                    policy: policy
-                        .as_ref()
-                        .map(|p| server.policy_id(p).expect("policy")),
-                })
-            }
-            let c = &case.conn;
-            let facts = ConnectionFacts {
-                listener: server.listener_id(&c.listener).expect("listener"),
-                tls: handshake(&server, &c.sni, &c.certificate, &c.policy),
-                gateway: c.gateway.as_ref().map(|g| Gateway {
-                    port: g.port,
-                    tls: handshake(&server, &g.sni, &g.certificate, &g.policy),
-                }),
-            };
-            let r = &case.request;
-            let authorities: Vec<&[u8]> = r.authority.iter().map(|s| s.as_bytes()).collect();
-            let hosts: Vec<&[u8]> = r.host.iter().map(|s| s.as_bytes()).collect();
-            let request = Request {
-                version: match r.version.as_str() {
-                    "1.0" => Version::Http10,
-                    "1.1" => Version::Http11,
-                    "2" => Version::Http2,
-                    "3" => Version::Http3,
-                    other => panic!("version {other}"),
-                },
-                method: match r.method.as_deref() {
-                    None | Some("other") => Method::Other,
-                    Some("connect") => Method::Connect,
-                    Some("extended-connect") => Method::ExtendedConnect,
-                    Some(other) => panic!("method {other}"),
-                },
-                scheme: r.scheme.as_deref().map(str::as_bytes),
-                authorities: &authorities,
-                hosts: &hosts,
-                target: match r.target.as_deref() {
-                    None | Some("origin") => Target::Origin,
-                    Some("absolute") => Target::Absolute {
-                        scheme: r.target_scheme.as_deref().unwrap_or("http").as_bytes(),
-                        authority: r.target_authority.as_deref().unwrap_or("").as_bytes(),
-                    },
-                    Some("authority") => {
-                        Target::Authority(r.target_authority.as_deref().unwrap_or("").as_bytes())
-                    }
-                    Some("asterisk") => Target::Asterisk,
-                    Some(other) => panic!("target {other}"),
-                },
-            };
-            let conn = server
-                .connection(&facts)
-                .unwrap_or_else(|e| panic!("{}: {e}", case.name));
-            let verdict = server.decide(&conn, &request);
-            let got = verdict_text(&verdict);
-            if got != case.expect {
+            let decided = decide_case(&server, case);
+            let got = &decided.engine;
+            if *got != case.expect {
                 failures.push(format!(
                     "{}: got {got} ({}), expected {} [{}]",
-                    case.name,
-                    verdict
-                        .reason()
-                        .map(ToString::to_string)
-                        .unwrap_or_default(),
-                    case.expect,
-                    case.source
+                    case.name, decided.reason, case.expect, case.source
                 ));
             }
             if std::env::var_os("SHOW_REASONS").is_some() {
-                println!(
-                    "{:<60} {}",
-                    case.name,
-                    verdict
-                        .reason()
-                        .map(ToString::to_string)
-                        .unwrap_or(got.clone())
-                );
-            }
-            #[cfg(feature = "model")]
-            {
-                let outcome = misdirect::model::decide(server.config(), &facts, &request).unwrap();
-                let model_text = match (outcome.status, outcome.rule, outcome.vhost) {
-                    (None, _, Some(v)) => format!("serve:{}", server.config().vhosts[v].name),
-                    (Some(misdirect::Status::Misdirected), Some(rule), _) => {
-                        format!("421:{}", rule_name(rule))
-                    }
-                    (Some(misdirect::Status::BadRequest), _, _) => "400".to_string(),
-                    (Some(misdirect::Status::NotFound), _, _) => "404".to_string(),
-                    (Some(misdirect::Status::NotOrigin), _, _) => "not-origin".to_string(),
-                    other => panic!("{other:?}"),
+                let shown = if decided.reason.is_empty() {
+                    got
+                } else {
+                    &decided.reason
                 };
+                println!("{:<60} {shown}", case.name);
+            }
+            if let Some(model) = &decided.model {
                 assert_eq!(
-                    model_text, got,
+                    model, got,
                     "model disagrees with the engine on {}",
                     case.name
                 );
@@ -590,6 +617,119 @@ mod decide {
             failures.is_empty(),
             "{} failures:\n{}",
             failures.len(),
+            failures.join("\n")
+        );
+    }
+}
+
+/// The framing table (`tests/vectors/framing.toml`): every cell of version × target form (or
+/// `:scheme` present or absent) × `Host` lines × `:authority` × method, with the verdict the
+/// RFCs set. The engine and the model are each held to the table, not to each other, so a
+/// reading of the RFCs that both share is checked too.
+mod framing {
+    use std::collections::BTreeMap;
+
+    use super::decide::{File, decide_case, server};
+    use super::load_text;
+
+    const VERSIONS: [&str; 4] = ["HTTP/1.0", "HTTP/1.1", "HTTP/2", "HTTP/3"];
+    const H1_FORMS: [&str; 4] = [
+        "origin-form",
+        "absolute-form",
+        "authority-form",
+        "asterisk-form",
+    ];
+    /// HTTP/2 and HTTP/3 have only origin-form; `:scheme` varies instead.
+    const H23_FORMS: [&str; 2] = ["origin-form with :scheme", "origin-form without :scheme"];
+    const HOSTS: [&str; 4] = ["none", "valid", "invalid", "two"];
+    const H23_AUTHORITIES: [&str; 3] = ["none", "one", "two"];
+    const METHODS: [&str; 3] = ["ordinary", "CONNECT", "extended CONNECT"];
+
+    /// Every cell, named as the table's rows name them.
+    fn cells() -> Vec<String> {
+        let mut cells = Vec::new();
+        for version in VERSIONS {
+            let h1 = version.starts_with("HTTP/1");
+            let forms: &[&str] = if h1 { &H1_FORMS } else { &H23_FORMS };
+            let authorities: &[&str] = if h1 { &["none"] } else { &H23_AUTHORITIES };
+            for form in forms {
+                for host in HOSTS {
+                    for authority in authorities {
+                        for method in METHODS {
+                            cells.push(format!(
+                                "{version}; {form}; Host {host}; :authority {authority}; {method}"
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        cells
+    }
+
+    /// A row's cell: its name's first five parts (a sixth qualifies a row beyond the grid).
+    fn cell_of(name: &str) -> String {
+        name.splitn(6, "; ").take(5).collect::<Vec<_>>().join("; ")
+    }
+
+    #[test]
+    fn every_framing_cell_gets_the_verdict_its_rfc_sentence_sets() {
+        let file: File = toml::from_str(&load_text("framing.toml")).expect("framing.toml");
+        let cells = cells();
+        assert_eq!(cells.len(), 240, "the grid as enumerated");
+        assert!(
+            file.case.len() >= cells.len(),
+            "{} rows for {} cells",
+            file.case.len(),
+            cells.len()
+        );
+        let mut rows = BTreeMap::<String, usize>::new();
+        for case in &file.case {
+            assert!(
+                case.source.contains("RFC ") && case.source.contains('"'),
+                "{}: the source quotes no RFC sentence",
+                case.name
+            );
+            *rows.entry(cell_of(&case.name)).or_default() += 1;
+        }
+        let missing: Vec<&String> = cells.iter().filter(|c| !rows.contains_key(*c)).collect();
+        assert!(missing.is_empty(), "cells without a row: {missing:#?}");
+        let strays: Vec<&String> = rows.keys().filter(|r| !cells.contains(r)).collect();
+        assert!(strays.is_empty(), "rows naming no cell: {strays:#?}");
+        let grid_names: Vec<&str> = file
+            .case
+            .iter()
+            .map(|c| c.name.as_str())
+            .filter(|n| cells.iter().any(|c| c == n))
+            .collect();
+        assert_eq!(
+            grid_names.len(),
+            cells.len(),
+            "each cell has exactly one plain row"
+        );
+
+        let mut failures = Vec::new();
+        for case in &file.case {
+            let server = server(&file.server, case);
+            let decided = decide_case(&server, case);
+            if decided.engine != case.expect {
+                failures.push(format!(
+                    "engine: {}: got {} ({}), expected {} [{}]",
+                    case.name, decided.engine, decided.reason, case.expect, case.source
+                ));
+            }
+            if let Some(model) = decided.model.filter(|m| *m != case.expect) {
+                failures.push(format!(
+                    "model: {}: got {model}, expected {} [{}]",
+                    case.name, case.expect, case.source
+                ));
+            }
+        }
+        assert!(
+            failures.is_empty(),
+            "{} failures in {} rows:\n{}",
+            failures.len(),
+            file.case.len(),
             failures.join("\n")
         );
     }
