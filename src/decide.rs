@@ -33,7 +33,8 @@ impl Version {
 pub enum Method {
     /// CONNECT without `:protocol`: a tunnel, not an origin request (rule 0).
     Connect,
-    /// CONNECT with `:protocol` (RFC 8441, RFC 9220): an ordinary origin request.
+    /// CONNECT with `:protocol` (RFC 8441, RFC 9220): an ordinary origin request in HTTP/2 and
+    /// HTTP/3. HTTP/1.x has no `:protocol`: there it is read as [`Method::Connect`].
     ExtendedConnect,
     /// Any other method.
     Other,
@@ -741,7 +742,11 @@ impl<T> Server<T> {
             return Err(misdirected(Rule::Connection, Cause::ForeignConnection));
         }
         // Rule 0: CONNECT names a tunnel target (RFC 9110 §9.3.6), never 421.
-        if request.method == Method::Connect {
+        // HTTP/1.x has no `:protocol` (RFC 8441 §4 and RFC 9220 §3 define extended CONNECT
+        // for HTTP/2 and HTTP/3 only), so every HTTP/1.x CONNECT is a tunnel.
+        let tunnel = request.method == Method::Connect
+            || (request.method == Method::ExtendedConnect && request.version.is_h1());
+        if tunnel {
             return Err(Fail(Status::NotOrigin, Rule::NotOrigin, Cause::Connect));
         }
         // Rule 1: framing.

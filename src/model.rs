@@ -568,7 +568,9 @@ pub fn decide<T>(
     let parse = |bytes: &[u8]| parse_authority(bytes, unicode);
 
     // Rule 0.
-    if request.method == Method::Connect {
+    // Extended CONNECT exists only in HTTP/2 and HTTP/3 (RFC 8441 §4, RFC 9220 §3).
+    let http1 = request.version == Version::Http10 || request.version == Version::Http11;
+    if request.method == Method::Connect || (request.method == Method::ExtendedConnect && http1) {
         return Ok(refuse(Status::NotOrigin, Rule::NotOrigin));
     }
 
