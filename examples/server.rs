@@ -21,14 +21,20 @@
 //! `other.key`, `client.pem` and `client.key`.
 //!
 //! ```text
-//! cargo run --example server --features rustls,tower,serde -- [--port N] [--out DIR]
-//!     [--certs DIR] [--no-layer] [--quiet]
+//! cargo run --example server --features rustls,tower,serde,reload -- [--port N] [--out DIR]
+//!     [--certs DIR] [--grace MS] [--no-layer] [--quiet]
 //! ```
 //!
 //! It prints curl commands that show a 200, a coalesced 200 and a 421. CONNECT gets 501: the
 //! layer leaves tunnels to the service, and this one opens none. `--no-layer` serves
 //! every request without deciding (for measuring the layer's cost). The end-to-end tests
 //! (`tests/e2e.rs`) include this file and call [`start`].
+//!
+//! Reloading: the configuration is `server.toml` in the certificate folder (written at first
+//! start) and the PEM files beside it. SIGHUP reads them again; if they build, new connections
+//! get the new generation (new certificates included) and the old generation's connections are
+//! drained (HTTP/2 GOAWAY, HTTP/1.1 `Connection: close`; past `--grace` their requests get 421).
+//! A file that does not parse or build changes nothing, and the log names the file and entry.
 #![allow(dead_code)] // `main` and some fields are unused when the tests include this file.
 
 use std::convert::Infallible;
@@ -47,13 +53,14 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use misdirect::{
-    Acceptor, CertResolver, CertificateConfig, Config, ListenerId, MisdirectLayer, Server, TlsFacts,
+    Acceptor, CertResolver, CertificateConfig, Changes, Config, Generation, ListenerId,
+    MisdirectLayer, Reloadable, Server, TlsFacts,
 };
 use rustls::RootCertStore;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use rustls::server::{ServerSessionMemoryCache, WebPkiClientVerifier};
+use rustls::server::{ServerSessionMemoryCache, StoresServerSessions, WebPkiClientVerifier};
 use rustls::sign::CertifiedKey;
 use tokio::net::{TcpListener, TcpStream};
 
@@ -113,6 +120,8 @@ pub struct Options {
     pub no_layer: bool,
     /// Print nothing per connection.
     pub quiet: bool,
+    /// How long connections of a replaced configuration may still decide (default 10 s).
+    pub grace: Option<Duration>,
 }
 
 /// PEM text of every certificate and key the example uses.
@@ -132,17 +141,98 @@ pub struct Pki {
 pub struct Running {
     /// Where it listens.
     pub addr: SocketAddr,
-    /// Its certificates.
+    /// Its certificates, as generated or read at start.
     pub pki: Pki,
-    /// Where the PEM files are.
+    /// Where the configuration (`server.toml`) and the PEM files are.
     pub dir: PathBuf,
-    /// The misdirect server.
-    pub server: Arc<Server<String>>,
+    /// The current configuration generation; connections keep the one they were made on.
+    pub sites: Arc<Reloadable<Site>>,
+    /// The TLS session cache every generation's configurations share.
+    sessions: Arc<dyn StoresServerSessions>,
     /// The accept loop.
     pub task: tokio::task::JoinHandle<()>,
 }
 
+/// What one configuration generation serves with: the decision and the TLS glue built for it.
+pub struct Site {
+    /// The misdirect server.
+    pub server: Arc<Server<String>>,
+    /// The TLS acceptor of its listener.
+    pub acceptor: Arc<Acceptor<String>>,
+    /// Its TLS listener.
+    pub listener: ListenerId,
+    /// The PEM text of each certificate, by id, to say which were renewed.
+    pub certificates: Vec<(String, String)>,
+}
+
+impl Running {
+    /// The misdirect server of the current generation.
+    pub fn server(&self) -> Arc<Server<String>> {
+        Arc::clone(&self.sites.current().server)
+    }
+
+    /// Reads `server.toml` and the PEM files again and, if they build, makes them the current
+    /// generation (what SIGHUP does). New connections get it; connections of the replaced one
+    /// are drained. On an error nothing changes, and the error names the file and the entry.
+    ///
+    /// # Errors
+    /// A message naming the file, line or entry that failed.
+    pub fn reload(&self) -> Result<String> {
+        let mut report = String::new();
+        let generation = self.sites.try_reload(|old| {
+            let new = build_site(&self.dir, self.addr.port(), &self.sessions)?;
+            report = changes(old, &new);
+            Ok::<_, Box<dyn Error + Send + Sync>>(new)
+        })?;
+        Ok(format!("generation {}:\n{report}", generation.number()))
+    }
+}
+
+/// What changed from one generation to the next: the configuration's differences, and the
+/// certificates renewed (same id, another certificate) with their SANs before and after.
+fn changes(old: &Site, new: &Site) -> String {
+    let mut lines = Changes::between(old.server.config(), new.server.config()).lines;
+    for (id, pem) in &new.certificates {
+        let Some((_, before)) = old.certificates.iter().find(|(o, _)| o == id) else {
+            continue;
+        };
+        if before != pem {
+            let sans = |server: &Server<String>| {
+                server
+                    .config()
+                    .certificates
+                    .iter()
+                    .find(|c| &c.id == id)
+                    .map(|c| {
+                        c.sans
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    })
+                    .unwrap_or_default()
+            };
+            lines.push(format!(
+                "~ certificate {id:?} renewed: [{}] -> [{}]",
+                sans(&old.server),
+                sans(&new.server)
+            ));
+        }
+    }
+    if lines.is_empty() {
+        "no changes".to_string()
+    } else {
+        lines.join("\n")
+    }
+}
+
 fn generate_pki() -> Result<Pki> {
+    generate_pki_with(&["*.example.test"])
+}
+
+/// A CA and the example's certificates, with `example`'s SANs as given: the end-to-end reload
+/// test renews it with other names.
+pub fn generate_pki_with(example_names: &[&str]) -> Result<Pki> {
     use rcgen::{
         BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose,
         IsCa, KeyPair, KeyUsagePurpose,
@@ -173,13 +263,14 @@ fn generate_pki() -> Result<Pki> {
     };
     Ok(Pki {
         ca: ca.pem(),
-        example: leaf(&["*.example.test"], false)?,
+        example: leaf(example_names, false)?,
         other: leaf(&["c.other.test"], false)?,
         client: leaf(&["client.example.test"], true)?,
     })
 }
 
-const FILES: [&str; 7] = [
+/// The PEM files the example reads, in its folder.
+pub const FILES: [&str; 7] = [
     "ca.pem",
     "example.pem",
     "example.key",
@@ -189,7 +280,8 @@ const FILES: [&str; 7] = [
     "client.key",
 ];
 
-fn pki_files(pki: &Pki) -> [&str; 7] {
+/// The PEM texts in the order of [`FILES`].
+pub fn pki_files(pki: &Pki) -> [&str; 7] {
     [
         &pki.ca,
         &pki.example.0,
@@ -248,71 +340,27 @@ pub async fn start(options: Options) -> Result<Running> {
         }
     };
 
-    // The decision: virtual hosts from TOML, certificates from the PEMs served.
-    let text = CONFIG.replace("PORT", &addr.port().to_string());
-    let mut config: Config<String> = Config::from_toml(&text, &dir)?;
-    config.certificates = vec![
-        CertificateConfig::from_der("example", &leaf_der(&pki.example.0)?)?,
-        CertificateConfig::from_der("other", &leaf_der(&pki.other.0)?)?,
-    ];
-    let server = Arc::new(Server::build(config)?);
-    let listener_id = server
-        .listener_for(true, addr.port())
-        .ok_or("no TLS listener for the bound port")?;
+    // The configuration file: written once, then read at start and on every reload.
+    let file = dir.join("server.toml");
+    if !file.exists() {
+        std::fs::write(&file, CONFIG.replace("PORT", &addr.port().to_string()))?;
+    }
+    // One session cache for every policy and every generation: the acceptor scopes what it
+    // stores to the policy and certificates that made it, so nothing resumes into another.
+    let sessions: Arc<dyn StoresServerSessions> = ServerSessionMemoryCache::new(1024);
+    let sites = Arc::new(Reloadable::new(build_site(&dir, addr.port(), &sessions)?));
+    let grace = options.grace.unwrap_or(Duration::from_secs(10));
 
-    // TLS: one resolver, one rustls configuration per policy. Both share the session cache, so
-    // a session made under one policy could be resumed under the other: the acceptor's
-    // resumption data is what keeps its requests to its own policy's virtual hosts.
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let resolver = Arc::new(CertResolver::new(
-        &server,
-        [
-            ("example", Arc::new(certified_key(&provider, &pki.example)?)),
-            ("other", Arc::new(certified_key(&provider, &pki.other)?)),
-        ],
-        Some("example"),
-    )?);
-    let sessions = ServerSessionMemoryCache::new(1024);
-    let alpn = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    let mut public = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
-        .with_safe_default_protocol_versions()?
-        .with_no_client_auth()
-        .with_cert_resolver(resolver.clone());
-    public.alpn_protocols = alpn.clone();
-    public.session_storage = sessions.clone();
-    let mut roots = RootCertStore::empty();
-    roots.add(leaf_der(&pki.ca)?)?;
-    let verifier =
-        WebPkiClientVerifier::builder_with_provider(Arc::new(roots), Arc::clone(&provider))
-            .build()?;
-    let mut mtls = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
-        .with_safe_default_protocol_versions()?
-        .with_client_cert_verifier(verifier)
-        .with_cert_resolver(resolver.clone());
-    mtls.alpn_protocols = alpn;
-    mtls.session_storage = sessions;
-    let acceptor = Arc::new(
-        Acceptor::new(
-            Arc::clone(&server),
-            listener_id,
-            resolver,
-            "public",
-            Arc::new(public),
-        )?
-        .with_policy("mtls", Arc::new(mtls))?,
-    );
-
-    let shared = Arc::clone(&server);
+    let accepting = Arc::clone(&sites);
     let task = tokio::spawn(async move {
         loop {
             let Ok((tcp, _)) = listener.accept().await else {
                 continue;
             };
-            let server = Arc::clone(&shared);
-            let acceptor = Arc::clone(&acceptor);
+            let sites = Arc::clone(&accepting);
             let options = options.clone();
             tokio::spawn(async move {
-                if let Err(e) = connection(tcp, &server, &acceptor, listener_id, &options).await {
+                if let Err(e) = connection(tcp, &sites, grace, &options).await {
                     if !options.quiet {
                         eprintln!("connection: {e}");
                     }
@@ -324,45 +372,141 @@ pub async fn start(options: Options) -> Result<Running> {
         addr,
         pki,
         dir,
-        server,
+        sites,
+        sessions,
         task,
     })
 }
 
-/// One connection: the handshake, its facts, then HTTP/1.1 or HTTP/2 with the layer.
+/// Builds one generation from `server.toml` and the PEM files in `dir`: the decision, with the
+/// certificates' SANs read from the PEMs served, and the TLS glue.
+fn build_site(dir: &Path, port: u16, sessions: &Arc<dyn StoresServerSessions>) -> Result<Site> {
+    let pki = load_pki(dir)?;
+    let file = dir.join("server.toml");
+    let mut config: Config<String> =
+        Config::from_toml_file(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+    config.certificates = vec![
+        CertificateConfig::from_der("example", &leaf_der(&pki.example.0)?)?,
+        CertificateConfig::from_der("other", &leaf_der(&pki.other.0)?)?,
+    ];
+    let server = Arc::new(Server::build(config).map_err(|e| format!("{}: {e}", file.display()))?);
+    let listener = server
+        .listener_for(true, port)
+        .ok_or_else(|| format!("{}: no TLS listener on port {port}", file.display()))?;
+
+    // TLS: one resolver, one rustls configuration per policy, all on the shared session cache.
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let resolver = Arc::new(CertResolver::new(
+        &server,
+        [
+            ("example", Arc::new(certified_key(&provider, &pki.example)?)),
+            ("other", Arc::new(certified_key(&provider, &pki.other)?)),
+        ],
+        Some("example"),
+    )?);
+    let alpn = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    let mut public = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_cert_resolver(resolver.clone());
+    public.alpn_protocols = alpn.clone();
+    public.session_storage = Arc::clone(sessions);
+    let mut roots = RootCertStore::empty();
+    roots.add(leaf_der(&pki.ca)?)?;
+    let verifier =
+        WebPkiClientVerifier::builder_with_provider(Arc::new(roots), Arc::clone(&provider))
+            .build()?;
+    let mut mtls = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
+        .with_safe_default_protocol_versions()?
+        .with_client_cert_verifier(verifier)
+        .with_cert_resolver(resolver.clone());
+    mtls.alpn_protocols = alpn;
+    mtls.session_storage = Arc::clone(sessions);
+    let acceptor = Arc::new(
+        Acceptor::new(
+            Arc::clone(&server),
+            listener,
+            resolver,
+            "public",
+            Arc::new(public),
+        )?
+        .with_policy("mtls", Arc::new(mtls))?,
+    );
+    Ok(Site {
+        server,
+        acceptor,
+        listener,
+        certificates: vec![
+            ("example".to_string(), pki.example.0),
+            ("other".to_string(), pki.other.0),
+        ],
+    })
+}
+
+/// One connection: the handshake, its facts, then HTTP/1.1 or HTTP/2 with the layer, all on
+/// the generation current when it was accepted. When a reload replaces that generation, the
+/// connection is shut down gracefully (HTTP/2 GOAWAY; HTTP/1.1 closes after the response in
+/// flight): requests in flight complete, and past the grace the layer refuses new ones.
 async fn connection(
     tcp: TcpStream,
-    server: &Arc<Server<String>>,
-    acceptor: &Acceptor<String>,
-    listener: ListenerId,
+    sites: &Reloadable<Site>,
+    grace: Duration,
     options: &Options,
 ) -> Result<()> {
+    let generation = sites.current();
+    let site = &**generation;
     let (tls, facts) =
-        tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await??;
-    let conn = server.connection(&facts.connection_facts(listener))?;
+        tokio::time::timeout(Duration::from_secs(10), site.acceptor.accept(tcp)).await??;
+    let conn = site
+        .server
+        .connection(&facts.connection_facts(site.listener))?;
     let facts = Arc::new(facts);
-    let describe = describe(server, &facts);
-    let site = {
+    let describe = describe(&site.server, &facts);
+    let handler = {
         let describe = describe.clone();
         move |request: Request<Incoming>| {
             let describe = describe.clone();
-            async move { Ok::<_, Infallible>(site(request, &describe)) }
+            async move { Ok::<_, Infallible>(self::site(request, &describe).await) }
         }
     };
-    let http = auto::Builder::new(TokioExecutor::new());
     let io = TokioIo::new(tls);
     if options.no_layer {
-        let service = tower::service_fn(site);
-        http.serve_connection(io, TowerToHyperService::new(service))
-            .await?;
-    } else {
-        let service = tower::ServiceBuilder::new()
-            .layer(MisdirectLayer::new(Arc::clone(server), conn))
-            .service_fn(site);
-        http.serve_connection(io, TowerToHyperService::new(service))
-            .await?;
+        let service = tower::service_fn(handler);
+        return serve(io, TowerToHyperService::new(service), sites, &generation).await;
     }
-    Ok(())
+    let layer =
+        MisdirectLayer::new(Arc::clone(&site.server), conn).draining(generation.clone(), grace);
+    let service = tower::ServiceBuilder::new()
+        .layer(layer)
+        .service_fn(handler);
+    serve(io, TowerToHyperService::new(service), sites, &generation).await
+}
+
+/// Serves HTTP/1.1 or HTTP/2 on the connection until it ends, or until a reload supersedes
+/// its generation: then a graceful shutdown lets requests in flight finish.
+async fn serve<S, B>(
+    io: TokioIo<tokio_rustls::server::TlsStream<TcpStream>>,
+    service: S,
+    sites: &Reloadable<Site>,
+    generation: &Generation<Site>,
+) -> Result<()>
+where
+    S: hyper::service::Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn Error + Send + Sync>>,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn Error + Send + Sync>>,
+{
+    let http = auto::Builder::new(TokioExecutor::new());
+    let serving = http.serve_connection(io, service);
+    tokio::pin!(serving);
+    tokio::select! {
+        done = serving.as_mut() => return done,
+        () = sites.superseded(generation.number()) => {}
+    }
+    serving.as_mut().graceful_shutdown();
+    serving.await
 }
 
 /// The connection, as the site's answers describe it.
@@ -386,7 +530,7 @@ fn describe(server: &Server<String>, facts: &TlsFacts) -> String {
 
 /// The sites: one line naming the virtual host the layer chose, and the connection. CONNECT
 /// is no site's: it gets 501.
-fn site(request: Request<Incoming>, connection: &str) -> Response<Full<Bytes>> {
+async fn site(request: Request<Incoming>, connection: &str) -> Response<Full<Bytes>> {
     // CONNECT asks for a tunnel to a host and port (RFC 9110 §9.3.6), not for a site: the layer
     // passes it on untouched (`Verdict::NotOrigin`, no virtual host chosen), and the handler
     // that receives it must not answer as a site would. A 2xx here would tell the client the
@@ -410,6 +554,10 @@ fn site(request: Request<Incoming>, connection: &str) -> Response<Full<Bytes>> {
             HeaderValue::from_static("text/plain; charset=utf-8"),
         );
         return response;
+    }
+    // `/slow` answers after half a second: a request still in flight when a reload comes.
+    if request.uri().path() == "/slow" {
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let site = request
         .extensions()
@@ -454,9 +602,11 @@ fn parse_options() -> Result<Options> {
             "--out" => options.out = Some(value()?.into()),
             "--no-layer" => options.no_layer = true,
             "--quiet" => options.quiet = true,
+            "--grace" => options.grace = Some(Duration::from_millis(value()?.parse()?)),
             "-h" | "--help" => {
                 println!(
-                    "usage: server [--port N] [--out DIR] [--certs DIR] [--no-layer] [--quiet]"
+                    "usage: server [--port N] [--out DIR] [--certs DIR] [--grace MS] \
+                     [--no-layer] [--quiet]"
                 );
                 std::process::exit(0);
             }
@@ -481,6 +631,21 @@ async fn main() -> Result<()> {
         running.dir.display()
     );
     println!("{}", curl_commands(&running));
-    tokio::signal::ctrl_c().await?;
-    Ok(())
+    println!(
+        "edit {}/server.toml or the PEM files, then `kill -HUP {}` to reload",
+        running.dir.display(),
+        std::process::id()
+    );
+    let mut hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+            _ = hangups.recv() => match running.reload() {
+                Ok(report) => println!("reloaded, {report}"),
+                // A failed reload changes nothing: the running generation keeps serving.
+                Err(e) => eprintln!("reload failed, still serving generation {}: {e}",
+                    running.sites.current().number()),
+            },
+        }
+    }
 }

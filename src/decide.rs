@@ -359,6 +359,7 @@ impl Cause {
                 "the host needs a connection made under another TLS configuration"
             }
             Cause::ForeignConnection => "this connection predates the server's configuration",
+            Cause::Retired => "this connection's configuration was replaced",
         }
     }
 }
@@ -415,6 +416,9 @@ pub enum Cause {
     /// The connection was made on another build of the server (a reload): its facts mean
     /// nothing here.
     ForeignConnection,
+    /// The connection's configuration was replaced by a reload longer ago than the drain
+    /// grace (the tower layer with feature `reload`).
+    Retired,
 }
 
 /// Why a request is not served: the rule, the cause, and the facts involved. Its `Display` is
@@ -521,11 +525,42 @@ impl fmt::Display for Reason<'_> {
                 "the connection was made by another build of the server configuration; \
                  the client must retry on a new connection",
             )?,
+            Cause::Retired => f.write_str(
+                "the connection's configuration was replaced longer ago than the drain grace; \
+                 the client must retry on a new connection",
+            )?,
         }
         if self.sni.is_some() && self.rule >= Rule::Certificate {
             write!(f, " ({sni})")?;
         }
         Ok(())
+    }
+}
+
+impl Reason<'_> {
+    /// The reason for a request on a connection whose generation was retired past its grace.
+    #[must_use]
+    pub fn retired() -> Reason<'static> {
+        Reason::bare(Status::Misdirected, Rule::Connection, Cause::Retired)
+    }
+
+    /// A reason that names nothing of the connection: for a connection this server cannot read.
+    fn bare(status: Status, rule: Rule, cause: Cause) -> Reason<'static> {
+        Reason {
+            status,
+            rule,
+            cause,
+            listener: "?",
+            scheme: None,
+            host: None,
+            port: None,
+            sni: None,
+            certificate: None,
+            handshake_policy: None,
+            vhost: None,
+            vhost_policy: None,
+            sni_vhost: None,
+        }
     }
 }
 
@@ -1125,21 +1160,7 @@ impl<T> Server<T> {
     ) -> Reason<'s> {
         if conn.build != self.build {
             // Nothing of another build's connection can be named here.
-            return Reason {
-                status,
-                rule,
-                cause,
-                listener: "?",
-                scheme: None,
-                host: None,
-                port: None,
-                sni: None,
-                certificate: None,
-                handshake_policy: None,
-                vhost: None,
-                vhost_policy: None,
-                sni_vhost: None,
-            };
+            return Reason::bare(status, rule, cause);
         }
         let policy = |p: u32| self.config.policies[p as usize].as_str();
         let vhost_name = |v: u32| self.config.vhosts[v as usize].name.as_str();

@@ -44,6 +44,42 @@ use crate::server::Server;
 pub struct MisdirectLayer<T> {
     server: Arc<Server<T>>,
     connection: Arc<Connection>,
+    drain: Option<Drain>,
+}
+
+/// A connection's generation and the grace its connections have once it is retired.
+#[derive(Clone)]
+struct Drain {
+    #[cfg(feature = "reload")]
+    generation: Arc<dyn crate::reload::Retirement>,
+    #[cfg(feature = "reload")]
+    grace: core::time::Duration,
+}
+
+/// Where a connection stands in its generation's life.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Age {
+    /// Current: decide.
+    Current,
+    /// Retired within the grace: decide, and ask an HTTP/1.x client to close.
+    Draining,
+    /// Retired past the grace: refuse, so the client retries on a new connection.
+    Stale,
+}
+
+impl Drain {
+    fn age(drain: Option<&Drain>) -> Age {
+        #[cfg(feature = "reload")]
+        if let Some(drain) = drain {
+            return match drain.generation.retired_for() {
+                None => Age::Current,
+                Some(age) if age <= drain.grace => Age::Draining,
+                Some(_) => Age::Stale,
+            };
+        }
+        let _ = drain;
+        Age::Current
+    }
 }
 
 impl<T> Clone for MisdirectLayer<T> {
@@ -51,6 +87,7 @@ impl<T> Clone for MisdirectLayer<T> {
         MisdirectLayer {
             server: Arc::clone(&self.server),
             connection: Arc::clone(&self.connection),
+            drain: self.drain.clone(),
         }
     }
 }
@@ -70,7 +107,25 @@ impl<T> MisdirectLayer<T> {
         MisdirectLayer {
             server,
             connection: Arc::new(connection),
+            drain: None,
         }
+    }
+
+    /// Ties the layer to the connection's generation (feature `reload`): once a reload retires
+    /// it, HTTP/1.x responses say `Connection: close`, and past `grace` every request gets 421
+    /// (rule "connection identity", cause [`Cause::Retired`](crate::Cause::Retired)), so the
+    /// connection never decides on a stale configuration for longer than the grace. The
+    /// embedder also starts a graceful shutdown when the generation is superseded
+    /// ([`Reloadable::superseded`](crate::Reloadable::superseded)): HTTP/2 GOAWAY.
+    #[cfg(feature = "reload")]
+    #[must_use]
+    pub fn draining(
+        mut self,
+        generation: Arc<dyn crate::reload::Retirement>,
+        grace: core::time::Duration,
+    ) -> Self {
+        self.drain = Some(Drain { generation, grace });
+        self
     }
 }
 
@@ -82,6 +137,7 @@ impl<S, T> Layer<S> for MisdirectLayer<T> {
             inner,
             server: Arc::clone(&self.server),
             connection: Arc::clone(&self.connection),
+            drain: self.drain.clone(),
         }
     }
 }
@@ -91,6 +147,7 @@ pub struct Misdirect<S, T> {
     inner: S,
     server: Arc<Server<T>>,
     connection: Arc<Connection>,
+    drain: Option<Drain>,
 }
 
 impl<S: Clone, T> Clone for Misdirect<S, T> {
@@ -99,6 +156,7 @@ impl<S: Clone, T> Clone for Misdirect<S, T> {
             inner: self.inner.clone(),
             server: Arc::clone(&self.server),
             connection: Arc::clone(&self.connection),
+            drain: self.drain.clone(),
         }
     }
 }
@@ -135,7 +193,14 @@ where
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
-        let step = {
+        let age = Drain::age(self.drain.as_ref());
+        let step = if age == Age::Stale {
+            Step::Refuse(refusal(
+                StatusCode::MISDIRECTED_REQUEST,
+                &Reason::retired(),
+                request.version(),
+            ))
+        } else {
             let facts = HttpRequest::new(&request, &self.connection);
             let verdict = self.server.decide(&self.connection, &facts.request());
             match verdict {
@@ -154,15 +219,24 @@ where
                 }
             }
         };
+        // A retired generation's HTTP/1.x connection closes after this response.
+        let close = age == Age::Draining && is_h1(request.version());
         match step {
             Step::Serve(value) => {
                 request.extensions_mut().insert(value);
-                ResponseFuture::inner(self.inner.call(request))
+                ResponseFuture::inner(self.inner.call(request), close)
             }
-            Step::Pass => ResponseFuture::inner(self.inner.call(request)),
+            Step::Pass => ResponseFuture::inner(self.inner.call(request), close),
             Step::Refuse(response) => ResponseFuture::refused(response),
         }
     }
+}
+
+fn is_h1(version: http::Version) -> bool {
+    matches!(
+        version,
+        http::Version::HTTP_09 | http::Version::HTTP_10 | http::Version::HTTP_11
+    )
 }
 
 /// The layer's own answer to a refused request.
@@ -190,11 +264,7 @@ fn refusal(status: StatusCode, reason: &Reason<'_>, version: http::Version) -> R
         CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
-    let h1 = matches!(
-        version,
-        http::Version::HTTP_09 | http::Version::HTTP_10 | http::Version::HTTP_11
-    );
-    if h1 && status != StatusCode::NOT_FOUND {
+    if is_h1(version) && status != StatusCode::NOT_FOUND {
         headers.insert(CONNECTION, HeaderValue::from_static("close"));
     }
     response
@@ -214,6 +284,7 @@ pin_project! {
         Inner {
             #[pin]
             future: F,
+            close: bool,
         },
         Refused {
             response: Option<Response<Bytes>>,
@@ -222,9 +293,9 @@ pin_project! {
 }
 
 impl<F> ResponseFuture<F> {
-    fn inner(future: F) -> Self {
+    fn inner(future: F, close: bool) -> Self {
         ResponseFuture {
-            kind: FutureKind::Inner { future },
+            kind: FutureKind::Inner { future, close },
         }
     }
 
@@ -247,9 +318,16 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().kind.project() {
-            FutureKindProj::Inner { future } => future
-                .poll(cx)
-                .map(|r| r.map(|response| response.map(MisdirectBody::inner))),
+            FutureKindProj::Inner { future, close } => future.poll(cx).map(|r| {
+                r.map(|mut response| {
+                    if *close {
+                        response
+                            .headers_mut()
+                            .insert(CONNECTION, HeaderValue::from_static("close"));
+                    }
+                    response.map(MisdirectBody::inner)
+                })
+            }),
             FutureKindProj::Refused { response } => {
                 let response = response.take().unwrap_or_default();
                 Poll::Ready(Ok(response.map(MisdirectBody::refusal)))

@@ -463,3 +463,155 @@ async fn connect_gets_501_and_no_site_over_http1_and_http2() {
     assert_eq!(status, StatusCode::NOT_IMPLEMENTED, "{body}");
     assert!(!body.contains("hello from"), "a site answered: {body}");
 }
+
+/// A client trusting several CAs (the PKI before and after a renewal), without client
+/// certificate.
+fn client_trusting(cas: &[&str]) -> Arc<rustls::ClientConfig> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    for ca in cas {
+        roots
+            .add(CertificateDer::from_pem_slice(ca.as_bytes()).unwrap())
+            .unwrap();
+    }
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    Arc::new(config)
+}
+
+/// Issue 13's end-to-end reload: an HTTP/2 connection open across a reload that removes a
+/// virtual host and renews the certificate with other SANs keeps its generation's decisions
+/// for the request in flight, is asked to go (GOAWAY), and a new connection gets the new
+/// certificate and the new decisions. A broken file on reload changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_under_an_open_connection_drains_it_and_serves_the_new_generation() {
+    let running = start().await;
+    let port = running.addr.port();
+    let url = |host: &str, path: &str| format!("https://{host}:{port}{path}");
+    let client = client_trusting(&[&running.pki.ca]);
+    let stream = tls(running.addr, "a.example.test", client).await.unwrap();
+    let (mut old, old_conn) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+            .await
+            .unwrap();
+    let old_conn = tokio::spawn(old_conn);
+    let (status, body) = get(&mut old, &url("b.example.test", "/")).await;
+    assert_eq!(
+        (status, body.contains("site b")),
+        (StatusCode::OK, true),
+        "{body}"
+    );
+
+    // A request in flight across the reload: decided by generation 1, answered after it.
+    let mut in_flight = old.clone();
+    let slow = url("b.example.test", "/slow");
+    let in_flight = tokio::spawn(async move { get(&mut in_flight, &slow).await });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    // Generation 2: virtual host b removed, `fresh` added, the certificate renewed by another
+    // CA with other SANs.
+    let renewed =
+        server::generate_pki_with(&["a.example.test", "admin.example.test", "fresh.example.test"])
+            .unwrap();
+    for (name, text) in server::FILES.iter().zip(server::pki_files(&renewed)) {
+        if !name.starts_with("other") {
+            std::fs::write(running.dir.join(name), text).unwrap();
+        }
+    }
+    let toml = running.dir.join("server.toml");
+    let config = std::fs::read_to_string(&toml).unwrap();
+    let config = config
+        .replace(
+            "name = \"b\"\nnames = [\"b.example.test\"]",
+            "name = \"fresh\"\nnames = [\"fresh.example.test\"]",
+        )
+        .replace("value = \"site b\"", "value = \"site fresh\"");
+    std::fs::write(&toml, config).unwrap();
+    let report = running.reload().expect("generation 2 builds");
+    assert!(report.starts_with("generation 2"), "{report}");
+    for line in [
+        "+ virtual host \"fresh\" (fresh.example.test)",
+        "- virtual host \"b\" (b.example.test)",
+        "~ certificate \"example\": + SAN DNS:a.example.test",
+        "~ certificate \"example\" renewed: [DNS:*.example.test] -> [DNS:a.example.test, DNS:admin.example.test, DNS:fresh.example.test]",
+    ] {
+        assert!(report.contains(line), "{line:?} not in\n{report}");
+    }
+
+    // The request in flight completes, served by generation 1's virtual host b.
+    let (status, body) = tokio::time::timeout(Duration::from_secs(5), in_flight)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (status, body.contains("site b")),
+        (StatusCode::OK, true),
+        "{body}"
+    );
+    // The old connection was asked to go: GOAWAY, then the connection ends by itself.
+    tokio::time::timeout(Duration::from_secs(5), old_conn)
+        .await
+        .expect("the old connection is drained")
+        .unwrap()
+        .expect("closed cleanly by GOAWAY");
+    assert!(
+        old.ready().await.is_err(),
+        "no new request on a drained connection"
+    );
+
+    // A new connection gets the renewed certificate and generation 2's decisions.
+    let client = client_trusting(&[&renewed.ca]);
+    let stream = tls(running.addr, "a.example.test", client.clone())
+        .await
+        .unwrap();
+    let presented = stream.get_ref().1.peer_certificates().unwrap()[0].clone();
+    let sans: Vec<String> = misdirect::certificate_sans(&presented)
+        .unwrap()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        sans,
+        [
+            "DNS:a.example.test",
+            "DNS:admin.example.test",
+            "DNS:fresh.example.test"
+        ]
+    );
+    let mut new = h2(stream).await;
+    let (status, body) = get(&mut new, &url("fresh.example.test", "/")).await;
+    assert_eq!(
+        (status, body.contains("site fresh")),
+        (StatusCode::OK, true),
+        "{body}"
+    );
+    let (status, _) = get(&mut new, &url("b.example.test", "/")).await;
+    assert_eq!(
+        status,
+        StatusCode::MISDIRECTED_REQUEST,
+        "b is gone, and not covered"
+    );
+
+    // A broken file: the reload fails, names the file and line, and generation 2 keeps serving.
+    std::fs::write(&toml, "policies = [\"public\"\n[[vhosts]]\n").unwrap();
+    let error = running.reload().unwrap_err().to_string();
+    assert!(
+        error.contains("server.toml") && error.contains("line"),
+        "{error}"
+    );
+    assert_eq!(running.sites.current().number(), 2);
+    let (status, body) = get(&mut new, &url("fresh.example.test", "/")).await;
+    assert_eq!(
+        (status, body.contains("site fresh")),
+        (StatusCode::OK, true),
+        "{body}"
+    );
+    let stream = tls(running.addr, "a.example.test", client).await.unwrap();
+    let mut newest = h2(stream).await;
+    let (status, _) = get(&mut newest, &url("fresh.example.test", "/")).await;
+    assert_eq!(status, StatusCode::OK);
+}
