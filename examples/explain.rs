@@ -65,6 +65,22 @@ fn main() {
         decisions();
         return;
     }
+    // `explain diff OLD.toml NEW.toml`: what a reload from one file to the other changes.
+    let words: Vec<String> = std::env::args().skip(1).collect();
+    if let [command, old, new] = words.as_slice() {
+        if command == "diff" {
+            match cli::diff(old.as_ref(), new.as_ref()) {
+                Ok(changes) => {
+                    println!("{changes}");
+                    std::process::exit(i32::from(!changes.is_empty()));
+                }
+                Err(e) => {
+                    eprintln!("explain: {e}");
+                    std::process::exit(2);
+                }
+            }
+        }
+    }
     let args = cli::Args::parse_args();
     match cli::explain(&args) {
         Ok(served) => std::process::exit(if served { 0 } else { 3 }),
@@ -172,6 +188,21 @@ mod cli {
         }
         config.listeners = vec![ListenerConfig::new("cli", tls, port)];
         Ok(config)
+    }
+
+    /// What a reload from `old` to `new` changes: both files must build, as a reload would
+    /// require of `new`.
+    pub fn diff(
+        old: &std::path::Path,
+        new: &std::path::Path,
+    ) -> Result<misdirect::Changes, Error> {
+        let read = |path: &std::path::Path| -> Result<Config<String>, Error> {
+            let config = Config::<String>::from_toml_file(path)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            Server::build(config.clone()).map_err(|e| format!("{}: {e}", path.display()))?;
+            Ok(config)
+        };
+        Ok(misdirect::Changes::between(&read(old)?, &read(new)?))
     }
 
     /// Prints the rules and the verdict; returns whether the request is served.
