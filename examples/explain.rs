@@ -192,10 +192,7 @@ mod cli {
 
     /// What a reload from `old` to `new` changes: both files must build, as a reload would
     /// require of `new`.
-    pub fn diff(
-        old: &std::path::Path,
-        new: &std::path::Path,
-    ) -> Result<misdirect::Changes, Error> {
+    pub fn diff(old: &std::path::Path, new: &std::path::Path) -> Result<misdirect::Changes, Error> {
         let read = |path: &std::path::Path| -> Result<Config<String>, Error> {
             let config = Config::<String>::from_toml_file(path)
                 .map_err(|e| format!("{}: {e}", path.display()))?;

@@ -187,8 +187,13 @@ pub fn obvious_lookup(map: &HashMap<String, usize>, authority: &[u8]) -> Option<
 
 /// Reads criterion's median (ns) for `group/id` from its saved estimates.
 pub fn median_ns(group: &str, id: &str) -> Option<f64> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("target/criterion")
+    // Criterion writes under the target directory, which CARGO_TARGET_DIR may move.
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target"),
+        std::path::PathBuf::from,
+    );
+    let path = target
+        .join("criterion")
         .join(group)
         .join(id)
         .join("new/estimates.json");
