@@ -22,7 +22,7 @@
 //!
 //! ```text
 //! cargo run --example server --features rustls,tower,serde,reload -- [--port N] [--out DIR]
-//!     [--certs DIR] [--grace MS] [--no-layer] [--quiet]
+//!     [--certs DIR] [--grace MS] [--log-requests] [--no-layer] [--quiet]
 //! ```
 //!
 //! It prints curl commands that show a 200, a coalesced 200 and a 421. CONNECT gets 501: the
@@ -122,6 +122,8 @@ pub struct Options {
     pub quiet: bool,
     /// How long connections of a replaced configuration may still decide (default 10 s).
     pub grace: Option<Duration>,
+    /// Print one line per answered request (generation, SNI, authority, status).
+    pub log_requests: bool,
 }
 
 /// PEM text of every certificate and key the example uses.
@@ -479,7 +481,39 @@ async fn connection(
     let service = tower::ServiceBuilder::new()
         .layer(layer)
         .service_fn(handler);
-    serve(io, TowerToHyperService::new(service), sites, &generation).await
+    if !options.log_requests {
+        return serve(io, TowerToHyperService::new(service), sites, &generation).await;
+    }
+    // One line per answered request: the connection's generation and SNI, the request's
+    // authority, the status. The reload load script checks every answer against the
+    // generation its connection was made on.
+    let number = generation.number();
+    let sni = facts.sni.clone().unwrap_or_default();
+    let logged = tower::service_fn(move |request: Request<Incoming>| {
+        let authority = request
+            .uri()
+            .authority()
+            .map(ToString::to_string)
+            .or_else(|| {
+                request
+                    .headers()
+                    .get(hyper::header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .map(str::to_string)
+            })
+            .unwrap_or_default();
+        let sni = sni.clone();
+        let answer = tower::ServiceExt::oneshot(service.clone(), request);
+        async move {
+            let response = answer.await?;
+            println!(
+                "request generation={number} sni={sni} authority={authority} status={}",
+                response.status().as_u16()
+            );
+            Ok::<_, Infallible>(response)
+        }
+    });
+    serve(io, TowerToHyperService::new(logged), sites, &generation).await
 }
 
 /// Serves HTTP/1.1 or HTTP/2 on the connection until it ends, or until a reload supersedes
@@ -603,10 +637,11 @@ fn parse_options() -> Result<Options> {
             "--no-layer" => options.no_layer = true,
             "--quiet" => options.quiet = true,
             "--grace" => options.grace = Some(Duration::from_millis(value()?.parse()?)),
+            "--log-requests" => options.log_requests = true,
             "-h" | "--help" => {
                 println!(
                     "usage: server [--port N] [--out DIR] [--certs DIR] [--grace MS] \
-                     [--no-layer] [--quiet]"
+                     [--log-requests] [--no-layer] [--quiet]"
                 );
                 std::process::exit(0);
             }
