@@ -398,6 +398,52 @@ proptest! {
         prop_assert_eq!(Some(before), after, "changed request {:?}", changed);
     }
 
+    /// SPEC §4: an embedder that cannot say which TLS policy the handshake applied gets the
+    /// policy of the SNI's virtual host, the one [`Server::sni_policy`] names for the listener
+    /// and SNI (what a TLS layer applies). A handshake without a policy is decided as a
+    /// handshake under that policy.
+    ///
+    /// The TLS listener serves the origins of both 443 and 8443 here (in either order), so
+    /// that the SNI's virtual host on the listener's first origin port and the request's
+    /// virtual host on another port can differ.
+    #[test]
+    fn a_handshake_without_a_policy_is_decided_under_the_sni_policy(
+        (server, conn, request) in case(),
+        first_443 in any::<bool>(),
+    ) {
+        let mut config = server.config().clone();
+        for listener in config.listeners.iter_mut().filter(|l| l.tls) {
+            listener.origin_ports = if first_443 { vec![443, 8443] } else { vec![8443, 443] };
+        }
+        let Some(server) = repair(config) else { return Ok(()) };
+        let listener = &server.config().listeners[conn.listener];
+        if !listener.tls {
+            return Ok(());
+        }
+        let id = server.listener_id(&listener.name).unwrap();
+        let Some(policy) = server.sni_policy(id, conn.sni.as_deref()) else { return Ok(()) };
+        let name = server.policy_name(policy).unwrap();
+        let unsaid = OwnedConnection { policy: None, gateway: None, ..conn.clone() };
+        let said = OwnedConnection {
+            policy: POLICIES.iter().position(|p| *p == name),
+            ..unsaid.clone()
+        };
+        let (Ok(a), Ok(b)) = (
+            unsaid.with(&server, |f| server.connection(f)),
+            said.with(&server, |f| server.connection(f)),
+        ) else { return Ok(()) };
+        prop_assert_eq!(
+            named(&server, &a, &request),
+            named(&server, &b, &request),
+            "SNI {:?} selects policy {} on listener {} (origin ports {:?}); request {:?}",
+            conn.sni.as_deref().map(String::from_utf8_lossy),
+            name,
+            listener.name,
+            listener.origin_ports,
+            request
+        );
+    }
+
     /// SPEC §6: under TLS and any sni mode but Insecure, Serve implies the certificate presented
     /// covers the host.
     #[test]
