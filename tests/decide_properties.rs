@@ -184,18 +184,27 @@ fn host_request(version: Version, scheme: &str, port: &str, host: &str) -> Owned
     }
 }
 
+/// How the case-and-dot property writes its request: version, scheme, port suffix.
+type RequestShape = (Version, &'static str, &'static str);
+
+/// A server, its pool, a connection, and a request shape.
+type LongNameCase = (Arc<Server<usize>>, Pool, OwnedConnection, RequestShape);
+
+/// Servers A and B, facts, a request, and which server each id comes from (listener,
+/// certificate, policy).
+type TwoServersCase = (
+    Arc<Server<usize>>,
+    Arc<Server<usize>>,
+    OwnedConnection,
+    OwnedRequest,
+    (bool, bool, bool),
+);
+
 /// A server whose pool always has long members (names of 65-253 octets and past, labels of 63
 /// and 64), a connection drawn from its names, and how to write the request: the version, the
 /// scheme (mostly the connection's own, so that most requests reach the name rules) and a
 /// port suffix.
-fn long_name_case() -> impl Strategy<
-    Value = (
-        Arc<Server<usize>>,
-        Pool,
-        OwnedConnection,
-        (Version, &'static str, &'static str),
-    ),
-> {
+fn long_name_case() -> impl Strategy<Value = LongNameCase> {
     server_case(pool_with(1..=2), 6).prop_flat_map(|(server, pool)| {
         let names = server_names(&server);
         let config = server.clone();
@@ -247,15 +256,7 @@ fn rebuild_case() -> impl Strategy<
 
 /// Two servers: independent, the first one's configuration built again, or built again
 /// permuted. A connection's facts and a request drawn from both servers' names.
-fn two_servers_case() -> impl Strategy<
-    Value = (
-        Arc<Server<usize>>,
-        Arc<Server<usize>>,
-        OwnedConnection,
-        OwnedRequest,
-        (bool, bool, bool),
-    ),
-> {
+fn two_servers_case() -> impl Strategy<Value = TwoServersCase> {
     server_case(pool(), 8)
         .prop_flat_map(|(a, a_pool)| {
             let again = a.clone();
@@ -292,11 +293,6 @@ proptest! {
         let e = engine(&server, &conn, &request);
         let m = model_outcome(&server, &conn, &request);
         prop_assert_eq!(e, m, "conn {:?} request {:?}", conn, request);
-    }
-
-    #[test]
-    fn decide_engine_equals_model_on_large_servers((server, conn, request) in big_case()) {
-        prop_assert_eq!(engine(&server, &conn, &request), model_outcome(&server, &conn, &request));
     }
 
     /// Every reason's one-line Display is printable and escapes what it echoes.
@@ -475,8 +471,10 @@ proptest! {
     }
 }
 
-/// The properties below run many decisions per case (every case variant of every configured
-/// name; eight requests on a rebuilt server): fewer cases, unless `PROPTEST_CASES` says.
+/// The properties below take longer per case (every case variant of every configured name;
+/// eight requests on a rebuilt server; two servers; servers of up to 50 virtual hosts): fewer
+/// cases, so that the suite stays within tens of seconds on two cores, unless `PROPTEST_CASES`
+/// says.
 fn heavy(cases: u32) -> proptest::test_runner::Config {
     let mut config = config(REGRESSIONS);
     if std::env::var_os("PROPTEST_CASES").is_none() {
@@ -486,7 +484,7 @@ fn heavy(cases: u32) -> proptest::test_runner::Config {
 }
 
 proptest! {
-    #![proptest_config(heavy(256))]
+    #![proptest_config(heavy(1024))]
 
     /// SPEC §6 on a server's own names, long ones in particular (defect 1: names over 64
     /// octets with a capital): for every configured name and a label under every wildcard,
@@ -560,7 +558,12 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(heavy(1024))]
+    #![proptest_config(heavy(2048))]
+
+    #[test]
+    fn decide_engine_equals_model_on_large_servers((server, conn, request) in big_case()) {
+        prop_assert_eq!(engine(&server, &conn, &request), model_outcome(&server, &conn, &request));
+    }
 
     /// Identity across a rebuild (defect 3): a connection made by one server, used with
     /// another (independent, the same configuration built again, or built again permuted), is

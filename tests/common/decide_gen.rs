@@ -10,8 +10,10 @@ use misdirect::{
 };
 use proptest::prelude::*;
 
+// Re-exported for the suites; not every suite that includes `common` uses each one.
+#[allow(unused_imports)]
 pub use super::shared::{
-    IdSources, OwnedConnection, OwnedRequest, OwnedTarget, POLICIES, instantiate,
+    IdSources, OwnedConnection, OwnedRequest, OwnedTarget, POLICIES, filled_name, instantiate,
     long_with_capital, mutate, permute, repair, server_names, shuffle,
 };
 
@@ -36,28 +38,6 @@ impl Pool {
     pub fn label_strategy(&self) -> impl Strategy<Value = String> + use<> {
         prop::sample::select(self.labels.clone())
     }
-}
-
-/// A name of exactly `len` octets: `suffix` under labels of at most 63 octets, their letters
-/// cycling through `fill`.
-#[must_use]
-pub fn filled_name(len: usize, suffix: &str, fill: &[u8]) -> String {
-    let mut prefix = len.saturating_sub(suffix.len() + 1);
-    let mut letters = fill.iter().copied().cycle();
-    let mut labels = Vec::new();
-    while prefix > 0 {
-        // 64 left would end in an empty label after a 63-octet one and a dot.
-        let take = if prefix == 64 { 62 } else { prefix.min(63) };
-        labels.push(
-            (0..take)
-                .map(|_| char::from(letters.next().unwrap_or(b'l')))
-                .collect::<String>(),
-        );
-        prefix -= take;
-        prefix = prefix.saturating_sub(1);
-    }
-    labels.push(suffix.to_string());
-    labels.join(".")
 }
 
 /// A long parent over one of the [`BASES`]: mostly 65-128 octets (from one past the fast

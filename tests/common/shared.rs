@@ -236,6 +236,28 @@ impl OwnedConnection {
     }
 }
 
+/// A name of exactly `len` octets: `suffix` under labels of at most 63 octets, their letters
+/// cycling through `fill`.
+#[must_use]
+pub fn filled_name(len: usize, suffix: &str, fill: &[u8]) -> String {
+    let mut prefix = len.saturating_sub(suffix.len() + 1);
+    let mut letters = fill.iter().copied().cycle();
+    let mut labels = Vec::new();
+    while prefix > 0 {
+        // 64 left would end in an empty label after a 63-octet one and a dot.
+        let take = if prefix == 64 { 62 } else { prefix.min(63) };
+        labels.push(
+            (0..take)
+                .map(|_| char::from(letters.next().unwrap_or(b'l')))
+                .collect::<String>(),
+        );
+        prefix -= take;
+        prefix = prefix.saturating_sub(1);
+    }
+    labels.push(suffix.to_string());
+    labels.join(".")
+}
+
 /// Shuffles `list` in place (Fisher-Yates) with `pick(n)`, which returns a position below `n`:
 /// the caller's source of choices (proptest indices, libFuzzer bytes).
 pub fn shuffle<X>(list: &mut [X], pick: &mut impl FnMut(usize) -> usize) {
