@@ -177,10 +177,16 @@ proptest! {
         let Ok(wildcard) = NamePattern::parse(&format!("*.{parent}")) else { return Ok(()) };
         let apex = Host::parse(parent.as_bytes()).unwrap();
         prop_assert!(!wildcard.matches(&apex));
-        let deep = Host::parse(format!("{}.{parent}", extra.join(".")).as_bytes()).unwrap();
-        prop_assert!(!wildcard.matches(&deep));
-        let one = Host::parse(format!("{}.{parent}", extra[0]).as_bytes()).unwrap();
-        prop_assert!(wildcard.matches(&one));
+        // With the 63-octet labels a name under the parent may pass 253 octets: then it is no
+        // host, and there is nothing to match.
+        let deep = format!("{}.{parent}", extra.join("."));
+        if let Ok(deep) = Host::parse(deep.as_bytes()) {
+            prop_assert!(!wildcard.matches(&deep));
+        }
+        let one = format!("{}.{parent}", extra[0]);
+        if one.len() <= misdirect::MAX_NAME_LEN {
+            prop_assert!(wildcard.matches(&Host::parse(one.as_bytes()).unwrap()), "{}", one);
+        }
         for text in [ip, format!("[{ip6}]")] {
             if let Ok(ip_host) = Host::parse(text.as_bytes()) {
                 prop_assert!(!wildcard.matches(&ip_host));

@@ -12,27 +12,8 @@ use misdirect::San;
 
 static KEY: OnceLock<rcgen::KeyPair> = OnceLock::new();
 
-struct Input {
-    bytes: Vec<u8>,
-    names: Vec<String>,
-    ips: Vec<[u8; 16]>,
-    v4: bool,
-    flip: Option<(u16, u8)>,
-}
-
-fn input(data: &[u8]) -> arbitrary::Result<Input> {
-    let mut u = arbitrary::Unstructured::new(data);
-    Ok(Input {
-        bytes: u.arbitrary()?,
-        names: u.arbitrary()?,
-        ips: u.arbitrary()?,
-        v4: u.arbitrary()?,
-        flip: u.arbitrary()?,
-    })
-}
-
 fuzz_target!(|data: &[u8]| {
-    let Ok(input) = input(data) else {
+    let Ok(input) = misdirect_fuzz::inputs::certificate(data) else {
         return;
     };
     let _ = misdirect::certificate_sans(&input.bytes);
@@ -62,7 +43,9 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     for ip in &ips {
-        params.subject_alt_names.push(rcgen::SanType::IpAddress(*ip));
+        params
+            .subject_alt_names
+            .push(rcgen::SanType::IpAddress(*ip));
     }
     let key = KEY.get_or_init(|| rcgen::KeyPair::generate().expect("key"));
     let Ok(cert) = params.self_signed(key) else {

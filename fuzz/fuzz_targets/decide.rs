@@ -1,26 +1,28 @@
 //! A whole server, connection and request, with request hosts and SNI drawn from the server's
 //! own names and mutated: engine verdict == model verdict (status, rule, virtual host), and the
 //! SPEC §6 invariants hold.
+//!
+//! Then a second server (independent, the first one's configuration built again, or built
+//! again with every list permuted): a connection made by one is refused by the other with rule
+//! Connection, never served, never a panic; facts holding the first server's ids get an error
+//! from the second's `connection()`; and a rebuilt or permuted server decides the first one's
+//! request as the first one does, the served virtual host compared by name.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use misdirect::{Authority, SniPolicy, model};
-use misdirect_fuzz::decide::{connection, names, request, server};
+use misdirect::{Authority, Connection, FactsError, Rule, Server, SniPolicy, Verdict, model};
+use misdirect_fuzz::decide::{Input, OwnedConnection, OwnedRequest, Second, input};
 
 fuzz_target!(|data: &[u8]| {
-    let mut u = arbitrary::Unstructured::new(data);
-    let Ok(Some(server)) = server(&mut u) else {
+    let Some(input) = input(data) else {
         return;
     };
-    let names = names(&server);
-    let Ok(conn) = connection(&mut u, &names, server.config().certificates.len()) else {
-        return;
-    };
-    let Ok(request) = request(&mut u, &names) else {
-        return;
-    };
+    one_server(&input.a, &input.conn, &input.request);
+    two_servers(&input);
+});
 
-    let Ok(connection) = conn.with(&server, |facts| server.connection(facts)) else {
+fn one_server(server: &Server<usize>, conn: &OwnedConnection, request: &OwnedRequest) {
+    let Ok(connection) = conn.with(server, |facts| server.connection(facts)) else {
         return;
     };
     let engine = request.with(|r| match server.choose(&connection, r) {
@@ -33,7 +35,7 @@ fuzz_target!(|data: &[u8]| {
         }
     });
     let outcome = conn
-        .with(&server, |facts| {
+        .with(server, |facts| {
             request.with(|r| model::decide(server.config(), facts, r))
         })
         .expect("facts the engine accepted");
@@ -53,7 +55,7 @@ fuzz_target!(|data: &[u8]| {
                     .unwrap()
                     .host();
                 let cert = server
-                    .certificate_id(&config.certificates[conn.certificate_of(&server)].id)
+                    .certificate_id(&config.certificates[conn.certificate_of(server)].id)
                     .unwrap();
                 assert!(
                     server.certificate_covers(cert, &host),
@@ -76,7 +78,7 @@ fuzz_target!(|data: &[u8]| {
         } else {
             format!("{authority}:443")
         };
-        let announced = misdirect_fuzz::decide::OwnedRequest {
+        let announced = OwnedRequest {
             version: misdirect::Version::Http2,
             method: misdirect::Method::Other,
             scheme: Some(b"https".to_vec()),
@@ -85,7 +87,7 @@ fuzz_target!(|data: &[u8]| {
             target: misdirect_fuzz::decide::OwnedTarget::Origin,
         };
         let outcome = conn
-            .with(&server, |facts| {
+            .with(server, |facts| {
                 announced.with(|r| model::decide(server.config(), facts, r))
             })
             .unwrap();
@@ -94,4 +96,99 @@ fuzz_target!(|data: &[u8]| {
             "{origin} announced but the model says {outcome:?}"
         );
     }
-});
+}
+
+/// A decision by what it says: the status, the rule, and the served virtual host by name.
+fn named(
+    server: &Server<usize>,
+    connection: &Connection,
+    request: &OwnedRequest,
+) -> (Option<u16>, Option<Rule>, Option<String>) {
+    request.with(|r| {
+        let verdict = server.decide(connection, r);
+        let vhost = match &verdict {
+            Verdict::Serve(value) => server
+                .config()
+                .vhosts
+                .iter()
+                .find(|v| v.value == **value)
+                .map(|v| v.name.clone()),
+            _ => None,
+        };
+        (verdict.status(), verdict.reason().map(|r| r.rule), vhost)
+    })
+}
+
+fn two_servers(input: &Input) {
+    let a = &input.a;
+    let Some((b, second)) = &input.b else {
+        return;
+    };
+    // A rebuilt or permuted server decides alike, by name.
+    if matches!(second, Second::Rebuilt | Second::Permuted) {
+        let moved = input.conn.rebased(a, b);
+        let ca = input.conn.with(a, |f| a.connection(f));
+        let cb = moved.with(b, |f| b.connection(f));
+        assert_eq!(ca.as_ref().err(), cb.as_ref().err(), "{:?}", input.conn);
+        if let (Ok(ca), Ok(cb)) = (ca, cb) {
+            assert_eq!(
+                named(a, &ca, &input.request),
+                named(b, &cb, &input.request),
+                "{second:?}: {:?} {:?}\npermuted: {:?}",
+                input.conn,
+                input.request,
+                b.config()
+            );
+        }
+    }
+    let (Some(conn), Some(request)) = (&input.mixed_conn, &input.b_request) else {
+        return;
+    };
+    // Facts with A's ids, given to B.
+    let (result, foreign) = conn.with_ids_of(a, b, input.sources, |facts, foreign| {
+        (b.connection(facts), foreign)
+    });
+    if foreign {
+        assert!(
+            result.is_err(),
+            "foreign ids accepted: {:?} {conn:?}",
+            input.sources
+        );
+    }
+    if input.sources.listener {
+        assert_eq!(result.err(), Some(FactsError::UnknownListener));
+    }
+    // A connection of one server, used with the other.
+    for (from, to) in [(a, b), (b, a)] {
+        let Ok(made) = conn.with(from, |f| from.connection(f)) else {
+            continue;
+        };
+        for request in [request, &input.request] {
+            request.with(|r| {
+                let verdict = to.decide(&made, r);
+                assert!(
+                    matches!(&verdict, Verdict::Misdirected(reason) if reason.rule == Rule::Connection),
+                    "{verdict:?} on another server's connection"
+                );
+                assert_eq!(
+                    to.choose(&made, r).map_err(|e| e.rule),
+                    Err(Rule::Connection)
+                );
+            });
+        }
+        assert!(to.origins(&made).is_empty());
+        let config = from.config();
+        let listener = from
+            .listener_id(&config.listeners[conn.listener].name)
+            .unwrap();
+        let cert = from
+            .certificate_id(&config.certificates[conn.certificate_of(from)].id)
+            .unwrap();
+        assert_eq!(to.listener_name(listener), None);
+        assert_eq!(to.certificate_name(cert), None);
+        assert_eq!(to.sni_vhost(listener, conn.sni.as_deref()), None);
+        if let Some(Ok(authority)) = request.served_field().map(Authority::parse) {
+            assert!(!to.certificate_covers(cert, authority.host()));
+        }
+    }
+}

@@ -7,11 +7,12 @@
 use idna::uts46::{AsciiDenyList, DnsLength, Hyphens, Uts46};
 use libfuzzer_sys::fuzz_target;
 use misdirect::NamePattern;
-use misdirect_fuzz::name;
+use misdirect_fuzz::inputs;
 
 fuzz_target!(|data: &[u8]| {
-    let mut u = arbitrary::Unstructured::new(data);
-    let Ok(text) = name(&mut u) else { return };
+    let Some(text) = inputs::idna(data) else {
+        return;
+    };
     let Ok(NamePattern::Exact(ours)) = NamePattern::parse(&text) else {
         return;
     };

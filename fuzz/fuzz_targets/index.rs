@@ -3,20 +3,12 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use misdirect::{Host, IndexError, NameIndex, NamePattern, model};
-use misdirect_fuzz::{engine_host, engine_pattern, pattern_text, wire_host};
+use misdirect::{Host, IndexError, NameIndex, model};
+use misdirect_fuzz::{engine_host, engine_pattern, inputs};
 
 fuzz_target!(|data: &[u8]| {
-    let mut u = arbitrary::Unstructured::new(data);
-    let mut patterns = Vec::new();
-    for _ in 0..u.int_in_range(0..=24).unwrap_or(0) {
-        let Ok(text) = pattern_text(&mut u) else {
-            break;
-        };
-        if let Ok(p) = NamePattern::parse(&text) {
-            patterns.push(p);
-        }
-    }
+    // Hosts are decoded whatever the patterns: they are looked up only when the index builds.
+    let (patterns, hosts) = inputs::index(data);
     let model_patterns: Vec<model::Pattern> = patterns.iter().map(engine_pattern).collect();
     let built = NameIndex::build(patterns.iter().cloned().enumerate().map(|(i, p)| (p, i)));
     match (model::first_duplicate(&model_patterns), built) {
@@ -24,13 +16,7 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(pair, (first, second))
         }
         (None, Ok(index)) => {
-            for _ in 0..8 {
-                let Ok(text) = wire_host(&mut u) else { break };
-                // Hosts near the patterns: one label under a pattern's name, or the name.
-                let text = match (u.choose(&model_patterns), u.arbitrary::<bool>()) {
-                    (Ok(p), Ok(true)) => format!("h.{}", p.text().trim_start_matches("*.")),
-                    _ => text,
-                };
+            for text in &hosts {
                 let Ok(host) = Host::parse(text.as_bytes()) else {
                     continue;
                 };

@@ -3,23 +3,12 @@
 
 use libfuzzer_sys::fuzz_target;
 use misdirect::{Authority, NamePattern, model};
-use misdirect_fuzz::{engine_host, engine_pattern, pattern_text, wire_authority};
+use misdirect_fuzz::{engine_host, engine_pattern, inputs};
 
 fuzz_target!(|data: &[u8]| {
-    let mut u = arbitrary::Unstructured::new(data);
-    let (Ok(pattern), Ok(mut host)) = (pattern_text(&mut u), wire_authority(&mut u)) else {
+    let Some((pattern, host)) = inputs::pattern(data) else {
         return;
     };
-    if u.ratio(1, 2).unwrap_or(false) {
-        // Make the host a neighbour of the pattern: one label under it, or the name itself.
-        let base = pattern.trim_start_matches("*.");
-        host = match u.int_in_range(0u8..=2).unwrap_or(0) {
-            0 => format!("x.{base}"),
-            1 => base.to_string(),
-            _ => format!("x.y.{base}"),
-        }
-        .into_bytes();
-    }
     for configuration in [true, false] {
         let engine = if configuration {
             NamePattern::parse(&pattern)

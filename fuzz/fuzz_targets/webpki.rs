@@ -17,8 +17,8 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use misdirect::{Host, NamePattern};
-use misdirect_fuzz::{label, name, pattern_text};
+use misdirect::Host;
+use misdirect_fuzz::inputs;
 use rustls_pki_types::{DnsName, ServerName};
 
 fn key() -> &'static rcgen::KeyPair {
@@ -27,26 +27,8 @@ fn key() -> &'static rcgen::KeyPair {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let mut u = arbitrary::Unstructured::new(data);
-    let Ok(pattern_text) = pattern_text(&mut u) else {
+    let Some((_, Some((pattern, host_text)))) = inputs::webpki(data) else {
         return;
-    };
-    let Ok(pattern) = NamePattern::parse_san(pattern_text.as_bytes()) else {
-        return;
-    };
-    let base = match &pattern {
-        NamePattern::Exact(n) | NamePattern::Wildcard(n) => n.to_string(),
-        NamePattern::Ip(_) => return,
-    };
-    let host_text = match u.int_in_range(0u8..=4).unwrap_or(0) {
-        0 => base.clone(),
-        1 | 2 => format!("{}.{base}", label(&mut u).unwrap_or_default()),
-        3 => format!(
-            "{}.{}.{base}",
-            label(&mut u).unwrap_or_default(),
-            label(&mut u).unwrap_or_default()
-        ),
-        _ => name(&mut u).unwrap_or_default(),
     };
     let Ok(Host::Dns(host)) = Host::parse(host_text.as_bytes()) else {
         return;

@@ -1,25 +1,103 @@
 //! Whole decisions from fuzz input: a server whose names overlap, then a connection and a
 //! request drawn from that server's own names and mutated (case, dots, ports, labels).
+//!
+//! Each server draws its names from a small pool (so that names collide across virtual hosts
+//! and certificates) with long members: parents of 65-254 octets (the edges where one label
+//! more reaches or passes 253) and labels of up to 63 octets (and 64, refused). Capitals fall
+//! anywhere ([`crate::recase`]); a third of the servers hold the hostile review's defect 1
+//! shape (an exact name beside a wildcard over its parent, in virtual hosts of different TLS
+//! policies); SANs have their kind, sometimes a dNSName holding address text; every list is in
+//! random order.
 
 use arbitrary::{Result, Unstructured};
 use misdirect::{
-    CertificateConfig, Config, Knobs, ListenerConfig, Method, Server, SniPolicy, UnknownHost,
+    CertificateConfig, Config, Knobs, ListenerConfig, Method, San, Server, SniPolicy, UnknownHost,
     Version, VhostConfig, WireUnicode,
 };
 
 const BASES: &[&str] = &["example.com", "example.org", "xn--bcher-kva.test"];
 const SUBS: &[&str] = &["a", "b", "www", "api", "xn--tst-bma"];
+const IPS: &[&str] = &["192.0.2.1", "2001:db8::1"];
 
-fn pool_name(u: &mut Unstructured<'_>) -> Result<String> {
-    let base = u.choose(BASES)?;
-    let sub = u.choose(SUBS)?;
-    Ok(match u.int_in_range(0u8..=9)? {
+/// The names one server draws from.
+#[derive(Clone, Debug)]
+pub struct Pool {
+    /// Parents: some of [`BASES`] and up to two long names over them.
+    pub bases: Vec<String>,
+    /// Left-most labels: [`SUBS`] and up to two long ones.
+    pub labels: Vec<String>,
+}
+
+/// A long parent over one of [`BASES`]: mostly 65-128 octets, sometimes 189, 190, 251-254
+/// (where a 63-octet or a one-octet label more reaches or passes 253), or 129-252.
+fn long_base(u: &mut Unstructured<'_>) -> Result<String> {
+    let len = match u.int_in_range(0u8..=6)? {
+        0..=3 => u.int_in_range(65..=128)?,
+        4 | 5 => *u.choose(&[189usize, 190, 251, 252, 253, 254])?,
+        _ => u.int_in_range(129..=252)?,
+    };
+    let suffix = u.choose(BASES)?;
+    let fill = crate::long_label(u)?;
+    Ok(shared::filled_name(len, suffix, fill.as_bytes()))
+}
+
+/// A pool: one to three of [`BASES`] and [`SUBS`], and zero to two long members of each.
+pub fn pool(u: &mut Unstructured<'_>) -> Result<Pool> {
+    let mut bases: Vec<String> = BASES
+        .iter()
+        .filter_map(|b| match u.arbitrary::<bool>() {
+            Ok(true) => Some((*b).to_string()),
+            _ => None,
+        })
+        .collect();
+    if bases.is_empty() {
+        bases.push(BASES[0].to_string());
+    }
+    let mut labels: Vec<String> = SUBS.iter().map(|s| (*s).to_string()).collect();
+    for _ in 0..u.int_in_range(0..=2)? {
+        bases.push(long_base(u)?);
+    }
+    for _ in 0..u.int_in_range(0..=2)? {
+        labels.push(crate::long_label(u)?);
+    }
+    Ok(Pool { bases, labels })
+}
+
+fn pool_name(u: &mut Unstructured<'_>, pool: &Pool) -> Result<String> {
+    let base = u.choose(&pool.bases)?;
+    let sub = u.choose(&pool.labels)?;
+    let text = match u.int_in_range(0u8..=9)? {
         0..=3 => format!("{sub}.{base}"),
         4 | 5 => format!("*.{base}"),
         6 => format!("*.{sub}.{base}"),
-        7 => (*base).to_string(),
-        8 => (*u.choose(&["192.0.2.1", "2001:db8::1"])?).to_string(),
+        7 => base.clone(),
+        8 => (*u.choose(IPS)?).to_string(),
         _ => crate::pattern_text(u)?,
+    };
+    // Configuration names and SANs are compared case-insensitively.
+    if u.ratio(1, 5)? {
+        crate::recase(u, &text)
+    } else {
+        Ok(text)
+    }
+}
+
+/// A SAN: a pool name with its kind read from the text, sometimes a dNSName holding address
+/// text (covers nothing), sometimes malformed.
+fn san(u: &mut Unstructured<'_>, pool: &Pool) -> Result<San> {
+    Ok(match u.int_in_range(0u8..=17)? {
+        0 => San::Dns(u.choose(IPS)?.as_bytes().to_vec()),
+        1 => San::Dns(
+            u.choose(&[
+                "f*.example.com",
+                "bad..example.com",
+                "*.com",
+                "example.com.",
+            ])?
+            .as_bytes()
+            .to_vec(),
+        ),
+        _ => San::from_text(pool_name(u, pool)?.as_bytes()),
     })
 }
 
@@ -33,22 +111,32 @@ fn ports(u: &mut Unstructured<'_>, choices: &[u16]) -> Result<Vec<u16>> {
     Ok(out)
 }
 
-/// A configuration, repaired until it builds (names that collide or that no certificate covers
-/// are dropped), or `None`.
-pub fn server(u: &mut Unstructured<'_>) -> Result<Option<Server<usize>>> {
+/// Choices below `n` from the input, for [`shared::shuffle`] and [`shared::permute`] (0 once
+/// the input runs out).
+pub fn picker<'u, 'a>(u: &'u mut Unstructured<'a>) -> impl FnMut(usize) -> usize + 'u {
+    move |n| u.choose_index(n).unwrap_or(0)
+}
+
+/// A configuration (unrepaired) over `pool`, every list in random order.
+pub fn config(u: &mut Unstructured<'_>, pool: &Pool) -> Result<Config<usize>> {
     let mut certificates = Vec::new();
     for i in 0..u.int_in_range(1..=6)? {
         let mut sans = Vec::new();
         for _ in 0..u.int_in_range(1..=5)? {
-            sans.push(pool_name(u)?);
+            sans.push(san(u, pool)?);
         }
-        certificates.push(CertificateConfig::new(&format!("c{i}"), &sans));
+        certificates.push(CertificateConfig {
+            id: format!("c{i}"),
+            sans,
+        });
     }
     let mut vhosts = Vec::new();
-    for i in 0..u.int_in_range(1..=20)? {
+    // Up to 12 virtual hosts, as the property tests' usual case: a build (repaired name by name)
+    // is most of an execution's time.
+    for i in 0..u.int_in_range(1..=12)? {
         let mut names = Vec::new();
         for _ in 0..u.int_in_range(0..=3)? {
-            names.push(pool_name(u)?);
+            names.push(pool_name(u, pool)?);
         }
         vhosts.push(VhostConfig {
             name: format!("v{i}"),
@@ -60,6 +148,33 @@ pub fn server(u: &mut Unstructured<'_>) -> Result<Option<Server<usize>>> {
         });
     }
     let n = vhosts.len();
+    if u.ratio(1, 3)? {
+        // Defect 1's shape: a (long) exact name and a wildcard over its parent, two policies.
+        let long = |list: &[String]| -> Vec<String> {
+            let l: Vec<String> = list.iter().filter(|s| s.len() > 8).cloned().collect();
+            if l.is_empty() { list.to_vec() } else { l }
+        };
+        let base = u.choose(&long(&pool.bases))?.clone();
+        let sub = u.choose(&long(&pool.labels))?.clone();
+        let exact = crate::recase(u, &format!("{sub}.{base}"))?;
+        let wildcard = format!("*.{base}");
+        let first = u.choose_index(POLICIES.len())?;
+        let second = (first + u.int_in_range(1..=POLICIES.len() - 1)?) % POLICIES.len();
+        certificates.push(CertificateConfig::new(
+            &format!("c{}", certificates.len()),
+            &[&wildcard, &exact],
+        ));
+        for (i, (name, policy)) in [(wildcard, first), (exact, second)].into_iter().enumerate() {
+            vhosts.push(VhostConfig {
+                name: format!("v{}", n + i),
+                names: vec![name],
+                https_ports: vec![443],
+                http_ports: vec![],
+                policy: POLICIES[policy].to_string(),
+                value: n + i,
+            });
+        }
+    }
     let mut tls = ListenerConfig::new("tls", true, 443);
     let mut clear = ListenerConfig::new("clear", false, 80);
     if u.arbitrary()? {
@@ -100,23 +215,37 @@ pub fn server(u: &mut Unstructured<'_>) -> Result<Option<Server<usize>>> {
         policies: POLICIES.iter().map(|p| (*p).to_string()).collect(),
         knobs,
     };
-    Ok(repair(config))
+    let mut pick = picker(u);
+    let mut config = shared::permute(&config, &mut pick);
+    for listener in &mut config.listeners {
+        shared::shuffle(&mut listener.origin_ports, &mut pick);
+    }
+    Ok(config)
+}
+
+/// A pool and a configuration over it, repaired until it builds (names that collide or that
+/// no certificate covers are dropped), or `None`.
+pub fn server(u: &mut Unstructured<'_>) -> Result<(Option<Server<usize>>, Pool)> {
+    let pool = pool(u)?;
+    let config = config(u, &pool)?;
+    Ok((repair(config), pool))
 }
 
 #[path = "../../tests/common/shared.rs"]
 mod shared;
 pub use shared::{
-    OwnedConnection, OwnedRequest, OwnedTarget, POLICIES, repair, server_names as names,
+    IdSources, OwnedConnection, OwnedRequest, OwnedTarget, POLICIES, long_with_capital, permute,
+    repair, server_names as names,
 };
 
 /// An authority drawn from `names` and mutated, or a free one.
-pub fn authority(u: &mut Unstructured<'_>, names: &[String]) -> Result<Vec<u8>> {
+pub fn authority(u: &mut Unstructured<'_>, names: &[String], pool: &Pool) -> Result<Vec<u8>> {
     if names.is_empty() || u.ratio(1, 6)? {
         return crate::wire_authority(u);
     }
     let name = u.choose(names)?;
-    let label = *u.choose(SUBS)?;
-    let host = crate::flip_case(u, &shared::instantiate(name, label))?;
+    let label = u.choose(&pool.labels)?;
+    let host = crate::recase(u, &shared::instantiate(name, label))?;
     Ok(shared::mutate(&host, label, u.int_in_range(0u8..=15)?).into_bytes())
 }
 
@@ -129,7 +258,7 @@ fn count(u: &mut Unstructured<'_>) -> Result<usize> {
 }
 
 /// A request drawn from `names`.
-pub fn request(u: &mut Unstructured<'_>, names: &[String]) -> Result<OwnedRequest> {
+pub fn request(u: &mut Unstructured<'_>, names: &[String], pool: &Pool) -> Result<OwnedRequest> {
     let version = *u.choose(&[
         Version::Http10,
         Version::Http11,
@@ -151,14 +280,14 @@ pub fn request(u: &mut Unstructured<'_>, names: &[String]) -> Result<OwnedReques
         _ => None,
     };
     let h1 = matches!(version, Version::Http10 | Version::Http11);
-    let first = authority(u, names)?;
+    let first = authority(u, names, pool)?;
     let mut authorities = Vec::new();
     if !h1 {
         for i in 0..count(u)? {
             authorities.push(if i == 0 {
                 first.clone()
             } else {
-                authority(u, names)?
+                authority(u, names, pool)?
             });
         }
     }
@@ -172,7 +301,7 @@ pub fn request(u: &mut Unstructured<'_>, names: &[String]) -> Result<OwnedReques
         hosts.push(if u.ratio(4, 5)? {
             first.clone()
         } else {
-            authority(u, names)?
+            authority(u, names, pool)?
         });
     }
     let target = if h1 && u.ratio(1, 5)? {
@@ -194,13 +323,14 @@ pub fn request(u: &mut Unstructured<'_>, names: &[String]) -> Result<OwnedReques
 pub fn connection(
     u: &mut Unstructured<'_>,
     names: &[String],
+    pool: &Pool,
     certificates: usize,
 ) -> Result<OwnedConnection> {
     let sni = match u.int_in_range(0u8..=7)? {
         0 => None,
         1 => Some(b"192.0.2.1".to_vec()),
         _ => {
-            let mut b = authority(u, names)?;
+            let mut b = authority(u, names, pool)?;
             if !b.starts_with(b"[") {
                 if let Some(colon) = b.iter().rposition(|&c| c == b':') {
                     b.truncate(colon);
@@ -224,4 +354,89 @@ pub fn connection(
             None
         },
     })
+}
+
+/// How the `decide` target's second server is made.
+#[derive(Clone, Copy, Debug)]
+pub enum Second {
+    /// From its own part of the input.
+    Independent,
+    /// The first one's configuration, built again.
+    Rebuilt,
+    /// The first one's configuration with every list permuted, built again.
+    Permuted,
+}
+
+/// Everything the `decide` target decodes from its input: server A and its pool, a connection
+/// and a request drawn from A's names; server B; a connection and a request drawn from both
+/// servers' names; and which server each id of the mixed facts comes from.
+pub struct Input {
+    /// Server A.
+    pub a: Server<usize>,
+    /// A's pool.
+    pub pool: Pool,
+    /// Facts drawn from A's names.
+    pub conn: OwnedConnection,
+    /// A request drawn from A's names.
+    pub request: OwnedRequest,
+    /// Server B, when it builds, and how it was made.
+    pub b: Option<(Server<usize>, Second)>,
+    /// Facts drawn from both servers' names (positions taken modulo each server's counts).
+    pub mixed_conn: Option<OwnedConnection>,
+    /// A request drawn from B's names.
+    pub b_request: Option<OwnedRequest>,
+    /// Which server each id of the mixed facts comes from.
+    pub sources: IdSources,
+}
+
+/// Decodes the `decide` target's input; `None` when server A does not build or the input ends
+/// before A's connection and request. What comes after (server B and the mixed facts) is
+/// decoded only as far as the input goes.
+#[must_use]
+pub fn input(data: &[u8]) -> Option<Input> {
+    let mut u = Unstructured::new(data);
+    let (Some(a), pool) = server(&mut u).ok()? else {
+        return None;
+    };
+    let a_names = names(&a);
+    let conn = connection(&mut u, &a_names, &pool, a.config().certificates.len()).ok()?;
+    let a_request = request(&mut u, &a_names, &pool).ok()?;
+    let mut input = Input {
+        a,
+        pool,
+        conn,
+        request: a_request,
+        b: None,
+        mixed_conn: None,
+        b_request: None,
+        sources: IdSources {
+            listener: false,
+            certificate: false,
+            policy: false,
+        },
+    };
+    let second = match u.int_in_range(0u8..=3) {
+        Ok(0 | 1) => Second::Independent,
+        Ok(2) => Second::Rebuilt,
+        Ok(_) => Second::Permuted,
+        Err(_) => return Some(input),
+    };
+    let b = match second {
+        Second::Independent => server(&mut u).ok().and_then(|(b, _)| b),
+        Second::Rebuilt => Server::build(input.a.config().clone()).ok(),
+        Second::Permuted => Server::build(permute(input.a.config(), picker(&mut u))).ok(),
+    };
+    let Some(b) = b else { return Some(input) };
+    let b_names = names(&b);
+    let mut both = a_names;
+    both.extend(b_names.iter().cloned());
+    input.mixed_conn = connection(&mut u, &both, &input.pool, 6).ok();
+    input.b_request = request(&mut u, &b_names, &input.pool).ok();
+    input.sources = IdSources {
+        listener: u.arbitrary().unwrap_or(false),
+        certificate: u.arbitrary().unwrap_or(false),
+        policy: u.arbitrary().unwrap_or(false),
+    };
+    input.b = Some((b, second));
+    Some(input)
 }

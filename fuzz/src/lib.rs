@@ -50,11 +50,13 @@ pub const LABELS: &[&str] = &[
     "\u{00AD}x",
 ];
 
-/// A label: mostly from [`LABELS`], else a short arbitrary string, sometimes 63 or 64 octets.
+/// A label: mostly from [`LABELS`], else a short arbitrary string, or a long one: 62-64 octets
+/// of one letter, or 9-64 octets of letters and digits (64 is refused).
 pub fn label(u: &mut Unstructured<'_>) -> Result<String> {
-    Ok(match u.int_in_range(0u8..=9)? {
+    Ok(match u.int_in_range(0u8..=10)? {
         0..=5 => (*u.choose(LABELS)?).to_string(),
         6 => "a".repeat(u.int_in_range(62..=64)?),
+        7 => long_label(u)?,
         _ => {
             let len = u.int_in_range(1..=8)?;
             let mut s = String::new();
@@ -66,7 +68,26 @@ pub fn label(u: &mut Unstructured<'_>) -> Result<String> {
     })
 }
 
-/// A name of 1-5 labels; sometimes a U+3002 separator, 0-2 trailing dots, case flips.
+/// A label of 9-64 octets of letters and digits (the fill cycles through a few drawn ones).
+pub fn long_label(u: &mut Unstructured<'_>) -> Result<String> {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let len = u.int_in_range(9..=64)?;
+    let fill: [u8; 3] = u.arbitrary()?;
+    Ok((0..len)
+        .map(|i| {
+            let c = if i == 0 {
+                fill[0] % 26
+            } else {
+                fill[i % 3] % 36
+            };
+            char::from(ALPHABET[usize::from(c)])
+        })
+        .collect())
+}
+
+/// A name of 1-5 labels; sometimes a U+3002 separator, 0-2 trailing dots, capitals anywhere
+/// ([`recase`]). A quarter are padded with long labels to 65-249 octets or to 250-256, around
+/// the 253-octet limit.
 pub fn name(u: &mut Unstructured<'_>) -> Result<String> {
     let count = u.int_in_range(1..=5)?;
     let sep = if u.ratio(1, 20)? { "\u{3002}" } else { "." };
@@ -75,20 +96,56 @@ pub fn name(u: &mut Unstructured<'_>) -> Result<String> {
         labels.push(label(u)?);
     }
     let mut name = labels.join(sep);
-    if u.ratio(1, 10)? {
-        // Pad toward the 253-octet limit.
-        let target = u.int_in_range(250..=256)?;
-        while name.len() + 64 <= target {
-            name = format!("{}.{name}", "p".repeat(63));
-        }
+    if u.ratio(1, 4)? {
+        let target = if u.arbitrary()? {
+            u.int_in_range(250..=256)?
+        } else {
+            u.int_in_range(65..=249)?
+        };
+        let fill = long_label(u)?;
+        name = pad(&name, target, &fill);
     }
     for _ in 0..u.int_in_range(0..=2)? {
         name.push('.');
     }
-    flip_case(u, &name)
+    recase(u, &name)
 }
 
-/// Flips the ASCII case of some letters.
+/// `name` under labels cut from `fill` (at most 63 octets each) until it is `target` octets
+/// long (or one more, when only a dot would fit).
+#[must_use]
+pub fn pad(name: &str, target: usize, fill: &str) -> String {
+    let mut name = name.to_string();
+    while name.len() + 1 < target {
+        let take = (target - name.len() - 1).min(63).min(fill.len()).max(1);
+        name = format!("{}.{name}", &fill[..take]);
+    }
+    name
+}
+
+/// Flips the ASCII case of some letters: a repeating 64-bit mask, one letter at any position,
+/// every letter, or only the letters past the 64th octet.
+pub fn recase(u: &mut Unstructured<'_>, text: &str) -> Result<String> {
+    Ok(match u.int_in_range(0u8..=5)? {
+        0 => text.to_string(),
+        1 => {
+            let at = u.int_in_range(0..=text.chars().count().max(1) - 1)?;
+            text.chars()
+                .enumerate()
+                .map(|(i, c)| if i == at { swap_case(c) } else { c })
+                .collect()
+        }
+        2 => text.chars().map(swap_case).collect(),
+        3 => text
+            .chars()
+            .enumerate()
+            .map(|(i, c)| if i >= 64 { swap_case(c) } else { c })
+            .collect(),
+        _ => flip_case(u, text)?,
+    })
+}
+
+/// Flips the ASCII case of the letters a repeating 64-bit mask selects.
 pub fn flip_case(u: &mut Unstructured<'_>, text: &str) -> Result<String> {
     let mask: u64 = u.arbitrary()?;
     Ok(text
@@ -210,3 +267,4 @@ pub fn engine_pattern(pattern: &NamePattern) -> model::Pattern {
 }
 
 pub mod decide;
+pub mod inputs;

@@ -2,41 +2,189 @@
 //! built from those names and near-misses, and arbitrary bytes.
 #![allow(dead_code)]
 
+use std::sync::Arc;
+
 use misdirect::{
-    CertificateConfig, Config, Knobs, ListenerConfig, Method, Server, SniPolicy, UnknownHost,
+    CertificateConfig, Config, Knobs, ListenerConfig, Method, San, Server, SniPolicy, UnknownHost,
     Version, VhostConfig, WireUnicode,
 };
 use proptest::prelude::*;
 
+// Re-exported for the suites; not every suite that includes `common` uses each one.
+#[allow(unused_imports)]
 pub use super::shared::{
-    OwnedConnection, OwnedRequest, OwnedTarget, POLICIES, instantiate, mutate, repair, server_names,
+    IdSources, OwnedConnection, OwnedRequest, OwnedTarget, POLICIES, filled_name, instantiate,
+    long_with_capital, mutate, permute, repair, server_names, shuffle,
 };
 
 pub const BASES: &[&str] = &["example.com", "example.org", "xn--bcher-kva.test"];
 pub const LABELS: &[&str] = &["a", "b", "www", "api", "xn--tst-bma"];
 pub const IPS: &[&str] = &["192.0.2.1", "2001:db8::1"];
 
-/// A name pattern from the shared pool: exact, wildcard over a base or a sub-name, or IP.
-pub fn pool_pattern() -> impl Strategy<Value = String> {
-    (0usize..BASES.len(), 0usize..LABELS.len(), 0u8..10).prop_map(|(b, l, kind)| {
-        let (base, label) = (BASES[b], LABELS[l]);
-        match kind {
-            0..=3 => format!("{label}.{base}"),
-            4 | 5 => format!("*.{base}"),
-            6 => format!("*.{label}.{base}"),
-            7 => base.to_string(),
-            8 => IPS[l % IPS.len()].to_string(),
-            _ => format!("{label}.{label}.{base}"),
-        }
-    })
+/// The names one generated server draws from: a few parents (bases) and labels. The pool is
+/// small, so names collide across virtual hosts and certificates often; it holds long members,
+/// so those collisions also happen at the length limits (names of 65 to 253 octets and just
+/// past 253, labels of 63 octets and 64, which are refused).
+#[derive(Clone, Debug)]
+pub struct Pool {
+    /// Parents: the short [`BASES`] and long names built on them.
+    pub bases: Vec<String>,
+    /// Left-most labels: the short [`LABELS`] and long ones.
+    pub labels: Vec<String>,
 }
 
-/// A SAN: mostly from the pool, sometimes malformed (skipped and reported by the server).
-pub fn san() -> impl Strategy<Value = String> {
+impl Pool {
+    /// The labels a request puts under a wildcard, or in front of a name.
+    pub fn label_strategy(&self) -> impl Strategy<Value = String> + use<> {
+        prop::sample::select(self.labels.clone())
+    }
+}
+
+/// A long parent over one of the [`BASES`]: mostly 65-128 octets (from one past the fast
+/// path's old limit), so that a label or two more still make a name; sometimes the lengths
+/// where one label more reaches 253 (189 under a 63-octet label, 251 under a one-octet label)
+/// or passes it, 253 itself (a name only as the apex) and 254 (refused).
+pub fn long_base() -> impl Strategy<Value = String> {
+    (
+        prop_oneof![
+            4 => 65usize..=128,
+            2 => prop::sample::select(vec![189usize, 190, 251, 252, 253, 254]),
+            1 => 129usize..=252,
+        ],
+        prop::sample::select(BASES.to_vec()),
+        "[a-z0-9]{1,4}",
+    )
+        .prop_map(|(len, suffix, fill)| filled_name(len, suffix, fill.as_bytes()))
+}
+
+/// A long left-most label: 63 octets (the limit), 64 (refused), or any length up to 63.
+pub fn long_label() -> impl Strategy<Value = String> {
     prop_oneof![
-        9 => pool_pattern(),
-        1 => prop::sample::select(vec!["f*.example.com", "bad..example.com", "*.com", "ex ample.org", "example.com."])
-            .prop_map(String::from),
+        2 => "[a-z][a-z0-9]{61}[a-z0-9]",
+        1 => "[a-z]{64}",
+        2 => "[a-z][a-z0-9]{8,62}",
+    ]
+}
+
+/// A pool with `long` long bases and long labels each (a range).
+pub fn pool_with(long: std::ops::RangeInclusive<usize>) -> impl Strategy<Value = Pool> {
+    (
+        prop::sample::subsequence(BASES.to_vec(), 1..=BASES.len()),
+        prop::collection::vec(long_base(), long.clone()),
+        prop::sample::subsequence(LABELS.to_vec(), 2..=LABELS.len()),
+        prop::collection::vec(long_label(), long),
+    )
+        .prop_map(
+            |(short_bases, long_bases, short_labels, long_labels)| Pool {
+                bases: short_bases
+                    .into_iter()
+                    .map(String::from)
+                    .chain(long_bases)
+                    .collect(),
+                labels: short_labels
+                    .into_iter()
+                    .map(String::from)
+                    .chain(long_labels)
+                    .collect(),
+            },
+        )
+}
+
+/// The usual pool: no long member a third of the time, else one or two of each.
+pub fn pool() -> impl Strategy<Value = Pool> {
+    pool_with(0..=2)
+}
+
+/// Where an ASCII case change falls: nowhere, one letter at any position, every letter, a
+/// repeating mask over the whole text, or only past the 64th octet.
+#[derive(Clone, Debug)]
+pub enum Recase {
+    /// As written.
+    Keep,
+    /// One letter swapped, at this position (modulo the text's length).
+    One(prop::sample::Index),
+    /// Every letter swapped.
+    All,
+    /// The letters a repeating mask selects, swapped.
+    Mask(Vec<bool>),
+    /// The letters past the 64th octet, swapped.
+    Tail,
+}
+
+impl Recase {
+    /// Applies it to `text`.
+    #[must_use]
+    pub fn apply(&self, text: &str) -> String {
+        match self {
+            Recase::Keep => text.to_string(),
+            Recase::All => super::flip_case(text, &[true]),
+            Recase::Mask(mask) => super::flip_case(text, mask),
+            Recase::One(at) => {
+                let at = at.index(text.chars().count().max(1));
+                text.chars()
+                    .enumerate()
+                    .map(|(i, c)| if i == at { swap_case(c) } else { c })
+                    .collect()
+            }
+            Recase::Tail => text
+                .chars()
+                .enumerate()
+                .map(|(i, c)| if i >= 64 { swap_case(c) } else { c })
+                .collect(),
+        }
+    }
+}
+
+fn swap_case(c: char) -> char {
+    if c.is_ascii_lowercase() {
+        c.to_ascii_uppercase()
+    } else {
+        c.to_ascii_lowercase()
+    }
+}
+
+pub fn recase() -> impl Strategy<Value = Recase> {
+    prop_oneof![
+        2 => Just(Recase::Keep),
+        3 => any::<prop::sample::Index>().prop_map(Recase::One),
+        1 => Just(Recase::All),
+        3 => prop::collection::vec(any::<bool>(), 1..6).prop_map(Recase::Mask),
+        1 => Just(Recase::Tail),
+    ]
+}
+
+/// A name pattern from `pool`: exact, wildcard over a base or a sub-name, or IP; written with
+/// capitals anywhere (configuration names are compared case-insensitively).
+pub fn pool_pattern(pool: &Pool) -> impl Strategy<Value = String> + use<> {
+    (
+        prop::sample::select(pool.bases.clone()),
+        pool.label_strategy(),
+        0u8..10,
+        prop::sample::select(IPS.to_vec()),
+        prop::option::weighted(0.2, recase()),
+    )
+        .prop_map(|(base, label, kind, ip, case)| {
+            let text = match kind {
+                0..=3 => format!("{label}.{base}"),
+                4 | 5 => format!("*.{base}"),
+                6 => format!("*.{label}.{base}"),
+                7 => base,
+                8 => ip.to_string(),
+                _ => format!("{label}.{label}.{base}"),
+            };
+            case.map_or(text.clone(), |c| c.apply(&text))
+        })
+}
+
+/// A SAN: mostly from the pool with its kind read from the text (an address is an iPAddress
+/// SAN), sometimes a dNSName holding address text (covers nothing, reported as skipped), and
+/// sometimes malformed (skipped and reported by the server).
+pub fn san(pool: &Pool) -> impl Strategy<Value = San> + use<> {
+    prop_oneof![
+        16 => pool_pattern(pool).prop_map(|t| San::from_text(t.as_bytes())),
+        1 => prop::sample::select(IPS.to_vec()).prop_map(|t| San::Dns(t.as_bytes().to_vec())),
+        2 => prop::sample::select(vec!["f*.example.com", "bad..example.com", "*.com", "ex ample.org", "example.com."])
+            .prop_map(|t| San::Dns(t.as_bytes().to_vec())),
     ]
 }
 
@@ -80,13 +228,55 @@ pub fn knobs() -> impl Strategy<Value = Knobs> {
         )
 }
 
-/// A configuration that may not build; [`repair`] makes it build by dropping what conflicts.
-pub fn raw_config(max_vhosts: usize) -> impl Strategy<Value = Config<usize>> {
+/// The shape of the hostile review's defect 1: an exact name (long, when the pool has long
+/// members) and a wildcard over the same parent, in two virtual hosts with different TLS
+/// policies, both covered by one certificate. Gives (wildcard, exact name, wildcard's policy,
+/// exact name's policy), positions in [`POLICIES`].
+pub fn exact_beside_wildcard(
+    pool: &Pool,
+) -> impl Strategy<Value = (String, String, usize, usize)> + use<> {
+    let longest = |list: &[String]| -> Vec<String> {
+        let long: Vec<String> = list.iter().filter(|s| s.len() > 8).cloned().collect();
+        if long.is_empty() { list.to_vec() } else { long }
+    };
     (
-        prop::collection::vec(prop::collection::vec(san(), 1..6), 1..=6),
+        prop::sample::select(longest(&pool.bases)),
+        prop::sample::select(longest(&pool.labels)),
+        0usize..POLICIES.len(),
+        1usize..POLICIES.len(),
+        recase(),
+    )
+        .prop_map(|(base, label, wild, shift, case)| {
+            let exact = case.apply(&format!("{label}.{base}"));
+            (
+                format!("*.{base}"),
+                exact,
+                wild,
+                (wild + shift) % POLICIES.len(),
+            )
+        })
+}
+
+/// Turns pre-drawn indices into choices below `n`, for [`shuffle`] and [`permute`].
+pub fn picker(order: Vec<prop::sample::Index>) -> impl FnMut(usize) -> usize {
+    let mut at = 0;
+    move |n| {
+        let pick = order.get(at % order.len().max(1)).map_or(0, |i| i.index(n));
+        at += 1;
+        pick
+    }
+}
+
+/// A configuration that may not build; [`repair`] makes it build by dropping what conflicts.
+/// Its names come from `pool`; sometimes it holds [`exact_beside_wildcard`]'s shape; every
+/// list is in random order (virtual host `v0` is not first, listener `tls` is not first,
+/// policies are not in [`POLICIES`] order, ports and SANs in any order).
+pub fn raw_config(pool: &Pool, max_vhosts: usize) -> impl Strategy<Value = Config<usize>> + use<> {
+    (
+        prop::collection::vec(prop::collection::vec(san(pool), 1..6), 1..=6),
         prop::collection::vec(
             (
-                prop::collection::vec(pool_pattern(), 0..4),
+                prop::collection::vec(pool_pattern(pool), 0..4),
                 ports(&[443, 8443]),
                 ports(&[80, 8080]),
                 0usize..POLICIES.len(),
@@ -100,10 +290,20 @@ pub fn raw_config(max_vhosts: usize) -> impl Strategy<Value = Config<usize>> {
             prop::bool::weighted(0.8),
         ),
         knobs(),
+        prop::option::weighted(0.3, exact_beside_wildcard(pool)),
+        prop::collection::vec(any::<prop::sample::Index>(), 48),
     )
         .prop_map(
-            |(certs, vhosts, (alt_svc, tls_origins, clear_origins), (d, t, defaults), knobs)| {
-                let vhosts: Vec<VhostConfig<usize>> = vhosts
+            |(
+                certs,
+                vhosts,
+                (alt_svc, tls_origins, clear_origins),
+                (d, t, defaults),
+                knobs,
+                shape,
+                order,
+            )| {
+                let mut vhosts: Vec<VhostConfig<usize>> = vhosts
                     .into_iter()
                     .enumerate()
                     .map(
@@ -118,6 +318,33 @@ pub fn raw_config(max_vhosts: usize) -> impl Strategy<Value = Config<usize>> {
                     )
                     .collect();
                 let n = vhosts.len();
+                let mut certificates: Vec<CertificateConfig> = certs
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, sans)| CertificateConfig {
+                        id: format!("c{i}"),
+                        sans,
+                    })
+                    .collect();
+                if let Some((wildcard, exact, wild_policy, exact_policy)) = shape {
+                    certificates.push(CertificateConfig::new(
+                        &format!("c{}", certificates.len()),
+                        &[&wildcard, &exact],
+                    ));
+                    for (i, (name, policy)) in [(wildcard, wild_policy), (exact, exact_policy)]
+                        .into_iter()
+                        .enumerate()
+                    {
+                        vhosts.push(VhostConfig {
+                            name: format!("v{}", n + i),
+                            names: vec![name],
+                            http_ports: vec![],
+                            https_ports: vec![443],
+                            policy: POLICIES[policy].to_string(),
+                            value: n + i,
+                        });
+                    }
+                }
                 let mut tls = ListenerConfig::new("tls", true, 443);
                 let mut clear = ListenerConfig::new("clear", false, 80);
                 if alt_svc {
@@ -129,44 +356,50 @@ pub fn raw_config(max_vhosts: usize) -> impl Strategy<Value = Config<usize>> {
                     tls.default_vhost = Some(format!("v{}", d.index(n)));
                     clear.default_vhost = Some(format!("v{}", d.index(n)));
                 }
-                Config {
+                let config = Config {
                     listeners: vec![tls, clear],
                     vhosts,
-                    certificates: certs
-                        .into_iter()
-                        .enumerate()
-                        .map(|(i, sans)| CertificateConfig::new(&format!("c{i}"), &sans))
-                        .collect(),
+                    certificates,
                     policies: POLICIES.iter().map(|p| p.to_string()).collect(),
                     knobs,
+                };
+                let mut pick = picker(order);
+                let mut config = permute(&config, &mut pick);
+                for listener in &mut config.listeners {
+                    shuffle(&mut listener.origin_ports, &mut pick);
                 }
+                config
             },
         )
 }
 
-/// Wire authority bytes drawn from the pool, mutated: case, trailing dots, ports, other hosts,
-/// deeper names, userinfo, and arbitrary bytes.
-pub fn authority_bytes(names: Vec<String>) -> impl Strategy<Value = Vec<u8>> {
+/// A server built from [`raw_config`] over a pool drawn from `pool`, with that pool.
+pub fn server_case(
+    pool: impl Strategy<Value = Pool>,
+    max_vhosts: usize,
+) -> impl Strategy<Value = (Arc<Server<usize>>, Pool)> {
+    pool.prop_flat_map(move |pool| (raw_config(&pool, max_vhosts), Just(pool)))
+        .prop_filter_map("configuration does not build", |(config, pool)| {
+            repair(config).map(|server| (Arc::new(server), pool))
+        })
+}
+
+/// Wire authority bytes drawn from the server's names and the pool, mutated: case anywhere,
+/// trailing dots, ports, other hosts, deeper names, userinfo, and arbitrary bytes.
+pub fn authority_bytes(names: Vec<String>, pool: &Pool) -> impl Strategy<Value = Vec<u8>> + use<> {
     let names = if names.is_empty() {
         vec!["example.com".to_string()]
     } else {
         names
     };
-    let name = prop_oneof![4 => prop::sample::select(names), 1 => pool_pattern()];
+    let name = prop_oneof![4 => prop::sample::select(names), 1 => pool_pattern(pool)];
     prop_oneof![
-        20 => (
-            name,
-            prop::sample::select(LABELS.to_vec()),
-            prop::collection::vec(any::<bool>(), 1..6),
-            0u8..20,
-        )
-            .prop_map(|(pattern, label, mask, mutation)| {
-                let host = instantiate(&pattern, label);
-                let flipped = super::flip_case(&host, &mask);
+        20 => (name, pool.label_strategy(), recase(), 0u8..20)
+            .prop_map(|(pattern, label, case, mutation)| {
+                let host = case.apply(&instantiate(&pattern, &label));
                 match mutation {
                     6 => mutate(&host, "z", 6),
-                    7 => mutate(&host, "", 7),
-                    m => mutate(&flipped, "", m),
+                    m => mutate(&host, "", m),
                 }
                 .into_bytes()
             }),
@@ -177,9 +410,12 @@ pub fn authority_bytes(names: Vec<String>) -> impl Strategy<Value = Vec<u8>> {
 }
 
 /// An SNI as a client would send it, or not.
-pub fn sni_bytes(names: Vec<String>) -> impl Strategy<Value = Option<Vec<u8>>> {
+pub fn sni_bytes(
+    names: Vec<String>,
+    pool: &Pool,
+) -> impl Strategy<Value = Option<Vec<u8>>> + use<> {
     prop_oneof![
-        6 => authority_bytes(names).prop_map(|mut b| {
+        6 => authority_bytes(names, pool).prop_map(|mut b| {
             // SNI has no port: cut it off most of the time (an SNI with a port is invalid).
             if let Some(colon) = b.iter().rposition(|&c| c == b':') {
                 if !b.starts_with(b"[") {
@@ -202,7 +438,7 @@ fn h2_host_count() -> impl Strategy<Value = usize> {
     prop_oneof![6 => Just(0usize), 3 => Just(1usize), 1 => Just(2usize)]
 }
 
-pub fn request(names: Vec<String>) -> impl Strategy<Value = OwnedRequest> {
+pub fn request(names: Vec<String>, pool: &Pool) -> impl Strategy<Value = OwnedRequest> + use<> {
     (
         prop::sample::select(vec![Version::Http10, Version::Http11, Version::Http11, Version::Http2, Version::Http2, Version::Http3]),
         prop_oneof![1 => Just(Method::Connect), 1 => Just(Method::ExtendedConnect), 20 => Just(Method::Other)],
@@ -215,8 +451,8 @@ pub fn request(names: Vec<String>) -> impl Strategy<Value = OwnedRequest> {
         ],
         field_count(),
         (field_count(), h2_host_count()),
-        prop::collection::vec(authority_bytes(names.clone()), 2),
-        prop::collection::vec(authority_bytes(names), 2),
+        prop::collection::vec(authority_bytes(names.clone(), pool), 2),
+        prop::collection::vec(authority_bytes(names, pool), 2),
         0u8..10,
         prop::bool::weighted(0.8),
     )
@@ -243,11 +479,14 @@ pub fn request(names: Vec<String>) -> impl Strategy<Value = OwnedRequest> {
         })
 }
 
-pub fn connection(names: Vec<String>) -> impl Strategy<Value = OwnedConnection> {
+pub fn connection(
+    names: Vec<String>,
+    pool: &Pool,
+) -> impl Strategy<Value = OwnedConnection> + use<> {
     (
         prop_oneof![3 => Just(0usize), 1 => Just(1usize)],
-        sni_bytes(names),
-        0usize..6,
+        sni_bytes(names, pool),
+        0usize..8,
         prop::option::weighted(0.6, 0usize..POLICIES.len()),
         prop::option::weighted(
             0.1,
@@ -265,18 +504,16 @@ pub fn connection(names: Vec<String>) -> impl Strategy<Value = OwnedConnection> 
         )
 }
 
-/// A server, then a connection and a request drawn from that server's own names.
+/// A server, then a connection and a request drawn from that server's own names and its pool.
 pub fn decision_case(
     max_vhosts: usize,
-) -> impl Strategy<Value = (std::sync::Arc<Server<usize>>, OwnedConnection, OwnedRequest)> {
-    raw_config(max_vhosts)
-        .prop_filter_map("configuration does not build", repair)
-        .prop_flat_map(|server| {
-            let names = server_names(&server);
-            (
-                Just(std::sync::Arc::new(server)),
-                connection(names.clone()),
-                request(names),
-            )
-        })
+) -> impl Strategy<Value = (Arc<Server<usize>>, OwnedConnection, OwnedRequest)> {
+    server_case(pool(), max_vhosts).prop_flat_map(|(server, pool)| {
+        let names = server_names(&server);
+        (
+            Just(server),
+            connection(names.clone(), &pool),
+            request(names, &pool),
+        )
+    })
 }

@@ -19,8 +19,9 @@ pub fn config(file: &'static str) -> Config {
     config
 }
 
-/// Labels that sit on the edges: case, A-labels valid and not, hyphens, digits, hex, lengths,
-/// U-labels and Unicode that UTS #46 maps, and near-wildcards.
+/// Labels that sit on the edges: case, A-labels valid and not, hyphens, digits, hex, lengths
+/// (up to 63 octets with capitals anywhere in them, and 64, refused), U-labels and Unicode that
+/// UTS #46 maps, and near-wildcards.
 pub fn label() -> impl Strategy<Value = String> {
     prop_oneof![
         4 => "[a-zA-Z0-9_-]{1,8}",
@@ -35,6 +36,8 @@ pub fn label() -> impl Strategy<Value = String> {
         .prop_map(String::from),
         1 => Just("a".repeat(63)),
         1 => Just("b".repeat(64)),
+        1 => "[a-zA-Z0-9]{9,63}",
+        1 => "[a-z]{30,62}[A-Z]",
         1 => "[0-9]{1,4}",
     ]
 }
@@ -54,23 +57,30 @@ pub fn name() -> impl Strategy<Value = String> {
         })
 }
 
-/// Names of 252..=255 octets (with an optional trailing dot), around the 253-octet limit.
+/// Names of 65 octets (one past the engine's old fast-path limit) to 255, mostly at 252..=255
+/// around the 253-octet limit, labels of up to 63 octets, capitals anywhere (a repeating mask
+/// over the whole name), sometimes one trailing dot.
 pub fn long_name() -> impl Strategy<Value = String> {
-    (252usize..=255, prop::bool::ANY).prop_map(|(total, dot)| {
-        // Three 63-octet labels and the rest in the first one: total = first + 3 * 64.
-        let first = total - 3 * 64;
-        let mut name = format!(
-            "{}.{}.{}.{}",
-            "f".repeat(first),
-            "a".repeat(63),
-            "b".repeat(63),
-            "c".repeat(63)
-        );
-        if dot {
-            name.push('.');
-        }
-        name
-    })
+    (
+        prop_oneof![
+            3 => 252usize..=255,
+            1 => prop::sample::select(vec![65usize, 66, 127, 128, 189, 190, 251]),
+            1 => 65usize..=255,
+        ],
+        "[a-z0-9]{1,4}",
+        prop::collection::vec(any::<bool>(), 1..12),
+        prop::bool::ANY,
+    )
+        .prop_map(|(total, fill, mask, dot)| {
+            let mut name = flip_case(
+                &decide_gen::filled_name(total, "example.com", fill.as_bytes()),
+                &mask,
+            );
+            if dot {
+                name.push('.');
+            }
+            name
+        })
 }
 
 /// IPv4 text, strict and not: leading zeros, three or five parts, hex, trailing dot.
@@ -110,7 +120,7 @@ pub fn ipv6_text() -> impl Strategy<Value = String> {
 pub fn wire_host() -> impl Strategy<Value = String> {
     prop_oneof![
         8 => name(),
-        1 => long_name(),
+        2 => long_name(),
         2 => ipv4_text(),
         2 => ipv6_text().prop_map(|t| format!("[{t}]")),
         1 => ipv6_text().prop_map(|t| format!("[{t}%25eth0]")),
@@ -178,9 +188,11 @@ pub fn flip_case(text: &str, mask: &[bool]) -> String {
         .collect()
 }
 
-/// Small pool of labels for names that overlap, so that patterns and hosts meet.
+/// Small pool of labels for names that overlap, so that patterns and hosts meet; two of 63
+/// octets, so that names of two or more labels pass 64 octets (and, case-flipped, hold capitals
+/// there).
 pub fn overlap_label() -> impl Strategy<Value = String> {
-    prop::sample::select(vec![
+    let mut labels: Vec<String> = [
         "a",
         "b",
         "www",
@@ -193,8 +205,13 @@ pub fn overlap_label() -> impl Strategy<Value = String> {
         "_x",
         "1",
         "test",
-    ])
-    .prop_map(String::from)
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
+    labels.push("l".repeat(63));
+    labels.push(format!("{}Q{}", "m".repeat(40), "n".repeat(22)));
+    prop::sample::select(labels)
 }
 
 /// A pattern text derived from a host's labels: the same name, a wildcard over some suffix, a

@@ -24,11 +24,13 @@ pub fn repair(mut config: Config<usize>) -> Option<Server<usize>> {
             Err(BuildError::DuplicateName { second, name, .. }) => (second, Some(name)),
             Err(BuildError::Uncovered { vhost, name }) => (vhost, Some(name)),
             Err(BuildError::Pattern { vhost, .. }) => (vhost, None),
-            Err(BuildError::FallbackNotServing { .. }) => {
+            Err(BuildError::FallbackNotServing { vhost, .. }) => {
                 // Let the fallback serve everything; its names may then collide or be
-                // uncovered, which the loop repairs too.
-                config.vhosts[0].https_ports = vec![443, 8443];
-                config.vhosts[0].http_ports = vec![80, 8080];
+                // uncovered, which the loop repairs too. Found by name: the generators put
+                // the virtual hosts in any order.
+                let fallback = config.vhosts.iter_mut().find(|v| v.name == vhost)?;
+                fallback.https_ports = vec![443, 8443];
+                fallback.http_ports = vec![80, 8080];
                 continue;
             }
             Err(_) => return None,
@@ -231,5 +233,192 @@ impl OwnedConnection {
                 tls: tls.then_some(handshake),
             }),
         })
+    }
+}
+
+/// A name of exactly `len` octets: `suffix` under labels of at most 63 octets, their letters
+/// cycling through `fill`.
+#[must_use]
+pub fn filled_name(len: usize, suffix: &str, fill: &[u8]) -> String {
+    let mut prefix = len.saturating_sub(suffix.len() + 1);
+    let mut letters = fill.iter().copied().cycle();
+    let mut labels = Vec::new();
+    while prefix > 0 {
+        // 64 left would end in an empty label after a 63-octet one and a dot.
+        let take = if prefix == 64 { 62 } else { prefix.min(63) };
+        labels.push(
+            (0..take)
+                .map(|_| char::from(letters.next().unwrap_or(b'l')))
+                .collect::<String>(),
+        );
+        prefix -= take;
+        prefix = prefix.saturating_sub(1);
+    }
+    labels.push(suffix.to_string());
+    labels.join(".")
+}
+
+/// Shuffles `list` in place (Fisher-Yates) with `pick(n)`, which returns a position below `n`:
+/// the caller's source of choices (proptest indices, libFuzzer bytes).
+pub fn shuffle<X>(list: &mut [X], pick: &mut impl FnMut(usize) -> usize) {
+    for i in (1..list.len()).rev() {
+        list.swap(i, pick(i + 1).min(i));
+    }
+}
+
+/// The same configuration with every list whose order should mean nothing put in another
+/// order: listeners, virtual hosts, each virtual host's names and ports, certificates, each
+/// certificate's SANs, policies. Everything refers to everything else by name, so the server
+/// built from it must decide as the original does.
+///
+/// A listener's `origin_ports` keep their order: the first one is, by the documented API
+/// (`Server::sni_vhost`), the port a handshake's SNI selects its virtual host on.
+#[must_use]
+pub fn permute<T: Clone>(config: &Config<T>, mut pick: impl FnMut(usize) -> usize) -> Config<T> {
+    let mut config = config.clone();
+    shuffle(&mut config.listeners, &mut pick);
+    shuffle(&mut config.vhosts, &mut pick);
+    for vhost in &mut config.vhosts {
+        shuffle(&mut vhost.names, &mut pick);
+        shuffle(&mut vhost.https_ports, &mut pick);
+        shuffle(&mut vhost.http_ports, &mut pick);
+    }
+    shuffle(&mut config.certificates, &mut pick);
+    for certificate in &mut config.certificates {
+        shuffle(&mut certificate.sans, &mut pick);
+    }
+    shuffle(&mut config.policies, &mut pick);
+    config
+}
+
+/// The host of a wire authority (userinfo and port cut off, brackets kept): what the
+/// "over 64 octets with a capital" count looks at.
+#[must_use]
+pub fn authority_host(authority: &[u8]) -> &[u8] {
+    let start = authority
+        .iter()
+        .position(|&b| b == b'@')
+        .map_or(0, |at| at + 1);
+    let rest = &authority[start..];
+    let end = if rest.first() == Some(&b'[') {
+        rest.iter()
+            .position(|&b| b == b']')
+            .map_or(rest.len(), |i| i + 1)
+    } else {
+        rest.iter().rposition(|&b| b == b':').unwrap_or(rest.len())
+    };
+    &rest[..end]
+}
+
+/// Whether a wire authority's host is longer than 64 octets and holds an ASCII capital: the
+/// shape the engine's fast path once lowercased wrong (hostile review, defect 1).
+#[must_use]
+pub fn long_with_capital(authority: &[u8]) -> bool {
+    let host = authority_host(authority);
+    host.len() > 64 && host.iter().any(u8::is_ascii_uppercase)
+}
+
+impl OwnedRequest {
+    /// Every authority-carrying field: `:authority`, `Host`, and an absolute target's.
+    #[must_use]
+    pub fn fields(&self) -> Vec<&[u8]> {
+        let mut fields: Vec<&[u8]> = self
+            .authorities
+            .iter()
+            .chain(&self.hosts)
+            .map(Vec::as_slice)
+            .collect();
+        if let OwnedTarget::Absolute(_, authority) | OwnedTarget::Authority(authority) =
+            &self.target
+        {
+            fields.push(authority);
+        }
+        fields
+    }
+}
+
+impl OwnedConnection {
+    /// The same facts for `to`, a server built from a permutation of `from`'s configuration:
+    /// the listener and the certificate are found by name, not by position.
+    #[must_use]
+    pub fn rebased<T>(&self, from: &Server<T>, to: &Server<T>) -> OwnedConnection {
+        let (a, b) = (from.config(), to.config());
+        let listener = &a.listeners[self.listener].name;
+        let certificate = &a.certificates[self.certificate % a.certificates.len()].id;
+        OwnedConnection {
+            listener: b
+                .listeners
+                .iter()
+                .position(|l| &l.name == listener)
+                .expect("same listeners"),
+            certificate: b
+                .certificates
+                .iter()
+                .position(|c| &c.id == certificate)
+                .expect("same certificates"),
+            ..self.clone()
+        }
+    }
+}
+
+/// Which of two servers each id of a connection's facts comes from.
+#[derive(Clone, Copy, Debug)]
+pub struct IdSources {
+    /// The listener id is the first server's.
+    pub listener: bool,
+    /// The certificate id is the first server's.
+    pub certificate: bool,
+    /// The policy id is the first server's.
+    pub policy: bool,
+}
+
+impl OwnedConnection {
+    /// Borrows these facts with each id taken from `a` or from `b` as `from_a` says (positions
+    /// taken modulo each server's counts), for `b.connection(..)`. Also says whether a foreign
+    /// id (one of `a`'s) is in the facts: the listener, or a certificate or policy in a
+    /// handshake the facts carry.
+    pub fn with_ids_of<R>(
+        &self,
+        a: &Server<usize>,
+        b: &Server<usize>,
+        from_a: IdSources,
+        f: impl FnOnce(&ConnectionFacts<'_>, bool) -> R,
+    ) -> R {
+        let pick = |first: bool| if first { a } else { b };
+        let (ls, cs, ps) = (
+            pick(from_a.listener),
+            pick(from_a.certificate),
+            pick(from_a.policy),
+        );
+        let listener = &ls.config().listeners[self.listener % ls.config().listeners.len()];
+        let certificates = &cs.config().certificates;
+        let handshake = Handshake {
+            sni: self.sni.as_deref(),
+            certificate: cs
+                .certificate_id(&certificates[self.certificate % certificates.len()].id)
+                .expect("certificate of that server"),
+            policy: self
+                .policy
+                .map(|p| ps.policy_id(POLICIES[p]).expect("declared policy")),
+        };
+        let tls = match self.gateway {
+            Some((_, tls)) => tls,
+            None => listener.tls,
+        };
+        let foreign = from_a.listener
+            || (tls && (from_a.certificate || (from_a.policy && self.policy.is_some())));
+        f(
+            &ConnectionFacts {
+                listener: ls
+                    .listener_id(&listener.name)
+                    .expect("listener of that server"),
+                tls: listener.tls.then_some(handshake),
+                gateway: self.gateway.map(|(port, tls)| Gateway {
+                    port,
+                    tls: tls.then_some(handshake),
+                }),
+            },
+            foreign,
+        )
     }
 }
