@@ -86,8 +86,8 @@ pub struct Handshake<'a> {
     pub sni: Option<&'a [u8]>,
     /// The certificate presented.
     pub certificate: CertId,
-    /// The TLS policy applied, if the TLS layer records it; else the policy of the SNI's
-    /// virtual host is assumed (SPEC §4).
+    /// The TLS policy applied, if the TLS layer records it; else the policy the TLS layer
+    /// applies to that SNI is assumed ([`Server::sni_policy`], SPEC §4).
     pub policy: Option<PolicyId>,
 }
 
@@ -625,10 +625,19 @@ impl<T> Server<T> {
                         .and_then(|r| r.lookup_name(name));
                     (port, found.map(|hit| *hit.value))
                 });
+                // SPEC §4: a handshake whose policy the TLS layer did not record gets the one
+                // the TLS layer applies, that of the virtual host its SNI selects on this
+                // first origin port ([`Server::sni_policy`]), whatever port a request names.
+                // Looking it up on the request's port instead would let a request pick the
+                // policy it is checked against (an mTLS site on another port, same name).
+                let assumed = sni_vhost
+                    .and_then(|(_, found)| found)
+                    .or(self.listeners[listener as usize].default_tls_vhost)
+                    .map(|v| self.vhost_policy[v as usize]);
                 Some(TlsState {
                     sni,
                     certificate: h.certificate.0,
-                    policy: h.policy.map(|p| p.0),
+                    policy: h.policy.map(|p| p.0).or(assumed),
                     sni_vhost,
                 })
             }
@@ -897,11 +906,8 @@ impl<T> Server<T> {
         trail: &mut Trail,
     ) -> Result<u32, Fail> {
         trail.sni_vhost = sni_vhost;
-        // SPEC §4: an embedder that cannot say which policy the handshake applied gets the
-        // policy of the SNI's virtual host.
-        let handshake_policy = tls
-            .policy
-            .or_else(|| sni_vhost.map(|v| self.vhost_policy[v as usize]));
+        // The handshake's policy, recorded or assumed once per connection (SPEC §4).
+        let handshake_policy = tls.policy;
         trail.handshake_policy = handshake_policy;
         let cause = match self.config.knobs.sni {
             SniPolicy::Strict => {

@@ -667,12 +667,18 @@ pub fn decide<T>(
 
     let sni_checked = secure && knobs.sni != SniPolicy::Insecure;
     let listener_default_tls = vhost_by_name(config, listener.default_tls_vhost.as_ref());
-    let handshake_policy = |sni_vhost: Option<usize>| -> Option<String> {
-        match handshake.and_then(|h| h.policy) {
-            Some(p) => Some(config.policies[p.0 as usize].clone()),
-            None => sni_vhost.map(|v| config.vhosts[v].policy.clone()),
-        }
+    // The handshake's policy: as recorded, else the one the TLS layer applies to its SNI, that
+    // of the virtual host the SNI selects on the first origin port (or the listener's default
+    // TLS virtual host), whatever port a request names.
+    let policy_at_handshake: Option<String> = match handshake.and_then(|h| h.policy) {
+        Some(p) => Some(config.policies[p.0 as usize].clone()),
+        None => sni
+            .as_ref()
+            .and_then(|name| find_vhost(config, "https", origin_ports[0], &Host::Dns(name.clone())))
+            .or(listener_default_tls)
+            .map(|v| config.vhosts[v].policy.clone()),
     };
+    let handshake_policy = |_sni_vhost: Option<usize>| policy_at_handshake.clone();
     let misdirected = Ok(refuse(Status::Misdirected, Rule::Sni));
 
     if http10_default {

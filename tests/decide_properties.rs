@@ -764,7 +764,10 @@ fn generators_reach_long_names_address_sans_and_any_order() {
         ("... served (case property)", 100),
         ("... refused by rule Sni (case property)", 10),
         ("request host > 64 octets with a capital", cases / 5),
-        ("... served", 20),
+        // Served long hosts are rarer since a handshake without a recorded policy is decided
+        // under the policy its SNI selects (19 of 2,000 with the fixed seed); 10 still shows
+        // the edge is reached.
+        ("... served", 10),
         ("... refused by rule Sni", 5),
         ("SNI > 64 octets with a capital", cases / 10),
         (
