@@ -37,7 +37,7 @@
 
 use http::header::HOST;
 
-use crate::decide::{Connection, Method, Request, Target, Version};
+use crate::facts::{Connection, Method, Request, Target, Version};
 
 /// What [`Server::decide`](crate::Server::decide) needs of an `http::Request`, borrowed from it.
 ///
@@ -188,8 +188,9 @@ impl<'a> HttpRequest<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decide::{Cause, ConnectionFacts, Handshake, Verdict};
+    use crate::facts::{ConnectionFacts, Handshake};
     use crate::server::{CertificateConfig, Config, ListenerConfig, Server, VhostConfig};
+    use crate::verdict::{Cause, Verdict};
 
     /// `a.example.com` serves http on 80 and https on 443; one listener of each.
     fn server() -> Server<()> {

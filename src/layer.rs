@@ -30,9 +30,10 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::decide::{Connection, Reason, Verdict};
+use crate::facts::Connection;
 use crate::from_http::HttpRequest;
 use crate::server::Server;
+use crate::verdict::{Reason, Verdict};
 
 /// Decides each request of one connection before the service sees it.
 ///

@@ -129,6 +129,8 @@ mod authority;
 #[cfg(feature = "serde")]
 mod config_file;
 mod decide;
+mod facts;
+mod fast_path;
 #[cfg(feature = "http")]
 mod from_http;
 mod host;
@@ -142,6 +144,7 @@ mod reload;
 mod server;
 #[cfg(feature = "rustls")]
 mod tls;
+mod verdict;
 #[cfg(any(feature = "rustls", feature = "serde"))]
 mod x509;
 
@@ -151,9 +154,9 @@ pub mod model;
 pub use authority::{Authority, AuthorityError, MAX_AUTHORITY_LEN, WireUnicode};
 #[cfg(feature = "serde")]
 pub use config_file::ConfigError;
-pub use decide::{
-    Cause, Connection, ConnectionFacts, FactsError, Gateway, Handshake, Method, Reason, Request,
-    Rule, Sni, Status, Target, Verdict, Version,
+pub use facts::{
+    Connection, ConnectionFacts, FactsError, Gateway, Handshake, Method, Request, Sni, Target,
+    Version,
 };
 #[cfg(feature = "http")]
 pub use from_http::HttpRequest;
@@ -170,5 +173,6 @@ pub use server::{
 };
 #[cfg(feature = "rustls")]
 pub use tls::{Acceptor, CertResolver, TlsError, TlsFacts};
+pub use verdict::{Cause, Reason, Rule, Status, Verdict};
 #[cfg(any(feature = "rustls", feature = "serde"))]
 pub use x509::{CertificateError, certificate_sans};

@@ -391,8 +391,9 @@ pub fn first_duplicate(patterns: &[Pattern]) -> Option<(usize, usize)> {
 // The decision (SPEC §4-§5), as a plain function over the same inputs as `Server::decide`.
 // ---------------------------------------------------------------------------------------------
 
-use crate::decide::{ConnectionFacts, Method, Request, Rule, Status, Target, Version};
+use crate::facts::{ConnectionFacts, Method, Request, Target, Version};
 use crate::server::{Config, San, SniPolicy, UnknownHost};
+use crate::verdict::{Rule, Status};
 
 /// The model's verdict: the status class, the rule that fired (for `Serve`, `None`), and the
 /// virtual host served (its position in `Config::vhosts`).

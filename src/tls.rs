@@ -33,7 +33,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_rustls::LazyConfigAcceptor;
 use tokio_rustls::server::TlsStream;
 
-use crate::decide::{ConnectionFacts, Handshake};
+use crate::facts::{ConnectionFacts, Handshake};
 use crate::host::Host;
 use crate::index::NameIndex;
 use crate::pattern::NamePattern;
