@@ -85,7 +85,7 @@ pub struct Handshake<'a> {
     /// The certificate presented.
     pub certificate: CertId,
     /// The TLS policy applied, if the TLS layer records it; else the policy the TLS layer
-    /// applies to that SNI is assumed ([`Server::sni_policy`], SPEC §4).
+    /// applies to that SNI is assumed ([`Server::sni_policy`](crate::Server::sni_policy), SPEC §4).
     pub policy: Option<PolicyId>,
 }
 
@@ -168,7 +168,7 @@ pub(crate) struct TlsState {
 }
 
 /// A connection's facts, checked against the server and canonicalized once (the SNI is parsed
-/// here, not per request). Build it with [`Server::connection`].
+/// here, not per request). Build it with [`Server::connection`](crate::Server::connection).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Connection {
     /// The build of the server that checked the facts: another build never reads them.

@@ -124,6 +124,8 @@
 //! );
 //! ```
 #![forbid(unsafe_code)]
+// docs.rs labels each feature-gated item with its feature.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod authority;
 #[cfg(feature = "serde")]
