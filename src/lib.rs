@@ -29,8 +29,9 @@
 //! converted at build time; lookups on the hot path borrow, never allocate for ASCII hosts, and
 //! take at most two hash probes whatever the number of names.
 //!
-//! The rules and their sources are in the project's SPEC; the `model` module (feature `model`) is the same
-//! rules written as plainly as possible, and the tests hold the engine equal to it.
+//! The rules and their sources are in the repository's `SPEC.md`; the `model` module (feature
+//! `model`) is the same rules written as plainly as possible, and the tests hold the engine
+//! equal to it.
 //!
 //! The decision sits on top: a [`Server`] is built once from a [`Config`] (listeners, virtual
 //! hosts, certificates, TLS policy ids, knobs); a [`Connection`] is made once per connection from
