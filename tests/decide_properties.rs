@@ -6,6 +6,7 @@ mod common;
 
 use common::config;
 use common::decide_gen::*;
+use common::shared::case_and_dot_variants;
 use misdirect::model;
 use misdirect::{
     Authority, Connection, FactsError, Method, NamePattern, Rule, San, Server, SniPolicy, Status,
@@ -122,22 +123,6 @@ fn named(server: &Server<usize>, connection: &Connection, request: &OwnedRequest
         };
         (class(&verdict), verdict.reason().map(|r| r.rule), vhost)
     })
-}
-
-/// Every way to write `name` that names the same host: each single capital at every position,
-/// all capitals, and each of those (and the name itself) with one trailing dot.
-fn case_and_dot_variants(name: &str) -> Vec<String> {
-    let mut variants = vec![name.to_string(), name.to_ascii_uppercase()];
-    for (i, c) in name.char_indices() {
-        if c.is_ascii_lowercase() {
-            let mut v = name.to_string();
-            v.replace_range(i..=i, &c.to_ascii_uppercase().to_string());
-            variants.push(v);
-        }
-    }
-    let dotted: Vec<String> = variants.iter().map(|v| format!("{v}.")).collect();
-    variants.extend(dotted);
-    variants
 }
 
 /// Every DNS name a server is configured with, in canonical (lowercase) text: its virtual

@@ -4,6 +4,12 @@
 
 use std::sync::Arc;
 
+#[path = "common/shared.rs"]
+#[allow(dead_code)]
+mod shared;
+
+use shared::case_and_dot_variants;
+
 use misdirect::{
     Acceptor, CertResolver, CertificateConfig, Config, ConnectionFacts, FactsError, Handshake,
     ListenerConfig, Method, Request, Rule, San, Server, SniPolicy, Target, UnknownHost, Verdict,
@@ -39,22 +45,6 @@ fn tls_facts<'a>(
         }),
         gateway: None,
     }
-}
-
-/// Every way to write `name` that names the same host: each single capital, all capitals, and
-/// each of those with one trailing dot (SPEC §6: a decision does not change under them).
-fn case_and_dot_variants(name: &str) -> Vec<String> {
-    let mut variants = vec![name.to_string(), name.to_ascii_uppercase()];
-    for (i, c) in name.char_indices() {
-        if c.is_ascii_lowercase() {
-            let mut v = name.to_string();
-            v.replace_range(i..=i, &c.to_ascii_uppercase().to_string());
-            variants.push(v);
-        }
-    }
-    let dotted: Vec<String> = variants.iter().map(|v| format!("{v}.")).collect();
-    variants.extend(dotted);
-    variants
 }
 
 /// A name of exactly `len` octets under `example.com`, labels of at most 63 octets.

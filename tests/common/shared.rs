@@ -422,3 +422,21 @@ impl OwnedConnection {
         )
     }
 }
+
+/// Every way to write `name` that names the same host: each single capital at every position,
+/// all capitals, and each of those (and the name itself) with one trailing dot (SPEC §6: a
+/// decision does not change under them).
+#[must_use]
+pub fn case_and_dot_variants(name: &str) -> Vec<String> {
+    let mut variants = vec![name.to_string(), name.to_ascii_uppercase()];
+    for (i, c) in name.char_indices() {
+        if c.is_ascii_lowercase() {
+            let mut v = name.to_string();
+            v.replace_range(i..=i, &c.to_ascii_uppercase().to_string());
+            variants.push(v);
+        }
+    }
+    let dotted: Vec<String> = variants.iter().map(|v| format!("{v}.")).collect();
+    variants.extend(dotted);
+    variants
+}
