@@ -101,7 +101,8 @@ impl From<TlsError> for io::Error {
 /// handshake without SNI gets, which rustls' own SNI resolver has no answer for).
 ///
 /// SANs are those of the server's [`CertificateConfig`](crate::CertificateConfig)s; when two
-/// certificates hold the same SAN, the one listed first in the configuration wins.
+/// certificates hold the same SAN, the one whose id sorts first wins (by name, not by position:
+/// a reordered configuration presents the same certificate).
 pub struct CertResolver {
     build: Build,
     index: NameIndex<u32>,
