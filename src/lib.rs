@@ -137,6 +137,8 @@ mod index;
 mod layer;
 mod name;
 mod pattern;
+#[cfg(feature = "quinn")]
+mod quic;
 mod server;
 #[cfg(feature = "rustls")]
 mod tls;
@@ -160,6 +162,8 @@ pub use index::{Hit, IndexError, Lookup, MatchKind, NameIndex};
 #[cfg(feature = "tower")]
 pub use layer::{Misdirect, MisdirectBody, MisdirectLayer, ResponseFuture};
 pub use pattern::{NamePattern, PatternError};
+#[cfg(feature = "quinn")]
+pub use quic::QuicAcceptor;
 pub use server::{
     BuildError, CertId, CertificateConfig, Config, Knobs, ListenerConfig, ListenerId, PolicyId,
     San, Scheme, Server, SkippedSan, SniPolicy, UnknownHost, VhostConfig,
