@@ -1,8 +1,9 @@
 //! An HTTPS server on 127.0.0.1 with misdirect in front of every request: tokio, hyper-util
 //! (HTTP/1.1 and HTTP/2 by ALPN), tokio-rustls, the crate's certificate resolver and acceptor,
-//! and its tower layer.
+//! and its tower layer; and HTTP/3 on another UDP port (quinn, h3, the crate's `QuicAcceptor`:
+//! `common/h3.rs`), advertised by `alt-svc` on the TCP answers.
 //!
-//! Four virtual hosts on two certificates:
+//! Five virtual hosts on two certificates:
 //!
 //! | virtual host         | certificate                  | TLS policy                |
 //! |----------------------|------------------------------|---------------------------|
@@ -10,10 +11,13 @@
 //! | `b.example.test`     | `example` (`*.example.test`) | `public`                  |
 //! | `admin.example.test` | `example` (`*.example.test`) | `mtls` (client cert)      |
 //! | `c.other.test`       | `other` (`c.other.test`)     | `public`                  |
+//! | `legacy.example.test`| `example` (`*.example.test`) | `legacy` (TLS 1.2 on TCP) |
 //!
 //! So a connection opened for `a` may carry requests for `b` (same certificate, same policy:
 //! coalescing works), but not for `c.other.test` (rule 4: the certificate does not cover it)
-//! nor for `admin` (rule 6: its handshake never asked for a client certificate). Both get 421.
+//! nor for `admin` (rule 6: its handshake never asked for a client certificate), nor for
+//! `legacy` (rule 6: another policy). All get 421. `/page.html` shows images from other hosts and
+//! every answer is logged (`common/browser.rs`), for the browser test (`tests/browser.rs`).
 //!
 //! Certificates (a CA, the two server certificates, a client certificate) are generated at
 //! start with rcgen and written to `--out` (default `target/misdirect-example`), unless
@@ -21,8 +25,8 @@
 //! `other.key`, `client.pem` and `client.key`.
 //!
 //! ```text
-//! cargo run --example server --features rustls,tower,serde -- [--port N] [--out DIR]
-//!     [--certs DIR] [--no-layer] [--quiet]
+//! cargo run --example server --features rustls,tower,serde,quinn -- [--port N] [--out DIR]
+//!     [--certs DIR] [--h3-port N] [--no-layer] [--quiet]
 //! ```
 //!
 //! It prints curl commands that show a 200, a coalesced 200 and a 421. CONNECT gets 501: the
@@ -30,6 +34,11 @@
 //! every request without deciding (for measuring the layer's cost). The end-to-end tests
 //! (`tests/e2e.rs`) include this file and call [`start`].
 #![allow(dead_code)] // `main` and some fields are unused when the tests include this file.
+
+#[path = "common/browser.rs"]
+mod browser;
+#[path = "common/h3.rs"]
+mod h3;
 
 use std::convert::Infallible;
 use std::error::Error;
@@ -63,12 +72,20 @@ pub type Result<T> = std::result::Result<T, Box<dyn Error + Send + Sync>>;
 /// The server's virtual hosts, listener and knobs; the certificates are added from the PEM
 /// files the server presents, so their SANs are read, not typed twice.
 const CONFIG: &str = r#"
-policies = ["public", "mtls"]
+policies = ["public", "mtls", "legacy"]
 
 [[listeners]]
 name = "tls"
 tls = true
 port = PORT
+default_tls_vhost = "a"
+
+# HTTP/3: the alternative service (RFC 7838) on another UDP port, serving the TCP origin's port.
+[[listeners]]
+name = "h3"
+tls = true
+port = H3_UDP
+origin_ports = [PORT]
 default_tls_vhost = "a"
 
 [[vhosts]]
@@ -98,6 +115,13 @@ names = ["c.other.test"]
 https_ports = [PORT]
 policy = "public"
 value = "site c"
+
+[[vhosts]]
+name = "legacy"
+names = ["legacy.example.test"]
+https_ports = [PORT]
+policy = "legacy"
+value = "site legacy"
 "#;
 
 /// Command-line options.
@@ -105,6 +129,8 @@ value = "site c"
 pub struct Options {
     /// Port on 127.0.0.1; 0 picks a free one.
     pub port: u16,
+    /// UDP port of HTTP/3 on 127.0.0.1; 0 picks a free one.
+    pub h3_port: u16,
     /// Read certificates from this folder instead of generating them.
     pub certs: Option<PathBuf>,
     /// Write generated certificates here.
@@ -140,6 +166,10 @@ pub struct Running {
     pub server: Arc<Server<String>>,
     /// The accept loop.
     pub task: tokio::task::JoinHandle<()>,
+    /// HTTP/3.
+    pub h3: h3::Running,
+    /// Every answered request.
+    pub log: browser::RequestLog,
 }
 
 fn generate_pki() -> Result<Pki> {
@@ -232,6 +262,8 @@ fn leaf_der(cert: &str) -> Result<CertificateDer<'static>> {
 pub async fn start(options: Options) -> Result<Running> {
     let listener = TcpListener::bind(("127.0.0.1", options.port)).await?;
     let addr = listener.local_addr()?;
+    let udp = std::net::UdpSocket::bind(("127.0.0.1", options.h3_port))?;
+    let h3_port = udp.local_addr()?.port();
     let (pki, dir) = match &options.certs {
         Some(dir) => (load_pki(dir)?, dir.clone()),
         None => {
@@ -249,7 +281,9 @@ pub async fn start(options: Options) -> Result<Running> {
     };
 
     // The decision: virtual hosts from TOML, certificates from the PEMs served.
-    let text = CONFIG.replace("PORT", &addr.port().to_string());
+    let text = CONFIG
+        .replace("H3_UDP", &h3_port.to_string())
+        .replace("PORT", &addr.port().to_string());
     let mut config: Config<String> = Config::from_toml(&text, &dir)?;
     config.certificates = vec![
         CertificateConfig::from_der("example", &leaf_der(&pki.example.0)?)?,
@@ -289,8 +323,29 @@ pub async fn start(options: Options) -> Result<Running> {
         .with_safe_default_protocol_versions()?
         .with_client_cert_verifier(verifier)
         .with_cert_resolver(resolver.clone());
-    mtls.alpn_protocols = alpn;
-    mtls.session_storage = sessions;
+    mtls.alpn_protocols = alpn.clone();
+    mtls.session_storage = sessions.clone();
+    // legacy: a site kept for old clients, TLS 1.2 only (over QUIC, which has TLS 1.3 alone,
+    // its policy is public's settings under its own name).
+    let mut legacy = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
+        .with_protocol_versions(&[&rustls::version::TLS12])?
+        .with_no_client_auth()
+        .with_cert_resolver(resolver.clone());
+    legacy.alpn_protocols = alpn;
+    legacy.session_storage = sessions;
+    let log = browser::RequestLog::new(options.quiet);
+    let h3_listener = server.listener_id("h3").ok_or("no h3 listener")?;
+    let policies = [("public", &public), ("mtls", &mtls), ("legacy", &public)];
+    let h3 = h3::start(
+        udp,
+        &server,
+        h3_listener,
+        resolver.clone(),
+        &policies,
+        log.clone(),
+        options.quiet,
+    )?;
+    let alt_svc = HeaderValue::from_str(&format!("h3=\":{h3_port}\"; ma=3600"))?;
     let acceptor = Arc::new(
         Acceptor::new(
             Arc::clone(&server),
@@ -299,10 +354,12 @@ pub async fn start(options: Options) -> Result<Running> {
             "public",
             Arc::new(public),
         )?
-        .with_policy("mtls", Arc::new(mtls))?,
+        .with_policy("mtls", Arc::new(mtls))?
+        .with_policy("legacy", Arc::new(legacy))?,
     );
 
     let shared = Arc::clone(&server);
+    let requests = log.clone();
     let task = tokio::spawn(async move {
         loop {
             let Ok((tcp, _)) = listener.accept().await else {
@@ -311,8 +368,10 @@ pub async fn start(options: Options) -> Result<Running> {
             let server = Arc::clone(&shared);
             let acceptor = Arc::clone(&acceptor);
             let options = options.clone();
+            let logged = (requests.clone(), alt_svc.clone());
             tokio::spawn(async move {
-                if let Err(e) = connection(tcp, &server, &acceptor, listener_id, &options).await {
+                let result = connection(tcp, &server, &acceptor, listener_id, &options, logged);
+                if let Err(e) = result.await {
                     if !options.quiet {
                         eprintln!("connection: {e}");
                     }
@@ -326,6 +385,8 @@ pub async fn start(options: Options) -> Result<Running> {
         dir,
         server,
         task,
+        h3,
+        log,
     })
 }
 
@@ -336,10 +397,16 @@ async fn connection(
     acceptor: &Acceptor<String>,
     listener: ListenerId,
     options: &Options,
+    (log, alt_svc): (browser::RequestLog, HeaderValue),
 ) -> Result<()> {
     let (tls, facts) =
         tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await??;
     let conn = server.connection(&facts.connection_facts(listener))?;
+    let policy = facts
+        .policy
+        .and_then(|p| server.policy_name(p))
+        .unwrap_or("?");
+    let logged = browser::Connection::next(facts.sni.as_deref(), policy);
     let facts = Arc::new(facts);
     let describe = describe(server, &facts);
     let site = {
@@ -353,12 +420,14 @@ async fn connection(
     let io = TokioIo::new(tls);
     if options.no_layer {
         let service = tower::service_fn(site);
+        let service = browser::Logged::new(service, log, logged, Some(alt_svc));
         http.serve_connection(io, TowerToHyperService::new(service))
             .await?;
     } else {
         let service = tower::ServiceBuilder::new()
             .layer(MisdirectLayer::new(Arc::clone(server), conn))
             .service_fn(site);
+        let service = browser::Logged::new(service, log, logged, Some(alt_svc));
         http.serve_connection(io, TowerToHyperService::new(service))
             .await?;
     }
@@ -386,7 +455,7 @@ fn describe(server: &Server<String>, facts: &TlsFacts) -> String {
 
 /// The sites: one line naming the virtual host the layer chose, and the connection. CONNECT
 /// is no site's: it gets 501.
-fn site(request: Request<Incoming>, connection: &str) -> Response<Full<Bytes>> {
+fn site<B>(request: Request<B>, connection: &str) -> Response<Full<Bytes>> {
     // CONNECT asks for a tunnel to a host and port (RFC 9110 §9.3.6), not for a site: the layer
     // passes it on untouched (`Verdict::NotOrigin`, no virtual host chosen), and the handler
     // that receives it must not answer as a site would. A 2xx here would tell the client the
@@ -409,6 +478,9 @@ fn site(request: Request<Incoming>, connection: &str) -> Response<Full<Bytes>> {
             CONTENT_TYPE,
             HeaderValue::from_static("text/plain; charset=utf-8"),
         );
+        return response;
+    }
+    if let Some(response) = browser::asset(&request) {
         return response;
     }
     let site = request
@@ -450,13 +522,14 @@ fn parse_options() -> Result<Options> {
         let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value"));
         match arg.as_str() {
             "--port" => options.port = value()?.parse()?,
+            "--h3-port" => options.h3_port = value()?.parse()?,
             "--certs" => options.certs = Some(value()?.into()),
             "--out" => options.out = Some(value()?.into()),
             "--no-layer" => options.no_layer = true,
             "--quiet" => options.quiet = true,
             "-h" | "--help" => {
                 println!(
-                    "usage: server [--port N] [--out DIR] [--certs DIR] [--no-layer] [--quiet]"
+                    "usage: server [--port N] [--out DIR] [--certs DIR] [--h3-port N] [--no-layer] [--quiet]"
                 );
                 std::process::exit(0);
             }
@@ -471,8 +544,9 @@ async fn main() -> Result<()> {
     let options = parse_options()?;
     let running = start(options.clone()).await?;
     println!(
-        "listening on https://{} ({}), certificates in {}",
+        "listening on https://{} and HTTP/3 on udp {} ({}), certificates in {}",
         running.addr,
+        running.h3.addr,
         if options.no_layer {
             "misdirect layer OFF"
         } else {
