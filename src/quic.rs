@@ -34,9 +34,10 @@
 //! with; rustls resumes only for the same SNI, which selects the same certificate. QUIC's
 //! rustls connection takes no resumption data from outside, and it needs none here.
 //!
-//! quinn's crypto traits are public but, as quinn-proto's documentation says of its lower
-//! layers, they change more freely than its connection API: this module is written against
-//! quinn 0.11.
+//! This leans on quinn's crypto traits (`crypto::ServerConfig`, `crypto::Session`), which quinn
+//! exposes for alternative TLS stacks; they are a lower layer than its connection API and
+//! may change in a minor release. The module is written against quinn 0.11 and quinn-proto
+//! 0.11; a change there shows here as a build error, not as a silent change of policy.
 //!
 //! [`Acceptor`]: crate::Acceptor
 
