@@ -74,6 +74,10 @@ const HANDSHAKE_FAILURE: u8 = 40;
 /// Every registered `ServerConfig` should use the same [`CertResolver`], the one given here (so
 /// the certificate presented is the one reported), offer the ALPN `h3`, and allow TLS 1.3;
 /// each may differ in client authentication and ciphers, which is what a TLS policy is.
+///
+/// The `handshake_data()` of its connections is this crate's own type, not
+/// `quinn::crypto::rustls::HandshakeData`: read the SNI and ALPN with
+/// [`TlsFacts::from_quic`]. `peer_identity()` is rustls' certificate chain, as usual.
 pub struct QuicAcceptor<T> {
     server: Arc<Server<T>>,
     listener: ListenerId,
