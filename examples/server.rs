@@ -1,8 +1,9 @@
 //! An HTTPS server on 127.0.0.1 with misdirect in front of every request: tokio, hyper-util
 //! (HTTP/1.1 and HTTP/2 by ALPN), tokio-rustls, the crate's certificate resolver and acceptor,
-//! and its tower layer.
+//! and its tower layer; and HTTP/3 on another UDP port (quinn, h3, the crate's `QuicAcceptor`:
+//! `common/h3.rs`), advertised by `alt-svc` on the TCP answers.
 //!
-//! Four virtual hosts on two certificates:
+//! Five virtual hosts on two certificates:
 //!
 //! | virtual host         | certificate                  | TLS policy                |
 //! |----------------------|------------------------------|---------------------------|
@@ -10,10 +11,13 @@
 //! | `b.example.test`     | `example` (`*.example.test`) | `public`                  |
 //! | `admin.example.test` | `example` (`*.example.test`) | `mtls` (client cert)      |
 //! | `c.other.test`       | `other` (`c.other.test`)     | `public`                  |
+//! | `legacy.example.test`| `example` (`*.example.test`) | `legacy` (TLS 1.2 on TCP) |
 //!
 //! So a connection opened for `a` may carry requests for `b` (same certificate, same policy:
 //! coalescing works), but not for `c.other.test` (rule 4: the certificate does not cover it)
-//! nor for `admin` (rule 6: its handshake never asked for a client certificate). Both get 421.
+//! nor for `admin` (rule 6: its handshake never asked for a client certificate), nor for
+//! `legacy` (rule 6: another policy). All get 421. `/page.html` shows images from other hosts and
+//! every answer is logged (`common/browser.rs`), for the browser test (`tests/browser.rs`).
 //!
 //! Certificates (a CA, the two server certificates, a client certificate) are generated at
 //! start with rcgen and written to `--out` (default `target/misdirect-example`), unless
@@ -21,8 +25,9 @@
 //! `other.key`, `client.pem` and `client.key`.
 //!
 //! ```text
-//! cargo run --example server --features rustls,tower,serde,reload -- [--port N] [--out DIR]
-//!     [--certs DIR] [--grace MS] [--log-requests] [--no-layer] [--quiet]
+//! cargo run --example server --features rustls,tower,serde,reload,quinn -- [--port N]
+//!     [--out DIR] [--certs DIR] [--h3-port N] [--grace MS] [--log-requests] [--no-layer]
+//!     [--quiet]
 //! ```
 //!
 //! It prints curl commands that show a 200, a coalesced 200 and a 421. CONNECT gets 501: the
@@ -36,6 +41,11 @@
 //! drained (HTTP/2 GOAWAY, HTTP/1.1 `Connection: close`; past `--grace` their requests get 421).
 //! A file that does not parse or build changes nothing, and the log names the file and entry.
 #![allow(dead_code)] // `main` and some fields are unused when the tests include this file.
+
+#[path = "common/browser.rs"]
+mod browser;
+#[path = "common/h3.rs"]
+mod h3;
 
 use std::convert::Infallible;
 use std::error::Error;
@@ -70,12 +80,20 @@ pub type Result<T> = std::result::Result<T, Box<dyn Error + Send + Sync>>;
 /// The server's virtual hosts, listener and knobs; the certificates are added from the PEM
 /// files the server presents, so their SANs are read, not typed twice.
 const CONFIG: &str = r#"
-policies = ["public", "mtls"]
+policies = ["public", "mtls", "legacy"]
 
 [[listeners]]
 name = "tls"
 tls = true
 port = PORT
+default_tls_vhost = "a"
+
+# HTTP/3: the alternative service (RFC 7838) on another UDP port, serving the TCP origin's port.
+[[listeners]]
+name = "h3"
+tls = true
+port = H3_UDP
+origin_ports = [PORT]
 default_tls_vhost = "a"
 
 [[vhosts]]
@@ -105,6 +123,13 @@ names = ["c.other.test"]
 https_ports = [PORT]
 policy = "public"
 value = "site c"
+
+[[vhosts]]
+name = "legacy"
+names = ["legacy.example.test"]
+https_ports = [PORT]
+policy = "legacy"
+value = "site legacy"
 "#;
 
 /// Command-line options.
@@ -112,6 +137,8 @@ value = "site c"
 pub struct Options {
     /// Port on 127.0.0.1; 0 picks a free one.
     pub port: u16,
+    /// UDP port of HTTP/3 on 127.0.0.1; 0 picks a free one.
+    pub h3_port: u16,
     /// Read certificates from this folder instead of generating them.
     pub certs: Option<PathBuf>,
     /// Write generated certificates here.
@@ -153,6 +180,10 @@ pub struct Running {
     sessions: Arc<dyn StoresServerSessions>,
     /// The accept loop.
     pub task: tokio::task::JoinHandle<()>,
+    /// HTTP/3.
+    pub h3: h3::Running,
+    /// Every answered request.
+    pub log: browser::RequestLog,
 }
 
 /// What one configuration generation serves with: the decision and the TLS glue built for it.
@@ -163,6 +194,10 @@ pub struct Site {
     pub acceptor: Arc<Acceptor<String>>,
     /// Its TLS listener.
     pub listener: ListenerId,
+    /// The rustls configuration of each policy, for the QUIC endpoint.
+    pub quic_policies: Vec<(&'static str, Arc<rustls::ServerConfig>)>,
+    /// The certificate resolver.
+    pub resolver: Arc<CertResolver>,
     /// The PEM text of each certificate, by id, to say which were renewed.
     pub certificates: Vec<(String, String)>,
 }
@@ -326,6 +361,8 @@ fn leaf_der(cert: &str) -> Result<CertificateDer<'static>> {
 pub async fn start(options: Options) -> Result<Running> {
     let listener = TcpListener::bind(("127.0.0.1", options.port)).await?;
     let addr = listener.local_addr()?;
+    let udp = std::net::UdpSocket::bind(("127.0.0.1", options.h3_port))?;
+    let h3_port = udp.local_addr()?.port();
     let (pki, dir) = match &options.certs {
         Some(dir) => (load_pki(dir)?, dir.clone()),
         None => {
@@ -345,7 +382,10 @@ pub async fn start(options: Options) -> Result<Running> {
     // The configuration file: written once, then read at start and on every reload.
     let file = dir.join("server.toml");
     if !file.exists() {
-        std::fs::write(&file, CONFIG.replace("PORT", &addr.port().to_string()))?;
+        let text = CONFIG
+            .replace("H3_UDP", &h3_port.to_string())
+            .replace("PORT", &addr.port().to_string());
+        std::fs::write(&file, text)?;
     }
     // One session cache for every policy and every generation: the acceptor scopes what it
     // stores to the policy and certificates that made it, so nothing resumes into another.
@@ -353,7 +393,29 @@ pub async fn start(options: Options) -> Result<Running> {
     let sites = Arc::new(Reloadable::new(build_site(&dir, addr.port(), &sessions)?));
     let grace = options.grace.unwrap_or(Duration::from_secs(10));
 
+    // HTTP/3 on its UDP port, an alternative service of the TCP origin. It runs on the first
+    // generation: this example does not rebuild the QUIC endpoint's configuration on reload.
+    let first = sites.current();
+    let log = browser::RequestLog::new(options.quiet);
+    let h3_listener = first.server.listener_id("h3").ok_or("no h3 listener")?;
+    let policies: Vec<(&str, &rustls::ServerConfig)> = first
+        .quic_policies
+        .iter()
+        .map(|(name, config)| (*name, &**config))
+        .collect();
+    let h3 = h3::start(
+        udp,
+        &first.server,
+        h3_listener,
+        Arc::clone(&first.resolver),
+        &policies,
+        log.clone(),
+        options.quiet,
+    )?;
+    let alt_svc = HeaderValue::from_str(&format!("h3=\":{h3_port}\"; ma=3600"))?;
+
     let accepting = Arc::clone(&sites);
+    let requests = log.clone();
     let task = tokio::spawn(async move {
         loop {
             let Ok((tcp, _)) = listener.accept().await else {
@@ -361,8 +423,10 @@ pub async fn start(options: Options) -> Result<Running> {
             };
             let sites = Arc::clone(&accepting);
             let options = options.clone();
+            let logged = (requests.clone(), alt_svc.clone());
             tokio::spawn(async move {
-                if let Err(e) = connection(tcp, &sites, grace, &options).await {
+                let result = connection(tcp, &sites, grace, &options, logged);
+                if let Err(e) = result.await {
                     if !options.quiet {
                         eprintln!("connection: {e}");
                     }
@@ -377,6 +441,8 @@ pub async fn start(options: Options) -> Result<Running> {
         sites,
         sessions,
         task,
+        h3,
+        log,
     })
 }
 
@@ -422,22 +488,38 @@ fn build_site(dir: &Path, port: u16, sessions: &Arc<dyn StoresServerSessions>) -
         .with_safe_default_protocol_versions()?
         .with_client_cert_verifier(verifier)
         .with_cert_resolver(resolver.clone());
-    mtls.alpn_protocols = alpn;
+    mtls.alpn_protocols = alpn.clone();
     mtls.session_storage = Arc::clone(sessions);
+    // legacy: a site kept for old clients, TLS 1.2 only (over QUIC, which has TLS 1.3 alone,
+    // its policy is public's settings under its own name).
+    let mut legacy = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
+        .with_protocol_versions(&[&rustls::version::TLS12])?
+        .with_no_client_auth()
+        .with_cert_resolver(resolver.clone());
+    legacy.alpn_protocols = alpn;
+    legacy.session_storage = Arc::clone(sessions);
+    let (public, mtls) = (Arc::new(public), Arc::new(mtls));
     let acceptor = Arc::new(
         Acceptor::new(
             Arc::clone(&server),
             listener,
-            resolver,
+            Arc::clone(&resolver),
             "public",
-            Arc::new(public),
+            Arc::clone(&public),
         )?
-        .with_policy("mtls", Arc::new(mtls))?,
+        .with_policy("mtls", Arc::clone(&mtls))?
+        .with_policy("legacy", Arc::new(legacy))?,
     );
     Ok(Site {
         server,
         acceptor,
         listener,
+        quic_policies: vec![
+            ("public", Arc::clone(&public)),
+            ("mtls", mtls),
+            ("legacy", public),
+        ],
+        resolver,
         certificates: vec![
             ("example".to_string(), pki.example.0),
             ("other".to_string(), pki.other.0),
@@ -454,6 +536,7 @@ async fn connection(
     sites: &Reloadable<Site>,
     grace: Duration,
     options: &Options,
+    (log, alt_svc): (browser::RequestLog, HeaderValue),
 ) -> Result<()> {
     let generation = sites.current();
     let site = &**generation;
@@ -462,6 +545,11 @@ async fn connection(
     let conn = site
         .server
         .connection(&facts.connection_facts(site.listener))?;
+    let policy = facts
+        .policy
+        .and_then(|p| site.server.policy_name(p))
+        .unwrap_or("?");
+    let logged = browser::Connection::next(facts.sni.as_deref(), policy);
     let facts = Arc::new(facts);
     let describe = describe(&site.server, &facts);
     let handler = {
@@ -474,6 +562,7 @@ async fn connection(
     let io = TokioIo::new(tls);
     if options.no_layer {
         let service = tower::service_fn(handler);
+        let service = browser::Logged::new(service, log, logged, Some(alt_svc));
         return serve(io, TowerToHyperService::new(service), sites, &generation).await;
     }
     let layer =
@@ -481,6 +570,7 @@ async fn connection(
     let service = tower::ServiceBuilder::new()
         .layer(layer)
         .service_fn(handler);
+    let service = browser::Logged::new(service, log, logged, Some(alt_svc));
     if !options.log_requests {
         return serve(io, TowerToHyperService::new(service), sites, &generation).await;
     }
@@ -564,7 +654,7 @@ fn describe(server: &Server<String>, facts: &TlsFacts) -> String {
 
 /// The sites: one line naming the virtual host the layer chose, and the connection. CONNECT
 /// is no site's: it gets 501.
-async fn site(request: Request<Incoming>, connection: &str) -> Response<Full<Bytes>> {
+async fn site<B>(request: Request<B>, connection: &str) -> Response<Full<Bytes>> {
     // CONNECT asks for a tunnel to a host and port (RFC 9110 §9.3.6), not for a site: the layer
     // passes it on untouched (`Verdict::NotOrigin`, no virtual host chosen), and the handler
     // that receives it must not answer as a site would. A 2xx here would tell the client the
@@ -587,6 +677,9 @@ async fn site(request: Request<Incoming>, connection: &str) -> Response<Full<Byt
             CONTENT_TYPE,
             HeaderValue::from_static("text/plain; charset=utf-8"),
         );
+        return response;
+    }
+    if let Some(response) = browser::asset(&request) {
         return response;
     }
     // `/slow` answers after half a second: a request still in flight when a reload comes.
@@ -632,6 +725,7 @@ fn parse_options() -> Result<Options> {
         let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value"));
         match arg.as_str() {
             "--port" => options.port = value()?.parse()?,
+            "--h3-port" => options.h3_port = value()?.parse()?,
             "--certs" => options.certs = Some(value()?.into()),
             "--out" => options.out = Some(value()?.into()),
             "--no-layer" => options.no_layer = true,
@@ -640,8 +734,8 @@ fn parse_options() -> Result<Options> {
             "--log-requests" => options.log_requests = true,
             "-h" | "--help" => {
                 println!(
-                    "usage: server [--port N] [--out DIR] [--certs DIR] [--grace MS] \
-                     [--log-requests] [--no-layer] [--quiet]"
+                    "usage: server [--port N] [--out DIR] [--certs DIR] [--h3-port N] \
+                     [--grace MS] [--log-requests] [--no-layer] [--quiet]"
                 );
                 std::process::exit(0);
             }
@@ -656,8 +750,9 @@ async fn main() -> Result<()> {
     let options = parse_options()?;
     let running = start(options.clone()).await?;
     println!(
-        "listening on https://{} ({}), certificates in {}",
+        "listening on https://{} and HTTP/3 on udp {} ({}), certificates in {}",
         running.addr,
+        running.h3.addr,
         if options.no_layer {
             "misdirect layer OFF"
         } else {

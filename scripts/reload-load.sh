@@ -16,7 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v h2load >/dev/null || { apt-get update -qq && apt-get install -y -qq nghttp2-client >/dev/null; }
-cargo build -q --release --features rustls,tower,serde,reload --example server
+cargo build -q --release --features rustls,tower,serde,reload,quinn --example server
 BIN=${CARGO_TARGET_DIR:-target}/release/examples/server
 WORK=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$WORK"' EXIT

@@ -56,6 +56,12 @@
 //! configuration from TOML; `tracing` logs every refusal with its reason. `examples/server.rs`
 //! puts them together.
 //!
+//! HTTP/3 (feature `quinn`): a `QuicAcceptor` is the crypto configuration of a quinn endpoint,
+//! giving each QUIC handshake the rustls configuration of the policy its SNI selects, as the
+//! TCP acceptor does; `TlsFacts::from_quic` reads the connection's facts after the handshake,
+//! and h3's requests go through `HttpRequest` (or the tower layer) like hyper's. A listener
+//! reached through Alt-Svc lists the origin's port in `ListenerConfig::origin_ports`.
+//!
 //! ## Example: names
 //!
 //! ```
@@ -142,6 +148,8 @@ mod index;
 mod layer;
 mod name;
 mod pattern;
+#[cfg(feature = "quinn")]
+mod quic;
 #[cfg(feature = "reload")]
 mod reload;
 mod server;
@@ -168,6 +176,8 @@ pub use index::{Hit, IndexError, Lookup, MatchKind, NameIndex};
 #[cfg(feature = "tower")]
 pub use layer::{Misdirect, MisdirectBody, MisdirectLayer, ResponseFuture};
 pub use pattern::{NamePattern, PatternError};
+#[cfg(feature = "quinn")]
+pub use quic::QuicAcceptor;
 #[cfg(feature = "reload")]
 pub use reload::{Changes, Generation, Reloadable, Retirement};
 pub use server::{

@@ -59,6 +59,19 @@ pub enum TlsError {
     ForeignResolver,
     /// No certificate covers the SNI and there is no default certificate.
     NoCertificate,
+    /// A `ServerConfig` registered with a `QuicAcceptor` cannot run QUIC (feature `quinn`):
+    /// QUIC needs TLS 1.3 with `TLS13_AES_128_GCM_SHA256`, and `max_early_data_size` 0 or
+    /// `u32::MAX`.
+    QuicConfig {
+        /// The policy the configuration was given for.
+        policy: String,
+        /// What rustls or quinn said.
+        reason: String,
+    },
+    /// A quinn connection whose handshake was not made by a `QuicAcceptor`, or is not complete
+    /// yet (feature `quinn`): its certificate and policy are unknown, so it is refused rather
+    /// than guessed.
+    UnknownQuicHandshake,
 }
 
 impl fmt::Display for TlsError {
@@ -84,6 +97,12 @@ impl fmt::Display for TlsError {
             TlsError::NoCertificate => {
                 f.write_str("no certificate covers the SNI and there is no default certificate")
             }
+            TlsError::QuicConfig { policy, reason } => {
+                write!(f, "the ServerConfig of policy {policy:?} cannot run QUIC: {reason}")
+            }
+            TlsError::UnknownQuicHandshake => f.write_str(
+                "the QUIC connection's handshake was not made by a QuicAcceptor, or is not complete",
+            ),
         }
     }
 }
@@ -104,7 +123,7 @@ impl From<TlsError> for io::Error {
 /// certificates hold the same SAN, the one whose id sorts first wins (by name, not by position:
 /// a reordered configuration presents the same certificate).
 pub struct CertResolver {
-    build: Build,
+    pub(crate) build: Build,
     index: NameIndex<u32>,
     keys: Vec<Option<Arc<CertifiedKey>>>,
     /// Per certificate with a key: the digest of its id and of the end-entity certificate
@@ -481,17 +500,7 @@ impl<T> Acceptor<T> {
             .server
             .policy_id(policy)
             .ok_or_else(|| TlsError::UnknownPolicy(policy.to_string()))?;
-        let scope = self.resolver.scope(id);
-        let mut scoped = (*config).clone();
-        scoped.session_storage = Arc::new(ScopedSessions {
-            inner: Arc::clone(&config.session_storage),
-            scope,
-        });
-        scoped.ticketer = Arc::new(ScopedTickets {
-            inner: Arc::clone(&config.ticketer),
-            scope,
-        });
-        self.configs[id.0 as usize] = Some(Arc::new(scoped));
+        self.configs[id.0 as usize] = Some(Arc::new(scoped(&self.resolver, id, &config)));
         Ok(self)
     }
 
@@ -545,6 +554,26 @@ impl<T> Acceptor<T> {
         let facts = TlsFacts::read(conn, sni, certificate, Some(policy));
         Ok((stream, facts))
     }
+}
+
+/// A copy of `config` whose session store and ticketer wrap the given ones so that a session
+/// resumes only under `policy` and with the resolver's certificates (see [`Acceptor::new`]).
+pub(crate) fn scoped(
+    resolver: &CertResolver,
+    policy: PolicyId,
+    config: &ServerConfig,
+) -> ServerConfig {
+    let scope = resolver.scope(policy);
+    let mut scoped = config.clone();
+    scoped.session_storage = Arc::new(ScopedSessions {
+        inner: Arc::clone(&config.session_storage),
+        scope,
+    });
+    scoped.ticketer = Arc::new(ScopedTickets {
+        inner: Arc::clone(&config.ticketer),
+        scope,
+    });
+    scoped
 }
 
 /// A session store whose entries carry the scope they were made under: an entry of another

@@ -514,9 +514,13 @@ async fn reload_under_an_open_connection_drains_it_and_serves_the_new_generation
 
     // Generation 2: virtual host b removed, `fresh` added, the certificate renewed by another
     // CA with other SANs.
-    let renewed =
-        server::generate_pki_with(&["a.example.test", "admin.example.test", "fresh.example.test"])
-            .unwrap();
+    let renewed = server::generate_pki_with(&[
+        "a.example.test",
+        "admin.example.test",
+        "fresh.example.test",
+        "legacy.example.test",
+    ])
+    .unwrap();
     for (name, text) in server::FILES.iter().zip(server::pki_files(&renewed)) {
         if !name.starts_with("other") {
             std::fs::write(running.dir.join(name), text).unwrap();
@@ -537,7 +541,7 @@ async fn reload_under_an_open_connection_drains_it_and_serves_the_new_generation
         "+ virtual host \"fresh\" (fresh.example.test)",
         "- virtual host \"b\" (b.example.test)",
         "~ certificate \"example\": + SAN DNS:a.example.test",
-        "~ certificate \"example\" renewed: [DNS:*.example.test] -> [DNS:a.example.test, DNS:admin.example.test, DNS:fresh.example.test]",
+        "~ certificate \"example\" renewed: [DNS:*.example.test] -> [DNS:a.example.test, DNS:admin.example.test, DNS:fresh.example.test, DNS:legacy.example.test]",
     ] {
         assert!(report.contains(line), "{line:?} not in\n{report}");
     }
@@ -579,7 +583,8 @@ async fn reload_under_an_open_connection_drains_it_and_serves_the_new_generation
         [
             "DNS:a.example.test",
             "DNS:admin.example.test",
-            "DNS:fresh.example.test"
+            "DNS:fresh.example.test",
+            "DNS:legacy.example.test"
         ]
     );
     let mut new = h2(stream).await;

@@ -1,0 +1,463 @@
+//! End to end over QUIC: the example server (examples/server.rs, included here) with its HTTP/3
+//! listener on a loopback UDP port, driven by a real HTTP/3 client (quinn, h3, h3-quinn). The
+//! listener is the alternative service of the TCP origin: requests name the TCP port.
+//! Every test starts its own server and ends within a bounded time.
+
+#[path = "../examples/server.rs"]
+mod server;
+
+use std::future::{Future, poll_fn};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Buf, Bytes};
+use hyper::StatusCode;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+use server::{Options, Running};
+
+static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// The time any one test may take.
+const BOUND: Duration = Duration::from_secs(60);
+
+async fn bounded<F: Future>(test: F) -> F::Output {
+    tokio::time::timeout(BOUND, test)
+        .await
+        .expect("the test ends within its bound")
+}
+
+async fn start() -> Running {
+    let out = std::env::temp_dir().join(format!(
+        "misdirect-h3-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    server::start(Options {
+        port: 0,
+        out: Some(out),
+        quiet: true,
+        ..Options::default()
+    })
+    .await
+    .expect("the example server starts")
+}
+
+/// A rustls client for QUIC (ALPN h3) trusting the example CA, with or without its client
+/// certificate.
+fn client_config(running: &Running, client_cert: bool) -> quinn::ClientConfig {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_slice(running.pki.ca.as_bytes()).unwrap())
+        .unwrap();
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .unwrap()
+        .with_root_certificates(roots);
+    let mut config = if client_cert {
+        let (cert, key) = &running.pki.client;
+        builder
+            .with_client_auth_cert(
+                vec![CertificateDer::from_pem_slice(cert.as_bytes()).unwrap()],
+                PrivateKeyDer::from_pem_slice(key.as_bytes()).unwrap(),
+            )
+            .unwrap()
+    } else {
+        builder.with_no_client_auth()
+    };
+    config.alpn_protocols = vec![b"h3".to_vec()];
+    let quic = quinn::crypto::rustls::QuicClientConfig::try_from(config).unwrap();
+    quinn::ClientConfig::new(Arc::new(quic))
+}
+
+/// An HTTP/3 client connection, with its QUIC connection for raw streams.
+struct H3 {
+    quic: quinn::Connection,
+    send: h3::client::SendRequest<h3_quinn::OpenStreams, Bytes>,
+}
+
+/// Opens a QUIC connection to the HTTP/3 listener with this SNI.
+async fn handshake(running: &Running, sni: &str, config: quinn::ClientConfig) -> quinn::Connection {
+    let mut endpoint = quinn::Endpoint::client("127.0.0.1:0".parse().unwrap()).unwrap();
+    endpoint.set_default_client_config(config);
+    endpoint
+        .connect(running.h3.addr, sni)
+        .unwrap()
+        .await
+        .expect("QUIC handshake")
+}
+
+async fn h3(quic: quinn::Connection) -> H3 {
+    let (mut driver, send) = h3::client::new(h3_quinn::Connection::new(quic.clone()))
+        .await
+        .expect("HTTP/3 setup");
+    tokio::spawn(async move { poll_fn(|cx| driver.poll_close(cx)).await });
+    H3 { quic, send }
+}
+
+/// Sends a GET for `uri` with these extra header lines; the status and body.
+async fn request(conn: &mut H3, uri: &str, headers: &[(&str, &str)]) -> (StatusCode, String) {
+    let mut request = http::Request::get(uri);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let mut stream = conn
+        .send
+        .send_request(request.body(()).unwrap())
+        .await
+        .expect("request sent");
+    // The server may answer before it reads the end of the request, then stop reading it
+    // (RFC 9114 §4.1): a complete response still counts, so a failed `finish` does not.
+    let _ = stream.finish().await;
+    let response = stream.recv_response().await.expect("response");
+    let mut body = Vec::new();
+    while let Some(mut chunk) = stream.recv_data().await.expect("body") {
+        while chunk.has_remaining() {
+            let bytes = chunk.chunk();
+            body.extend_from_slice(bytes);
+            let n = bytes.len();
+            chunk.advance(n);
+        }
+    }
+    (
+        response.status(),
+        String::from_utf8_lossy(&body).into_owned(),
+    )
+}
+
+async fn get(conn: &mut H3, uri: &str) -> (StatusCode, String) {
+    request(conn, uri, &[]).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn h3_coalesced_requests_are_served_and_foreign_ones_get_421() {
+    bounded(async {
+        let running = start().await;
+        let port = running.addr.port();
+        let quic = handshake(&running, "a.example.test", client_config(&running, false)).await;
+        let mut conn = h3(quic).await;
+        let site_a = format!("https://a.example.test:{port}/");
+
+        let (status, body) = get(&mut conn, &site_a).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body.starts_with("hello from site a over HTTP/3"), "{body}");
+        assert!(
+            body.contains("sni a.example.test, certificate example, policy public"),
+            "{body}"
+        );
+
+        // b: the same certificate and policy: coalescing works over HTTP/3 too.
+        let (status, body) = get(&mut conn, &format!("https://b.example.test:{port}/")).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body.starts_with("hello from site b over HTTP/3"), "{body}");
+
+        // c.other.test: the certificate shown does not cover it.
+        let (status, body) = get(&mut conn, &format!("https://c.other.test:{port}/")).await;
+        assert_eq!(status, StatusCode::MISDIRECTED_REQUEST, "{body}");
+        assert_eq!(
+            body,
+            "421 Misdirected Request\nrule 4 (certificate): this connection's certificate does not cover the host\n"
+        );
+        // The connection still serves.
+        let (status, _) = get(&mut conn, &site_a).await;
+        assert_eq!(status, StatusCode::OK);
+
+        // admin: covered by the certificate, but this handshake asked for no client
+        // certificate (policy public, not mtls).
+        let (status, body) =
+            get(&mut conn, &format!("https://admin.example.test:{port}/")).await;
+        assert_eq!(status, StatusCode::MISDIRECTED_REQUEST, "{body}");
+        assert!(body.contains("rule 6 (SNI)"), "{body}");
+        let (status, _) = get(&mut conn, &site_a).await;
+        assert_eq!(status, StatusCode::OK);
+
+        // legacy: the certificate covers it, its policy is another one.
+        let (status, body) =
+            get(&mut conn, &format!("https://legacy.example.test:{port}/")).await;
+        assert_eq!(status, StatusCode::MISDIRECTED_REQUEST, "{body}");
+        assert!(body.contains("rule 6 (SNI)"), "{body}");
+        let (status, body) = get(&mut conn, &format!("https://B.EXAMPLE.TEST.:{port}/")).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+
+        // The client's retry of c on a connection of its own is served.
+        let quic = handshake(&running, "c.other.test", client_config(&running, false)).await;
+        let mut fresh = h3(quic).await;
+        let (status, body) = get(&mut fresh, &format!("https://c.other.test:{port}/")).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body.contains("certificate other"), "{body}");
+
+        // Every answer is in the log, with its connection's SNI.
+        let log = running.log.entries();
+        assert!(log.iter().all(|e| e.version == "HTTP/3"), "{log:?}");
+        let statuses: Vec<(&str, u16)> = log.iter().map(|e| (e.sni.as_str(), e.status)).collect();
+        assert_eq!(
+            statuses,
+            [
+                ("a.example.test", 200),
+                ("a.example.test", 200),
+                ("a.example.test", 421),
+                ("a.example.test", 200),
+                ("a.example.test", 421),
+                ("a.example.test", 200),
+                ("a.example.test", 421),
+                ("a.example.test", 200),
+                ("c.other.test", 200),
+            ]
+        );
+    })
+    .await;
+}
+
+/// The listener is the origin's alternative service (RFC 7838 §2): it serves the TCP origin's
+/// port, and its own UDP port is no origin it serves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn h3_alternative_serves_the_origins_port_and_refuses_its_own() {
+    bounded(async {
+        let running = start().await;
+        let (tcp, udp) = (running.addr.port(), running.h3.addr.port());
+        assert_ne!(tcp, udp);
+        let quic = handshake(&running, "a.example.test", client_config(&running, false)).await;
+        let mut conn = h3(quic).await;
+
+        let (status, body) = get(&mut conn, &format!("https://a.example.test:{tcp}/")).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let (status, body) = get(&mut conn, &format!("https://a.example.test:{udp}/")).await;
+        assert_eq!(status, StatusCode::MISDIRECTED_REQUEST, "{body}");
+        assert!(body.contains("rule 3 (port)"), "{body}");
+        // Nor the default port, which this server does not serve.
+        let (status, body) = get(&mut conn, "https://a.example.test/").await;
+        assert_eq!(status, StatusCode::MISDIRECTED_REQUEST, "{body}");
+        let (status, body) = get(&mut conn, &format!("https://b.example.test:{tcp}/")).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+
+        // The TCP origin advertises this alternative.
+        let alt_svc = {
+            let stream = tokio::net::TcpStream::connect(running.addr).await.unwrap();
+            let mut tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates({
+                let mut roots = rustls::RootCertStore::empty();
+                roots
+                    .add(CertificateDer::from_pem_slice(running.pki.ca.as_bytes()).unwrap())
+                    .unwrap();
+                roots
+            })
+            .with_no_client_auth();
+            tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+            let name = rustls::pki_types::ServerName::try_from("a.example.test").unwrap();
+            let mut stream = tokio_rustls::TlsConnector::from(Arc::new(tls))
+                .connect(name, stream)
+                .await
+                .unwrap();
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let request = format!(
+                "GET / HTTP/1.1\r\nHost: a.example.test:{tcp}\r\nConnection: close\r\n\r\n"
+            );
+            stream.write_all(request.as_bytes()).await.unwrap();
+            let mut reply = Vec::new();
+            stream.read_to_end(&mut reply).await.ok();
+            String::from_utf8_lossy(&reply).into_owned()
+        };
+        assert!(
+            alt_svc.contains(&format!("alt-svc: h3=\":{udp}\"; ma=3600\r\n")),
+            "{alt_svc}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn h3_one_udp_port_gives_each_sni_its_policy() {
+    bounded(async {
+        let running = start().await;
+        let port = running.addr.port();
+        let admin = format!("https://admin.example.test:{port}/");
+
+        // admin's handshake runs under mtls on the same UDP port, and checks the certificate.
+        let with_cert = client_config(&running, true);
+        let quic = handshake(&running, "admin.example.test", with_cert.clone()).await;
+        let mut conn = h3(quic).await;
+        let (status, body) = get(&mut conn, &admin).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(
+            body.contains("site admin over HTTP/3")
+                && body.contains("policy mtls")
+                && body.contains("client certificate yes")
+                && body.contains("resumed no"),
+            "{body}"
+        );
+        // A public site on the mtls connection is refused the other way round.
+        let (status, body) = get(&mut conn, &format!("https://b.example.test:{port}/")).await;
+        assert_eq!(status, StatusCode::MISDIRECTED_REQUEST, "{body}");
+
+        // The same client again: rustls resumes the session it was given, and the resumed
+        // connection reports the policy it was made under.
+        let quic = handshake(&running, "admin.example.test", with_cert).await;
+        let mut resumed = h3(quic).await;
+        let (status, body) = get(&mut resumed, &admin).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(
+            body.contains("resumed yes") && body.contains("policy mtls"),
+            "{body}"
+        );
+
+        // legacy's handshake runs under its own policy.
+        let quic = handshake(
+            &running,
+            "legacy.example.test",
+            client_config(&running, false),
+        )
+        .await;
+        let mut conn = h3(quic).await;
+        let (status, body) = get(&mut conn, &format!("https://legacy.example.test:{port}/")).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body.contains("policy legacy"), "{body}");
+
+        // Without a client certificate the admin handshake completes on the client's side
+        // (its last flight is not answered before `connect` returns), and the first request
+        // fails: the server refused the handshake.
+        let quic = handshake(
+            &running,
+            "admin.example.test",
+            client_config(&running, false),
+        )
+        .await;
+        let refused = async {
+            let (mut driver, mut send) = h3::client::new(h3_quinn::Connection::new(quic))
+                .await
+                .map_err(|e| e.to_string())?;
+            tokio::spawn(async move { poll_fn(|cx| driver.poll_close(cx)).await });
+            let mut stream = send
+                .send_request(http::Request::get(&admin).body(()).unwrap())
+                .await
+                .map_err(|e| e.to_string())?;
+            stream.finish().await.map_err(|e| e.to_string())?;
+            stream
+                .recv_response()
+                .await
+                .map(|r| r.status())
+                .map_err(|e| e.to_string())
+        };
+        let outcome = refused.await;
+        assert!(
+            outcome.is_err(),
+            "served without a client certificate: {outcome:?}"
+        );
+    })
+    .await;
+}
+
+/// A HEADERS frame by hand: GET https with this `:authority` and these `host` lines, QPACK with
+/// the static table and literals only (RFC 9204 §4.5).
+fn headers_frame(authority: &str, hosts: &[&str]) -> Vec<u8> {
+    fn literal(out: &mut Vec<u8>, first: u8, prefix_bits: u32, bytes: &[u8]) {
+        let max = (1usize << prefix_bits) - 1;
+        assert!(bytes.len() < max, "short strings only");
+        out.push(first | bytes.len() as u8);
+        out.extend_from_slice(bytes);
+    }
+    let mut block = vec![0x00, 0x00]; // Required Insert Count 0, Base 0
+    block.push(0xC0 | 17); // :method GET (static 17)
+    block.push(0xC0 | 23); // :scheme https (static 23)
+    block.push(0xC0 | 1); // :path / (static 1)
+    block.push(0x50); // :authority, literal value with static name reference 0
+    literal(&mut block, 0x00, 7, authority.as_bytes());
+    for host in hosts {
+        literal(&mut block, 0x20, 3, b"host"); // literal name, no Huffman
+        literal(&mut block, 0x00, 7, host.as_bytes());
+    }
+    assert!(block.len() < 64, "a one-byte length");
+    let mut frame = vec![0x01, block.len() as u8];
+    frame.extend_from_slice(&block);
+    frame
+}
+
+/// RFC 9114 §4.3.1: "If both fields are present, they MUST contain the same value." The h3
+/// client refuses to send such a request (it closes its own connection), so this one is
+/// written on a raw stream of the same QUIC connection. h3's server finds it malformed before
+/// any `http::Request` exists and, as RFC 9114 §4.1.2 requires, treats it as a stream error
+/// H3_MESSAGE_ERROR: the stream is reset, no response is sent (the 400 the RFC allows before
+/// the reset is h3's to send, and it does not), and the layer never sees it. The connection
+/// goes on serving. A second `Host` line that differs passes h3 (it compares the first) and
+/// reaches the layer, which answers 400.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn h3_authority_and_host_must_be_byte_identical() {
+    bounded(async {
+        let running = start().await;
+        let port = running.addr.port();
+        let quic = handshake(&running, "a.example.test", client_config(&running, false)).await;
+        let mut conn = h3(quic).await;
+        let site_a = format!("https://a.example.test:{port}/");
+        let (status, _) = get(&mut conn, &site_a).await;
+        assert_eq!(status, StatusCode::OK);
+
+        let authority = format!("a.example.test:{port}");
+        let differing = [
+            format!("A.EXAMPLE.TEST:{port}"),
+            format!("b.example.test:{port}"),
+            "a.example.test".to_string(),
+        ];
+        for host in &differing {
+            let (mut send, mut recv) = conn.quic.open_bi().await.unwrap();
+            send.write_all(&headers_frame(&authority, &[host]))
+                .await
+                .unwrap();
+            send.finish().unwrap();
+            let outcome = recv.read_to_end(4096).await;
+            match outcome {
+                Err(quinn::ReadToEndError::Read(quinn::ReadError::Reset(code))) => {
+                    assert_eq!(code.into_inner(), 0x10e, "H3_MESSAGE_ERROR for Host {host}");
+                }
+                other => panic!("Host {host}: expected a reset, got {other:?}"),
+            }
+            let (status, _) = get(&mut conn, &site_a).await;
+            assert_eq!(status, StatusCode::OK, "the connection still serves");
+        }
+
+        // The same bytes in both fields: served (the control for the frame above).
+        let (mut send, mut recv) = conn.quic.open_bi().await.unwrap();
+        send.write_all(&headers_frame(&authority, &[&authority]))
+            .await
+            .unwrap();
+        send.finish().unwrap();
+        let reply = recv.read_to_end(4096).await.expect("a response");
+        assert!(!reply.is_empty());
+
+        // A second, differing Host line: h3 passes it, the layer refuses it.
+        let (status, body) = request(
+            &mut conn,
+            &site_a,
+            &[("host", &authority), ("host", "evil.example")],
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(body.contains("rule 1"), "{body}");
+        let (status, _) = get(&mut conn, &site_a).await;
+        assert_eq!(status, StatusCode::OK);
+
+        // Host alone, no :authority: h3 takes it as the authority; served.
+        let (status, body) = request(
+            &mut conn,
+            "/",
+            &[("host", &format!("b.example.test:{port}"))],
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body.contains("site b"), "{body}");
+
+        let log = running.log.entries();
+        let answered: Vec<u16> = log.iter().map(|e| e.status).collect();
+        // The three resets never reached the service stack; the raw control did.
+        assert_eq!(
+            answered,
+            [200, 200, 200, 200, 200, 400, 200, 200],
+            "{log:?}"
+        );
+    })
+    .await;
+}
