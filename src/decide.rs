@@ -343,7 +343,15 @@ impl<T> Server<T> {
         // The handshake's policy, recorded or assumed once per connection (SPEC §4).
         let handshake_policy = tls.policy;
         trail.handshake_policy = handshake_policy;
+        // Strict and SameVhost are stricter than Compatible, never looser: the handshake's
+        // policy must be the virtual host's under them too. Without it a request could reach
+        // an mTLS virtual host over a handshake that asked for no client certificate, by naming
+        // a port where the SNI's name belongs to it, or through a fallback.
+        let policy_differs = handshake_policy != Some(self.vhost_policy[vhost as usize]);
         let cause = match self.config.knobs.sni {
+            SniPolicy::Strict | SniPolicy::SameVhost if policy_differs => {
+                Some(Cause::PolicyMismatch)
+            }
             SniPolicy::Strict => {
                 let passes = match host {
                     // An IP host passes only when there is no (DNS) SNI to compare.
@@ -356,8 +364,7 @@ impl<T> Server<T> {
                 (!passes).then_some(Cause::SniMismatch)
             }
             SniPolicy::SameVhost => (sni_vhost != Some(vhost)).then_some(Cause::SniVhostDiffers),
-            SniPolicy::Compatible => (handshake_policy != Some(self.vhost_policy[vhost as usize]))
-                .then_some(Cause::PolicyMismatch),
+            SniPolicy::Compatible => policy_differs.then_some(Cause::PolicyMismatch),
             SniPolicy::CertCovered | SniPolicy::Insecure => None,
         };
         match cause {

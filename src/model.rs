@@ -701,14 +701,12 @@ pub fn decide<T>(
             }
         }
         let sni_vhost = sni_vhost.or(listener_default_tls);
+        let same_policy =
+            handshake_policy(sni_vhost).as_ref() == Some(&config.vhosts[vhost].policy);
         return match knobs.sni {
             SniPolicy::Strict => misdirected,
-            SniPolicy::SameVhost if sni_vhost != Some(vhost) => misdirected,
-            SniPolicy::Compatible
-                if handshake_policy(sni_vhost).as_ref() != Some(&config.vhosts[vhost].policy) =>
-            {
-                misdirected
-            }
+            SniPolicy::SameVhost if sni_vhost != Some(vhost) || !same_policy => misdirected,
+            SniPolicy::Compatible if !same_policy => misdirected,
             _ => Ok(serve(vhost)),
         };
     }
@@ -769,15 +767,18 @@ pub fn decide<T>(
         .as_ref()
         .and_then(|name| find_vhost(config, scheme, port, &Host::Dns(name.clone())))
         .or(listener_default_tls);
+    // Strict and SameVhost add to Compatible's policy check, never replace it.
+    let same_policy = handshake_policy(sni_vhost).as_ref() == Some(&config.vhosts[vhost].policy);
     let passes = match knobs.sni {
-        SniPolicy::Strict => match &host {
-            Host::Dns(name) => sni.as_ref() == Some(name),
-            Host::Ipv4(_) | Host::Ipv6(_) => sni.is_none(),
-        },
-        SniPolicy::SameVhost => sni_vhost == Some(vhost),
-        SniPolicy::Compatible => {
-            handshake_policy(sni_vhost).as_ref() == Some(&config.vhosts[vhost].policy)
+        SniPolicy::Strict => {
+            same_policy
+                && match &host {
+                    Host::Dns(name) => sni.as_ref() == Some(name),
+                    Host::Ipv4(_) | Host::Ipv6(_) => sni.is_none(),
+                }
         }
+        SniPolicy::SameVhost => same_policy && sni_vhost == Some(vhost),
+        SniPolicy::Compatible => same_policy,
         SniPolicy::CertCovered | SniPolicy::Insecure => true,
     };
     if passes {

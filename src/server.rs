@@ -63,9 +63,11 @@ impl fmt::Display for Scheme {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum SniPolicy {
-    /// The host must equal the SNI. Breaks coalescing (traefik#7020); opt-in.
+    /// The host must equal the SNI, and the handshake's policy must be the virtual host's (as
+    /// under `Compatible`). Breaks coalescing (traefik#7020); opt-in.
     Strict,
-    /// The SNI's virtual host must be the request's (Apache `SSLVHostSNIPolicy strict`).
+    /// The SNI's virtual host must be the request's (Apache `SSLVHostSNIPolicy strict`), and
+    /// the handshake's policy must be its policy (as under `Compatible`).
     SameVhost,
     /// Certificate coverage (rule 4) is enough.
     CertCovered,
