@@ -337,6 +337,24 @@ impl Build {
         // Relaxed is enough: only uniqueness matters, not order with other memory.
         Build(BUILDS.fetch_add(1, Ordering::Relaxed))
     }
+
+    /// Bytes that name this build and no other, in this process or any other: the counter with
+    /// a per-process random salt (so a session store or ticket key that outlives the process
+    /// never matches a build of the next one).
+    pub(crate) fn token(self) -> [u8; 16] {
+        use std::hash::{BuildHasher, Hasher};
+        static SALT: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+        // RandomState is keyed from the operating system's randomness once per process.
+        let salt = *SALT.get_or_init(|| {
+            std::collections::hash_map::RandomState::new()
+                .build_hasher()
+                .finish()
+        });
+        let mut token = [0; 16];
+        token[..8].copy_from_slice(&salt.to_be_bytes());
+        token[8..].copy_from_slice(&self.0.to_be_bytes());
+        token
+    }
 }
 
 /// A listener of a built server. Only the server that made it accepts it.

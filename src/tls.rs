@@ -298,7 +298,12 @@ impl CertResolver {
             .get(policy.0 as usize)
             .copied()
             .unwrap_or_default();
-        let mut parts: Vec<&[u8]> = vec![b"misdirect session scope", &policy, &default];
+        // The build too: a policy's client verifier (which CAs it trusts, which CRLs it reads)
+        // cannot be read through rustls's API, and a reload may change it under the same
+        // name. TLS 1.3 resumption does not verify the client certificate again, so a session
+        // resumes only on the build that verified it; after a reload, a full handshake.
+        let build = self.build.token();
+        let mut parts: Vec<&[u8]> = vec![b"misdirect session scope", &build, &policy, &default];
         parts.extend(certificates.iter().map(|c| &c[..]));
         digest(&parts)
     }
@@ -351,22 +356,21 @@ impl TlsFacts {
     /// [`Acceptor`] (one `ServerConfig` with a [`CertResolver`]): the certificate is the one the
     /// resolver picks for the SNI, and the policy is left to the decision to assume from the
     /// SNI. A resumed session carrying an [`Acceptor`]'s resumption data reports its original
-    /// certificate and policy.
+    /// certificate and policy; any other resumed session is refused: its original handshake,
+    /// and so the policy its client was checked under, is unknown, and guessing it from today's
+    /// SNI is CVE-2025-23048. Use an [`Acceptor`] (or disable resumption) to resume sessions.
     ///
     /// # Errors
     /// [`TlsError::NoCertificate`] when the resolver has no certificate for the SNI;
-    /// [`TlsError::ForeignResumption`] for an acceptor's resumption data that names no policy
-    /// and certificate of the resolver's server.
+    /// [`TlsError::ForeignResumption`] for a resumed session whose data names no policy and
+    /// certificate of the resolver's server.
     pub fn from_stream<IO>(
         stream: &TlsStream<IO>,
         resolver: &CertResolver,
     ) -> Result<TlsFacts, TlsError> {
         let (_, conn) = stream.get_ref();
         let sni = conn.server_name().map(str::to_string);
-        let received = conn
-            .received_resumption_data()
-            .filter(|data| data.starts_with(b"misdirect"));
-        let (certificate, policy) = match received {
+        let (certificate, policy) = match conn.received_resumption_data() {
             Some(data) => {
                 let (certificate, policy) =
                     resolver.resolve(data).ok_or(TlsError::ForeignResumption)?;
