@@ -225,6 +225,10 @@ impl<T> Server<T> {
         let tunnel = request.method == Method::Connect
             || (request.method == Method::ExtendedConnect && request.version.is_h1());
         if tunnel {
+            // A tunnel request is still a request: its own framing faults are a 400 before it
+            // is handed on (RFC 9112 §3.2's MUST covers "any request message").
+            self.frame_tunnel(request, &mut scratch[0])
+                .map_err(|cause| Fail(Status::BadRequest, Rule::Framing, cause))?;
             return Err(Fail(Status::NotOrigin, Rule::NotOrigin, Cause::Connect));
         }
         // Rule 1: framing.
@@ -328,6 +332,40 @@ impl<T> Server<T> {
         }
         .or(self.listeners[conn.listener as usize].default_tls_vhost);
         self.check_sni(tls, Some(host), vhost, sni_vhost, trail)
+    }
+
+    /// Rule 0's framing: what makes a CONNECT malformed before it is handed on as a tunnel.
+    /// HTTP/1.x: `Host` as for any request (RFC 9112 §3.2: none on HTTP/1.1, more than one, or
+    /// an invalid one is a 400) and an authority-form target (RFC 9112 §3.2.3, RFC 9110
+    /// §9.3.6). HTTP/2 and HTTP/3: exactly one `:authority`, the tunnel's host and port, and no
+    /// `:scheme` (RFC 9113 §8.5, RFC 9114 §4.4), and at most one `Host` (RFC 9110 §5.3).
+    #[cold]
+    fn frame_tunnel(&self, request: &Request<'_>, scratch: &mut Scratch) -> Result<(), Cause> {
+        if request.hosts.len() > 1 {
+            return Err(Cause::DuplicateHost);
+        }
+        if request.version.is_h1() {
+            match request.hosts.first() {
+                Some(bytes) => {
+                    parse_view(bytes, self.config.knobs.wire_unicode, scratch)
+                        .map_err(Cause::InvalidHost)?;
+                }
+                None if request.version == Version::Http11 => return Err(Cause::MissingHost),
+                None => {}
+            }
+            return match request.target {
+                Target::Authority(_) => Ok(()),
+                _ => Err(Cause::ConnectTarget),
+            };
+        }
+        if request.scheme.is_some() {
+            return Err(Cause::ConnectTarget);
+        }
+        match request.authorities.len() {
+            0 => Err(Cause::MissingAuthority),
+            1 => Ok(()),
+            _ => Err(Cause::DuplicateAuthority),
+        }
     }
 
     /// Rule 6 for a chosen virtual host.

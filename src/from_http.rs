@@ -108,9 +108,18 @@ impl<'a> HttpRequest<'a> {
         };
         let uri = request.uri();
         let h1 = matches!(version, Version::Http10 | Version::Http11);
+        // h3 keeps `:protocol` in its own extension type, and accepts an extended CONNECT without
+        // `:path` (its URI is then authority-only, like a plain CONNECT's): with the `quinn`
+        // feature, which brings h3, the extension is read, so such a request is decided (and
+        // refused for its missing `:scheme`) instead of passing as a tunnel.
+        #[cfg(feature = "quinn")]
+        let h3_protocol =
+            version == Version::Http3 && request.extensions().get::<h3::ext::Protocol>().is_some();
+        #[cfg(not(feature = "quinn"))]
+        let h3_protocol = false;
         let method = if request.method() != http::Method::CONNECT {
             Method::Other
-        } else if !h1 && !uri.path().is_empty() {
+        } else if h3_protocol || (!h1 && !uri.path().is_empty()) {
             // `path()`, not `path_and_query().is_some()`: a URI without an authority answers
             // `Some` (printed `/`) even when it has no path, and h2 accepts a plain CONNECT
             // without `:authority`. `path()` is empty exactly when no `:path` was stored.

@@ -572,6 +572,26 @@ pub fn decide<T>(
     // Extended CONNECT exists only in HTTP/2 and HTTP/3 (RFC 8441 §4, RFC 9220 §3).
     let http1 = request.version == Version::Http10 || request.version == Version::Http11;
     if request.method == Method::Connect || (request.method == Method::ExtendedConnect && http1) {
+        // A tunnel request's own framing: Host as for any request, and a host-and-port target
+        // (HTTP/1.x authority-form; HTTP/2 and HTTP/3 one :authority and no :scheme).
+        let bad = Ok(refuse(Status::BadRequest, Rule::Framing));
+        if request.hosts.len() > 1 {
+            return bad;
+        }
+        if http1 {
+            if let Some(bytes) = request.hosts.first() {
+                if parse(bytes).is_err() {
+                    return bad;
+                }
+            } else if request.version == Version::Http11 {
+                return bad;
+            }
+            if !matches!(request.target, Target::Authority(_)) {
+                return bad;
+            }
+        } else if request.scheme.is_some() || request.authorities.len() != 1 {
+            return bad;
+        }
         return Ok(refuse(Status::NotOrigin, Rule::NotOrigin));
     }
 

@@ -123,6 +123,7 @@ impl Cause {
             Cause::InvalidAuthority(_) => ":authority is not a valid authority",
             Cause::InvalidTarget(_) => "the request-target's authority is not valid",
             Cause::AuthorityFormWithoutConnect => "authority-form target without CONNECT",
+            Cause::ConnectTarget => "CONNECT needs a host and port as its only target",
             Cause::HostMismatch => "Host disagrees with the request's authority",
             Cause::Http3HostMismatch => "Host differs from :authority",
             Cause::NoDefaultVhost => "HTTP/1.0 request without Host",
@@ -168,6 +169,9 @@ pub enum Cause {
     InvalidTarget(AuthorityError),
     /// An authority-form target on a method other than CONNECT.
     AuthorityFormWithoutConnect,
+    /// A CONNECT whose target is not a host and port: HTTP/1.x not in authority-form, HTTP/2
+    /// or HTTP/3 with `:scheme` (RFC 9112 §3.2.3, RFC 9113 §8.5, RFC 9114 §4.4).
+    ConnectTarget,
     /// `Host` names another authority than `:authority` or the absolute-form target.
     HostMismatch,
     /// HTTP/3 `:authority` and `Host` are not byte-identical (RFC 9114 §4.3.1).
@@ -258,6 +262,9 @@ impl fmt::Display for Reason<'_> {
             Cause::AuthorityFormWithoutConnect => {
                 f.write_str("authority-form target on a method other than CONNECT")?;
             }
+            Cause::ConnectTarget => f.write_str(
+                "CONNECT without an authority-form target (HTTP/1.x) or with :scheme (HTTP/2, HTTP/3)",
+            )?,
             Cause::HostMismatch => f.write_str(
                 "Host names another authority than the request's :authority or absolute-form target",
             )?,
