@@ -426,27 +426,32 @@ pub fn run(options: &Options) -> Result<Report, ProbeError> {
         .map(|s| Some(s.name.clone()))
         .chain([None])
         .collect();
-    let mut seen: Vec<(Option<String>, Option<CertificateDer<'static>>, Result<Option<String>, String>)> =
-        Vec::new();
+    let mut seen: Vec<Discovered> = Vec::new();
     for sni in &snis {
         pacer.wait();
-        match dialer.tls(sni.as_deref(), &[b"h2", b"http/1.1"]) {
-            Ok(Tls {
-                certificate, alpn, ..
-            }) => seen.push((
-                sni.clone(),
-                Some(certificate),
-                Ok(alpn.map(|a| String::from_utf8_lossy(&a).into_owned())),
-            )),
-            Err(e) => seen.push((sni.clone(), e.certificate, Err(e.message))),
-        }
+        seen.push(match dialer.tls(sni.as_deref(), &[b"h2", b"http/1.1"]) {
+            Ok(tls) => {
+                let certificate = Some(tls.certificate.clone());
+                let alpn = tls.alpn.as_ref().map(|a| String::from_utf8_lossy(a).into_owned());
+                Discovered {
+                    sni: sni.clone(),
+                    certificate,
+                    alpn,
+                    refused: accepted(tls).err(),
+                }
+            }
+            Err(e) => Discovered {
+                sni: sni.clone(),
+                certificate: e.certificate,
+                alpn: None,
+                refused: Some(e.message),
+            },
+        });
     }
-    if seen.iter().all(|(_, cert, _)| cert.is_none()) {
+    if seen.iter().all(|d| d.certificate.is_none()) {
         let why = seen
             .iter()
-            .filter_map(|(_, _, r)| r.as_ref().err())
-            .next()
-            .cloned()
+            .find_map(|d| d.refused.clone())
             .unwrap_or_default();
         return Err(ProbeError(format!(
             "no handshake with {} showed a certificate: {why}",
@@ -458,8 +463,8 @@ pub fn run(options: &Options) -> Result<Report, ProbeError> {
     let configured = config.certificates.len();
     // Each distinct certificate presented: its DER, id, SANs, and whether it is configured.
     let mut certs: Vec<(CertificateDer<'static>, String, Vec<String>, bool)> = Vec::new();
-    for (_, cert, _) in &seen {
-        let Some(cert) = cert else { continue };
+    for d in &seen {
+        let Some(cert) = &d.certificate else { continue };
         if certs.iter().any(|(d, ..)| d == cert) {
             continue;
         }
@@ -491,10 +496,12 @@ pub fn run(options: &Options) -> Result<Report, ProbeError> {
     // Each SNI's connection facts.
     let mut presented = Vec::new();
     let mut conns: Vec<(Option<String>, Result<(Connection, CertId), String>)> = Vec::new();
-    for (sni, cert, result) in &seen {
-        let found = cert
+    for d in &seen {
+        let sni = &d.sni;
+        let found = d
+            .certificate
             .as_ref()
-            .and_then(|c| certs.iter().find(|(d, ..)| d == c));
+            .and_then(|c| certs.iter().find(|(der, ..)| der == c));
         let policy = server.sni_policy(listener, sni.as_deref().map(str::as_bytes));
         presented.push(Presented {
             sni: sni.clone(),
@@ -504,13 +511,13 @@ pub fn run(options: &Options) -> Result<Report, ProbeError> {
             policy: policy
                 .and_then(|p| server.policy_name(p))
                 .map(str::to_string),
-            alpn: result.as_ref().ok().cloned().flatten(),
-            error: result.as_ref().err().cloned(),
+            alpn: d.alpn.clone(),
+            error: d.refused.clone(),
         });
         let conn = match found.and_then(|(_, id, ..)| server.certificate_id(id)) {
             Some(certificate) => facts(&server, listener, sni.as_deref(), certificate, policy)
                 .map(|conn| (conn, certificate)),
-            None => Err(result.clone().err().unwrap_or_default()),
+            None => Err(d.refused.clone().unwrap_or_default()),
         };
         conns.push((sni.clone(), conn));
     }
@@ -588,6 +595,21 @@ pub fn run(options: &Options) -> Result<Report, ProbeError> {
                 continue;
             }
         };
+        // The server refused this SNI's session at discovery: the request would never reach
+        // HTTP, so it is not sent.
+        if let Some(why) = seen
+            .iter()
+            .find(|d| d.sni.as_deref() == sni)
+            .and_then(|d| d.refused.clone())
+        {
+            results.push(ScenarioResult {
+                scenario,
+                expected: Some(expected),
+                got: Got::Refused(why),
+                outcome: Outcome::Skip,
+            });
+            continue;
+        }
         let got = if scenario.shape.is_h2() {
             // One connection per SNI, as a coalescing client keeps; a new one only when the
             // server ended it. A connection the server refused is not tried again.
@@ -744,6 +766,37 @@ fn relation(
     };
     format!("{target} {on}: {what}")
 }
+
+/// What one discovery handshake showed.
+struct Discovered {
+    sni: Option<String>,
+    certificate: Option<CertificateDer<'static>>,
+    alpn: Option<String>,
+    /// Why the server refused the session, in the handshake or right after it.
+    refused: Option<String>,
+}
+
+/// Whether the server keeps a session it completed: with TLS 1.3 a server that requires a
+/// client certificate sends its alert only after the client's handshake is done. Over h2 the
+/// server's SETTINGS (or the alert) come at once; over HTTP/1.1 a short read waits for an
+/// alert.
+fn accepted(tls: Tls) -> Result<(), String> {
+    if tls.alpn.as_deref() == Some(b"h2") {
+        return Http2::handshake(tls.stream)
+            .map(drop)
+            .map_err(|e| tls_alert(&e).unwrap_or_else(|| format!("HTTP/2 preface: {e}")));
+    }
+    let mut stream = tls.stream;
+    let _ = stream.sock.set_read_timeout(Some(SETTLE));
+    match std::io::Read::read(&mut stream, &mut [0u8; 1]) {
+        Err(e) if tls_alert(&e).is_some() => Err(tls_alert(&e).unwrap_or_default()),
+        Ok(0) => Err("the server closed the connection after the handshake".into()),
+        _ => Ok(()),
+    }
+}
+
+/// How long a discovery handshake without h2 waits for a late alert.
+const SETTLE: Duration = Duration::from_millis(300);
 
 fn open_h2(dialer: &Dialer, sni: Option<&str>) -> Result<Http2<TlsStream>, Got> {
     let tls = dialer
