@@ -78,32 +78,33 @@ async fn recording_server(pki: &server::Pki) -> (SocketAddr, Arc<Mutex<Vec<Seen>
                 let Ok(tls) = acceptor.accept(tcp).await else {
                     return;
                 };
-                let service = hyper::service::service_fn(move |request: http::Request<Incoming>| {
-                    let scenario = request
-                        .headers()
-                        .get(http::header::USER_AGENT)
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.strip_prefix(USER_AGENT))
-                        .and_then(|v| v.trim().parse().ok())
-                        .unwrap_or(0);
-                    log.lock().unwrap().push(Seen {
-                        scenario,
-                        method: request.method().to_string(),
-                        version: request.version(),
-                        uri: request.uri().to_string(),
-                        hosts: request
+                let service =
+                    hyper::service::service_fn(move |request: http::Request<Incoming>| {
+                        let scenario = request
                             .headers()
-                            .get_all(http::header::HOST)
-                            .iter()
-                            .map(|v| v.as_bytes().to_vec())
-                            .collect(),
+                            .get(http::header::USER_AGENT)
+                            .and_then(|v| v.to_str().ok())
+                            .and_then(|v| v.strip_prefix(USER_AGENT))
+                            .and_then(|v| v.trim().parse().ok())
+                            .unwrap_or(0);
+                        log.lock().unwrap().push(Seen {
+                            scenario,
+                            method: request.method().to_string(),
+                            version: request.version(),
+                            uri: request.uri().to_string(),
+                            hosts: request
+                                .headers()
+                                .get_all(http::header::HOST)
+                                .iter()
+                                .map(|v| v.as_bytes().to_vec())
+                                .collect(),
+                        });
+                        async {
+                            Ok::<_, Infallible>(http::Response::new(Full::new(Bytes::from_static(
+                                b"recorded\n",
+                            ))))
+                        }
                     });
-                    async {
-                        Ok::<_, Infallible>(http::Response::new(Full::new(Bytes::from_static(
-                            b"recorded\n",
-                        ))))
-                    }
-                });
                 let _ = auto::Builder::new(TokioExecutor::new())
                     .serve_connection(TokioIo::new(tls), service)
                     .await;
@@ -198,7 +199,10 @@ async fn every_shape_reaches_a_live_hyper_server_as_sent() {
                 assert_eq!(seen.uri, uri_of(shape), "{shape}");
                 assert_eq!(seen.hosts, hosts_of(shape), "{shape}");
                 assert!(
-                    matches!(&result.got, Got::Answer(Answer::Response { status: 200, .. })),
+                    matches!(
+                        &result.got,
+                        Got::Answer(Answer::Response { status: 200, .. })
+                    ),
                     "{shape}: {:?}",
                     result.got
                 );

@@ -188,8 +188,8 @@ impl Dialer {
         // Without SNI the name is used for nothing but the (name-blind) verifier.
         let name = ServerName::try_from(sni.unwrap_or("no-sni.invalid").to_string())
             .map_err(|e| fail(format!("SNI {sni:?}: {e}")))?;
-        let conn = ClientConnection::new(Arc::new(config), name)
-            .map_err(|e| fail(format!("TLS: {e}")))?;
+        let conn =
+            ClientConnection::new(Arc::new(config), name).map_err(|e| fail(format!("TLS: {e}")))?;
         let tcp = self
             .tcp()
             .map_err(|e| fail(format!("connect {}: {e}", self.addr)))?;
@@ -337,7 +337,10 @@ pub fn http1_exchange<S: Read + Write>(io: &mut S, request: &[u8]) -> io::Result
                 return if buf.is_empty() || eof {
                     Ok(Answer::Closed)
                 } else {
-                    Err(io::Error::new(io::ErrorKind::InvalidData, "headers too long"))
+                    Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "headers too long",
+                    ))
                 };
             }
             read(&mut buf, &mut eof)?;
@@ -449,7 +452,8 @@ mod tests {
                 body: b"site a".to_vec()
             }
         );
-        let answer = run(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n\r\n");
+        let answer =
+            run(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n\r\n");
         assert_eq!(answer.unwrap().status(), Some(200));
         assert_eq!(run(b"").unwrap(), Answer::Closed);
         assert_eq!(run(b"HTTP/1.1 200 O").unwrap(), Answer::Closed);

@@ -114,7 +114,10 @@ impl<S: Read + Write> Http2<S> {
         // A header table of size 0: the server's encoder may then keep nothing in its dynamic
         // table (RFC 7541 §4.2); the decoder reads it anyway, should it use one.
         let mut settings = Vec::new();
-        for (id, value) in [(SETTINGS_HEADER_TABLE_SIZE, 0u32), (SETTINGS_ENABLE_PUSH, 0)] {
+        for (id, value) in [
+            (SETTINGS_HEADER_TABLE_SIZE, 0u32),
+            (SETTINGS_ENABLE_PUSH, 0),
+        ] {
             settings.extend_from_slice(&id.to_be_bytes());
             settings.extend_from_slice(&value.to_be_bytes());
         }
@@ -326,7 +329,12 @@ fn unpad(frame: &Frame) -> io::Result<&[u8]> {
     if frame.flags & PADDED == 0 || frame.kind == CONTINUATION {
         return Ok(&frame.payload);
     }
-    let pad = usize::from(*frame.payload.first().ok_or_else(|| invalid("empty padded frame"))?);
+    let pad = usize::from(
+        *frame
+            .payload
+            .first()
+            .ok_or_else(|| invalid("empty padded frame"))?,
+    );
     frame
         .payload
         .get(1..frame.payload.len().saturating_sub(pad))
@@ -338,7 +346,8 @@ fn unpad(frame: &Frame) -> io::Result<&[u8]> {
 fn headers_fragment(frame: &Frame) -> io::Result<&[u8]> {
     let data = unpad(frame)?;
     if frame.flags & PRIORITY != 0 {
-        data.get(5..).ok_or_else(|| invalid("HEADERS shorter than its priority"))
+        data.get(5..)
+            .ok_or_else(|| invalid("HEADERS shorter than its priority"))
     } else {
         Ok(data)
     }

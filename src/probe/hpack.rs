@@ -131,7 +131,11 @@ fn canonical() -> Canonical {
     let mut symbols = [0u16; 257];
     let mut next = offset;
     for len in 1..31u8 {
-        for (symbol, _) in HUFFMAN_LENGTHS.iter().enumerate().filter(|(_, l)| **l == len) {
+        for (symbol, _) in HUFFMAN_LENGTHS
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| **l == len)
+        {
             symbols[usize::from(next[usize::from(len)])] = symbol as u16;
             next[usize::from(len)] += 1;
         }
@@ -423,7 +427,10 @@ mod tests {
         // Digits: 4 = 011010, 2 = 00010, 1 = 00001, then one padding bit.
         assert_eq!(huffman_decode(&[0x68, 0x41]).unwrap(), b"421");
         assert!(huffman_decode(&[0x68, 0x40]).is_err(), "padding of zeros");
-        assert!(huffman_decode(&[0x68, 0x41, 0xff]).is_err(), "8 bits of padding");
+        assert!(
+            huffman_decode(&[0x68, 0x41, 0xff]).is_err(),
+            "8 bits of padding"
+        );
         assert!(huffman_decode(&[0xff, 0xff, 0xff, 0xfc]).is_err(), "EOS");
         assert_eq!(huffman_decode(&[]).unwrap(), b"");
     }
@@ -438,7 +445,9 @@ mod tests {
             ])
             .unwrap();
         decoder
-            .decode(&[0x82, 0x86, 0x84, 0xbe, 0x58, 0x86, 0xa8, 0xeb, 0x10, 0x64, 0x9c, 0xbf])
+            .decode(&[
+                0x82, 0x86, 0x84, 0xbe, 0x58, 0x86, 0xa8, 0xeb, 0x10, 0x64, 0x9c, 0xbf,
+            ])
             .unwrap();
         let third = decoder
             .decode(&[
@@ -448,12 +457,7 @@ mod tests {
             .unwrap();
         let text: Vec<(String, String)> = third
             .into_iter()
-            .map(|(n, v)| {
-                (
-                    String::from_utf8(n).unwrap(),
-                    String::from_utf8(v).unwrap(),
-                )
-            })
+            .map(|(n, v)| (String::from_utf8(n).unwrap(), String::from_utf8(v).unwrap()))
             .collect();
         let expected = [
             (":method", "GET"),
@@ -462,10 +466,7 @@ mod tests {
             (":authority", "www.example.com"),
             ("custom-key", "custom-value"),
         ];
-        assert_eq!(
-            text,
-            expected.map(|(n, v)| (n.to_string(), v.to_string()))
-        );
+        assert_eq!(text, expected.map(|(n, v)| (n.to_string(), v.to_string())));
         // The table holds three entries, 164 octets (RFC 7541 C.4.3).
         assert_eq!((decoder.dynamic.len(), decoder.size), (3, 164));
     }
@@ -477,9 +478,15 @@ mod tests {
         assert_eq!(decoder.dynamic.len(), 1);
         decoder.decode(&[0x20]).unwrap();
         assert_eq!((decoder.dynamic.len(), decoder.size), (0, 0));
-        assert!(decoder.decode(&[0xbe]).is_err(), "index 62 of an empty table");
+        assert!(
+            decoder.decode(&[0xbe]).is_err(),
+            "index 62 of an empty table"
+        );
         assert!(decoder.decode(&[0x80]).is_err(), "index 0");
-        assert!(decoder.decode(&[0x3f, 0xe2, 0x1f]).is_err(), "a size past 4,096");
+        assert!(
+            decoder.decode(&[0x3f, 0xe2, 0x1f]).is_err(),
+            "a size past 4,096"
+        );
         assert!(decoder.decode(&[0x00, 0x05, b'a']).is_err(), "truncated");
         // Literal without indexing, name index 8 (:status), raw value.
         assert_eq!(

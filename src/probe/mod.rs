@@ -211,8 +211,13 @@ impl ScenarioResult {
     /// Whether the server served a body (2xx) where the crate refuses: the worst failure.
     #[must_use]
     pub fn served_refused(&self) -> bool {
-        matches!(self.expected, Some(Expected::Refuse { status: 400 | 421, .. }))
-            && matches!(&self.got, Got::Answer(Answer::Response { status, .. }) if (200..300).contains(status))
+        matches!(
+            self.expected,
+            Some(Expected::Refuse {
+                status: 400 | 421,
+                ..
+            })
+        ) && matches!(&self.got, Got::Answer(Answer::Response { status, .. }) if (200..300).contains(status))
     }
 }
 
@@ -405,7 +410,11 @@ pub fn run(options: &Options) -> Result<Report, ProbeError> {
 
     // The names: one per virtual host serving https on the port.
     let mut sites: Vec<scenario::Site> = Vec::new();
-    for vhost in config.vhosts.iter().filter(|v| v.https_ports.contains(&port)) {
+    for vhost in config
+        .vhosts
+        .iter()
+        .filter(|v| v.https_ports.contains(&port))
+    {
         if let Some(name) = vhost.names.iter().find_map(|n| representative(n)) {
             if !sites.iter().any(|s| s.name == name) {
                 sites.push(scenario::Site { name });
@@ -432,7 +441,10 @@ pub fn run(options: &Options) -> Result<Report, ProbeError> {
         seen.push(match dialer.tls(sni.as_deref(), &[b"h2", b"http/1.1"]) {
             Ok(tls) => {
                 let certificate = Some(tls.certificate.clone());
-                let alpn = tls.alpn.as_ref().map(|a| String::from_utf8_lossy(a).into_owned());
+                let alpn = tls
+                    .alpn
+                    .as_ref()
+                    .map(|a| String::from_utf8_lossy(a).into_owned());
                 Discovered {
                     sni: sni.clone(),
                     certificate,
@@ -506,7 +518,9 @@ pub fn run(options: &Options) -> Result<Report, ProbeError> {
         presented.push(Presented {
             sni: sni.clone(),
             certificate: found.map(|(_, id, ..)| id.clone()),
-            sans: found.map(|(_, _, sans, _)| sans.clone()).unwrap_or_default(),
+            sans: found
+                .map(|(_, _, sans, _)| sans.clone())
+                .unwrap_or_default(),
             configured: found.is_some_and(|(.., configured)| *configured),
             policy: policy
                 .and_then(|p| server.policy_name(p))
@@ -530,7 +544,14 @@ pub fn run(options: &Options) -> Result<Report, ProbeError> {
             .and_then(|(_, c)| c.as_ref().ok())
     };
     let relation = |sni: Option<&str>, target: &str| -> String {
-        relation(&server, listener, conn_of(sni).map(|c| c.1), sni, target, &sites)
+        relation(
+            &server,
+            listener,
+            conn_of(sni).map(|c| c.1),
+            sni,
+            target,
+            &sites,
+        )
     };
     let covered_unknown = server
         .config()
@@ -719,7 +740,9 @@ fn expected(server: &Server<IgnoredAny>, conn: &Connection, shape: &Shape) -> Ex
 /// A certificate id for a presented certificate the configuration does not list: its first
 /// SAN, made unique.
 fn new_id(existing: &[CertificateConfig], sans: &[San], configured: bool) -> String {
-    let first = sans.first().map_or("no SAN".to_string(), ToString::to_string);
+    let first = sans
+        .first()
+        .map_or("no SAN".to_string(), ToString::to_string);
     let first = first.strip_prefix("DNS:").unwrap_or(&first);
     let base = if configured {
         format!("presented {first}")

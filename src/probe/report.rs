@@ -35,11 +35,7 @@ fn got(result: &ScenarioResult) -> String {
 
 /// The summary line: counts, and how many refusals were served.
 fn summary(report: &Report) -> String {
-    let served = report
-        .results
-        .iter()
-        .filter(|r| r.served_refused())
-        .count();
+    let served = report.results.iter().filter(|r| r.served_refused()).count();
     let mut line = format!(
         "{} scenarios: {} passed, {} failed ({served} served where 421 or 400 is due), {} skipped",
         report.results.len(),

@@ -371,7 +371,12 @@ pub(crate) fn generate(plan: &Plan<'_>) -> Vec<Scenario> {
                 } else {
                     format!("{relation}; capitals and trailing dot")
                 };
-                push(Group::Pair, sni, label.clone(), Shape::h2(&with_port(&spelled)));
+                push(
+                    Group::Pair,
+                    sni,
+                    label.clone(),
+                    Shape::h2(&with_port(&spelled)),
+                );
                 push(Group::Pair, sni, label, Shape::h1(&with_port(&spelled)));
             }
         }
@@ -413,12 +418,7 @@ pub(crate) fn generate(plan: &Plan<'_>) -> Vec<Scenario> {
                 authorities.insert(1, (format!("{name}:443"), "port 443".to_string()));
             }
             for (authority, what) in authorities {
-                push(
-                    Group::PortScheme,
-                    sni,
-                    what.clone(),
-                    Shape::h2(&authority),
-                );
+                push(Group::PortScheme, sni, what.clone(), Shape::h2(&authority));
                 push(Group::PortScheme, sni, what, Shape::h1(&authority));
             }
             push(
@@ -499,7 +499,10 @@ pub(crate) fn generate(plan: &Plan<'_>) -> Vec<Scenario> {
                 h2(true, &[&b_p], &[&c_p]),
             ),
             ("host without :authority", h2(true, &[], &[&b_p])),
-            ("two host fields, no :authority", h2(true, &[], &[&a_p, &b_p])),
+            (
+                "two host fields, no :authority",
+                h2(true, &[], &[&a_p, &b_p]),
+            ),
             ("neither :authority nor host", h2(true, &[], &[])),
             ("two :authority", h2(true, &[&a_p, &b_p], &[])),
             ("no :scheme", h2(false, &[&a_p], &[])),
@@ -592,7 +595,10 @@ mod tests {
         assert_eq!(fields[0], (b":method".to_vec(), b"GET".to_vec()));
         assert_eq!(fields[1], (b":path".to_vec(), b"/".to_vec()));
         assert_eq!(fields[2], (b"host".to_vec(), b"a b".to_vec()));
-        assert_eq!(shape.to_string(), "h2 no :scheme no :authority host=a\\x20b");
+        assert_eq!(
+            shape.to_string(),
+            "h2 no :scheme no :authority host=a\\x20b"
+        );
         assert!(shape.http1_bytes(1).is_none());
     }
 }
