@@ -11,6 +11,9 @@
 use core::fmt;
 use std::collections::VecDeque;
 
+/// Decoded header fields: (name, value) pairs in order.
+pub type Fields = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// A header block that does not decode.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HpackError(&'static str);
@@ -277,7 +280,7 @@ impl Decoder {
     /// # Errors
     /// An [`HpackError`] for a truncated block, an index past the tables, a size update past
     /// the limit, or a bad Huffman string.
-    pub fn decode(&mut self, block: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, HpackError> {
+    pub fn decode(&mut self, block: &[u8]) -> Result<Fields, HpackError> {
         let mut fields = Vec::new();
         let mut at = 0;
         while at < block.len() {
@@ -426,7 +429,15 @@ mod tests {
         );
         // Digits: 4 = 011010, 2 = 00010, 1 = 00001, then one padding bit.
         assert_eq!(huffman_decode(&[0x68, 0x41]).unwrap(), b"421");
-        assert!(huffman_decode(&[0x68, 0x40]).is_err(), "padding of zeros");
+        assert!(
+            huffman_decode(&[0x68, 0x5e]).is_err(),
+            "padding that is not ones"
+        );
+        assert_eq!(
+            huffman_decode(&[0x68, 0x40]).unwrap(),
+            b"420",
+            "five bits: a `0`"
+        );
         assert!(
             huffman_decode(&[0x68, 0x41, 0xff]).is_err(),
             "8 bits of padding"

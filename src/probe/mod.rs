@@ -507,7 +507,7 @@ pub fn run(options: &Options) -> Result<Report, ProbeError> {
 
     // Each SNI's connection facts.
     let mut presented = Vec::new();
-    let mut conns: Vec<(Option<String>, Result<(Connection, CertId), String>)> = Vec::new();
+    let mut conns: Vec<(Option<String>, Facts)> = Vec::new();
     for d in &seen {
         let sni = &d.sni;
         let found = d
@@ -596,7 +596,7 @@ pub fn run(options: &Options) -> Result<Report, ProbeError> {
 
     // Send them, connection by connection.
     let mut results = Vec::new();
-    let mut h2: Option<(Option<String>, Result<Http2<TlsStream>, Got>)> = None;
+    let mut h2: Option<OpenH2> = None;
     for scenario in scenarios {
         let sni = scenario.sni.as_deref();
         let expected = match conn_of(sni) {
@@ -789,6 +789,12 @@ fn relation(
     };
     format!("{target} {on}: {what}")
 }
+
+/// A connection's facts and the certificate presented on it, or why there are none.
+type Facts = Result<(Connection, CertId), String>;
+
+/// The HTTP/2 connection in use: its SNI, and the connection or why it could not be made.
+type OpenH2 = (Option<String>, Result<Http2<TlsStream>, Got>);
 
 /// What one discovery handshake showed.
 struct Discovered {
