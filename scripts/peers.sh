@@ -159,8 +159,9 @@ probe "$P_HAPROXY" "$WORK/haproxy.json"
 probe "$P_EX" "$WORK/misdirect.json"
 
 NGINX_VERSION=$(nginx -v 2>&1 | sed 's/.*nginx\///')
-HAPROXY_VERSION=$(haproxy -v | head -1 | awk '{print $3}')
-MISDIRECT_VERSION="$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1) ($(git rev-parse --short HEAD 2>/dev/null || echo unknown))"
+# awk reads to the end: `head` would close the pipe early, and pipefail would end the script.
+HAPROXY_VERSION=$(haproxy -v 2>&1 | awk 'NR == 1 {print $3}')
+MISDIRECT_VERSION="$(awk -F'"' '/^version/ {print $2; exit}' Cargo.toml) ($(git rev-parse --short HEAD 2>/dev/null || echo unknown))"
 python3 - "$WORK" "$NGINX_VERSION" "$HAPROXY_VERSION" "$MISDIRECT_VERSION" <<'PY'
 import json, sys
 work, nginx_v, haproxy_v, misdirect_v = sys.argv[1:]
@@ -190,7 +191,7 @@ def expected(s):
 
 print(f"Peers: {', '.join(label for _, label in servers)}; one configuration "
       f"(the example's server.toml), {len(base)} scenarios each.\n")
-print("| # | connection | sent | what it is | RFC asks | " + " | ".join(label for _, label in servers) + " |")
+print("| # | connection | sent | what it is | RFC asks (the crate's decision) | " + " | ".join(label for _, label in servers) + " |")
 print("|---|---|---|---|---|" + "---|" * len(servers))
 for s in base:
     key = (s["sni"], s["sent"])
