@@ -13,7 +13,9 @@
 //!    configuration gives that SNI ([`Server::sni_policy`]).
 //! 3. Generates scenarios from the configuration (see [`Group`]): every name on every
 //!    connection, spellings, ports, schemes, malformed authorities, framing. The expected
-//!    verdict of each is [`Server::decide`] for the same facts.
+//!    verdict of each is [`Server::decide`] for the same facts. One name per virtual host
+//!    serving https on the listener's first origin port takes part, for the first eight such
+//!    virtual hosts.
 //! 4. Sends each over its connection (HTTP/2 streams on one connection per SNI, reused the way
 //!    a coalescing client would; HTTP/1.x on a fresh connection per request), at most
 //!    [`MAX_REQUESTS`] requests at most [`MAX_RATE`] per second, and compares.
@@ -258,6 +260,9 @@ pub struct Report {
     pub results: Vec<ScenarioResult>,
     /// Scenarios generated past the request limit, not sent.
     pub dropped: usize,
+    /// Virtual hosts past the first eight serving https on the port: their names were not
+    /// probed (each adds a connection and a row of names to every connection).
+    pub vhosts_left_out: usize,
 }
 
 impl Report {
@@ -421,6 +426,7 @@ pub fn run(options: &Options) -> Result<Report, ProbeError> {
             }
         }
     }
+    let vhosts_left_out = sites.len().saturating_sub(MAX_SITES);
     sites.truncate(MAX_SITES);
     if sites.is_empty() {
         return Err(ProbeError(format!(
@@ -553,21 +559,28 @@ pub fn run(options: &Options) -> Result<Report, ProbeError> {
             &sites,
         )
     };
-    let covered_unknown = server
-        .config()
-        .certificates
-        .iter()
-        .flat_map(|c| &c.sans)
-        .find_map(|san| match san {
-            San::Dns(name) => name.strip_prefix(b"*.").map(|p| {
-                format!(
-                    "probe-unknown.{}",
-                    String::from_utf8_lossy(p).to_ascii_lowercase()
+    let covered_unknown =
+        server
+            .config()
+            .certificates
+            .iter()
+            .flat_map(|c| &c.sans)
+            .find_map(|san| match san {
+                San::Dns(name) => name.strip_prefix(b"*.").map(|p| {
+                    format!(
+                        "probe-unknown.{}",
+                        String::from_utf8_lossy(p).to_ascii_lowercase()
+                    )
+                }),
+                San::Ip(_) => None,
+            })
+            .filter(|name| {
+                // No virtual host may claim it, through any of its patterns.
+                let host = Host::parse(name.as_bytes());
+                !server.config().vhosts.iter().flat_map(|v| &v.names).any(
+                    |n| matches!((NamePattern::parse(n), &host), (Ok(p), Ok(h)) if p.matches(h)),
                 )
-            }),
-            San::Ip(_) => None,
-        })
-        .filter(|name| !sites.iter().any(|s| &s.name == name));
+            });
     let first = sites[0].name.clone();
     let coalesced = sites[1..]
         .iter()
@@ -691,6 +704,7 @@ pub fn run(options: &Options) -> Result<Report, ProbeError> {
         presented,
         results,
         dropped,
+        vhosts_left_out,
     })
 }
 

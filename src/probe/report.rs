@@ -43,6 +43,13 @@ fn summary(report: &Report) -> String {
         report.count(Outcome::Fail),
         report.count(Outcome::Skip),
     );
+    if report.vhosts_left_out > 0 {
+        let _ = write!(
+            line,
+            "; {} virtual hosts past the first eight were not probed",
+            report.vhosts_left_out
+        );
+    }
     if report.dropped > 0 {
         let _ = write!(
             line,
@@ -240,6 +247,7 @@ pub(super) fn json(report: &Report) -> String {
             "skipped": report.count(Outcome::Skip),
             "served_refused": report.results.iter().filter(|r| r.served_refused()).count(),
             "dropped": report.dropped,
+            "vhosts_left_out": report.vhosts_left_out,
             "line": summary(report),
         },
     });

@@ -560,6 +560,50 @@ pub(crate) fn long_name(parent: &str, total: usize) -> String {
 mod tests {
     use super::*;
 
+    fn plan_of<'a>(sites: usize, relation: &'a dyn Fn(Option<&str>, &str) -> String) -> Plan<'a> {
+        Plan {
+            port: 8443,
+            origin_ports: &[8443],
+            sites: (0..sites)
+                .map(|i| Site {
+                    name: format!("s{i}.example.test"),
+                })
+                .collect(),
+            covered_unknown: Some("probe-unknown.example.test".into()),
+            uncovered: "misdirect-probe.invalid".into(),
+            relation,
+            coalesced: (sites > 1).then(|| "s1.example.test".into()),
+        }
+    }
+
+    #[test]
+    fn generation_follows_the_configuration_and_stays_under_the_limit() {
+        let relation = |_: Option<&str>, target: &str| target.to_string();
+        // Four names: five connections (each SNI and none) times six targets (the four, one
+        // covered unknown, one uncovered) times two spellings and two versions, plus the
+        // first connection's spellings (4), ports and schemes (2 names x 11), malformed
+        // authorities (12 x 2) and framing (17).
+        let scenarios = generate(&plan_of(4, &relation));
+        assert_eq!(scenarios.len(), 5 * 6 * 4 + 4 + 22 + 24 + 17);
+        assert!(scenarios.iter().enumerate().all(|(i, s)| s.id == i + 1));
+        // Grouped by connection, the first SNI's first, no SNI last.
+        assert_eq!(scenarios[0].sni.as_deref(), Some("s0.example.test"));
+        assert_eq!(scenarios.last().unwrap().sni, None);
+        // The most names a run takes stays under the request limit.
+        let most = generate(&plan_of(super::super::MAX_SITES, &relation));
+        assert!(most.len() <= super::super::MAX_REQUESTS, "{}", most.len());
+        // Only GET / is ever written.
+        for s in &most {
+            if let Some(bytes) = s.shape.http1_bytes(s.id) {
+                assert!(bytes.starts_with(b"GET /") || bytes.starts_with(b"GET http"));
+            }
+            if let Some(fields) = s.shape.http2_fields(s.id) {
+                assert_eq!(fields[0], (b":method".to_vec(), b"GET".to_vec()));
+                assert!(fields.contains(&(b":path".to_vec(), b"/".to_vec())));
+            }
+        }
+    }
+
     #[test]
     fn long_names_have_their_length() {
         for total in [253, 254, 100, 64, 65, 66] {
