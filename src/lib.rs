@@ -161,6 +161,8 @@ mod x509;
 
 #[cfg(feature = "model")]
 pub mod model;
+#[cfg(feature = "probe")]
+pub mod probe;
 
 pub use authority::{Authority, AuthorityError, MAX_AUTHORITY_LEN, WireUnicode};
 #[cfg(feature = "serde")]

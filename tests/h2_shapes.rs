@@ -3,9 +3,10 @@
 //! hyper's own client always sends `:scheme`, `:authority` and `:path` as its `Uri` says, so it
 //! cannot send the shapes RFC 9113 allows or forbids around them: `Host` in place of
 //! `:authority` (§8.3.1), extended CONNECT without `:authority` (RFC 8441 §4), two
-//! `:authority`. Here the test writes the connection preface, SETTINGS and HEADERS frames itself
-//! over a `TcpStream`, each header block made of HPACK literals (RFC 7541 §6.2.2), so every
-//! pseudo-header combination reaches h2 exactly as sent. The server is hyper 1.x over cleartext
+//! `:authority`. Here misdirect-probe's client ([`Http2`], feature `probe`) writes the
+//! connection preface, SETTINGS and HEADERS frames itself over a `TcpStream`, each header block
+//! made of HPACK literals (RFC 7541 §6.2.2), so every pseudo-header combination reaches h2
+//! exactly as sent. The server is hyper 1.x over cleartext
 //! HTTP/2 with prior knowledge (RFC 9113 §3.3), extended CONNECT enabled, with
 //! [`MisdirectLayer`] in front of a stub service that records what reached it.
 
@@ -20,9 +21,12 @@ use hyper::body::Incoming;
 use hyper::server::conn::http2;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::service::TowerToHyperService;
+use misdirect::probe::Answer;
+use misdirect::probe::h2::{Http2, PROTOCOL_ERROR, SETTINGS_ENABLE_CONNECT_PROTOCOL};
+use misdirect::probe::hpack::Decoder;
 use misdirect::{Config, ConnectionFacts, ListenerConfig, MisdirectLayer, Server, VhostConfig};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
+use tokio::net::TcpListener;
 
 /// Every exchange must finish within this: a hang fails the test instead of blocking it.
 const LIMIT: Duration = Duration::from_secs(5);
@@ -123,340 +127,79 @@ async fn start() -> Live {
     Live { addr, seen }
 }
 
-// ---- HTTP/2 frames (RFC 9113 §4, §6) ----
+// ---- The client: misdirect-probe's raw HTTP/2 (frames and HPACK literals) ----
 
-const DATA: u8 = 0x0;
-const HEADERS: u8 = 0x1;
-const RST_STREAM: u8 = 0x3;
-const SETTINGS: u8 = 0x4;
-const PING: u8 = 0x6;
-const GOAWAY: u8 = 0x7;
-const CONTINUATION: u8 = 0x9;
-
-const END_STREAM: u8 = 0x1;
-const ACK: u8 = 0x1;
-const END_HEADERS: u8 = 0x4;
-
-const SETTINGS_HEADER_TABLE_SIZE: u16 = 0x1;
-const SETTINGS_ENABLE_PUSH: u16 = 0x2;
-const SETTINGS_ENABLE_CONNECT_PROTOCOL: u16 = 0x8;
-
-/// RST_STREAM / GOAWAY error code PROTOCOL_ERROR (RFC 9113 §7).
-const PROTOCOL_ERROR: u32 = 0x1;
-
-struct Frame {
-    kind: u8,
-    flags: u8,
-    stream: u32,
-    payload: Vec<u8>,
-}
-
-/// What the server answered on one stream.
-#[derive(Debug, PartialEq, Eq)]
-enum Outcome {
-    /// A response: its status, and its body when it is not a 2xx (a 2xx to CONNECT opens a
-    /// tunnel whose stream stays open).
-    Response { status: u16, body: String },
-    /// RST_STREAM with this error code.
-    Reset(u32),
-    /// GOAWAY with this error code.
-    GoAway(u32),
-}
-
-impl Outcome {
-    fn status(&self) -> Option<u16> {
-        match self {
-            Outcome::Response { status, .. } => Some(*status),
-            _ => None,
-        }
-    }
-}
-
-/// A client connection speaking raw frames.
+/// A client connection speaking raw frames: the probe's [`Http2`], a blocking client, driven
+/// from the blocking pool so the server keeps running on the test's runtime.
 struct Client {
-    tcp: TcpStream,
+    conn: Option<Http2<TcpStream>>,
     /// Whether the server's SETTINGS had SETTINGS_ENABLE_CONNECT_PROTOCOL = 1.
     connect_protocol: bool,
-    next_stream: u32,
 }
 
 impl Client {
-    /// The preface and the SETTINGS exchange (RFC 9113 §3.4), within [`LIMIT`].
+    /// The preface and the SETTINGS exchange (RFC 9113 §3.4); every read and write on the
+    /// connection times out after [`LIMIT`].
     async fn open(addr: SocketAddr) -> Client {
-        tokio::time::timeout(LIMIT, Client::handshake(addr))
-            .await
-            .unwrap_or_else(|_| panic!("no SETTINGS exchange within {LIMIT:?}"))
-    }
-
-    async fn handshake(addr: SocketAddr) -> Client {
-        let mut tcp = TcpStream::connect(addr).await.unwrap();
-        tcp.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
-            .await
-            .unwrap();
-        // A header table of size 0: the server's HPACK encoder may then never refer to its
-        // dynamic table (RFC 7541 §4.2), so the decoder below needs only the static one.
-        let mut settings = Vec::new();
-        for (id, value) in [
-            (SETTINGS_HEADER_TABLE_SIZE, 0u32),
-            (SETTINGS_ENABLE_PUSH, 0),
-        ] {
-            settings.extend_from_slice(&id.to_be_bytes());
-            settings.extend_from_slice(&value.to_be_bytes());
-        }
-        write_frame(&mut tcp, SETTINGS, 0, 0, &settings).await;
-        // The server's preface is a SETTINGS frame (RFC 9113 §3.4).
-        let frame = read_frame(&mut tcp).await;
-        assert_eq!(
-            (frame.kind, frame.flags & ACK),
-            (SETTINGS, 0),
-            "the server's preface"
-        );
-        let connect_protocol = frame.payload.chunks_exact(6).any(|s| {
-            u16::from_be_bytes([s[0], s[1]]) == SETTINGS_ENABLE_CONNECT_PROTOCOL
-                && u32::from_be_bytes([s[2], s[3], s[4], s[5]]) == 1
-        });
-        write_frame(&mut tcp, SETTINGS, ACK, 0, &[]).await;
+        let conn = tokio::task::spawn_blocking(move || {
+            let tcp = TcpStream::connect_timeout(&addr, LIMIT)?;
+            tcp.set_read_timeout(Some(LIMIT))?;
+            tcp.set_write_timeout(Some(LIMIT))?;
+            Http2::handshake(tcp)
+        })
+        .await
+        .unwrap()
+        .unwrap_or_else(|e| panic!("no SETTINGS exchange within {LIMIT:?}: {e}"));
         Client {
-            tcp,
-            connect_protocol,
-            next_stream: 1,
+            connect_protocol: conn.server_setting(SETTINGS_ENABLE_CONNECT_PROTOCOL) == Some(1),
+            conn: Some(conn),
         }
     }
 
     /// Sends one request's header block on a new stream and reads what comes back on it.
     /// `end_stream`: no body follows (a CONNECT's stream stays open for the tunnel).
-    async fn exchange(&mut self, fields: &[(&str, &str)], end_stream: bool) -> Outcome {
-        let stream = self.next_stream;
-        self.next_stream += 2;
-        let block = hpack_literals(fields);
-        let flags = END_HEADERS | if end_stream { END_STREAM } else { 0 };
-        tokio::time::timeout(LIMIT, async {
-            write_frame(&mut self.tcp, HEADERS, flags, stream, &block).await;
-            self.response(stream).await
+    async fn exchange(&mut self, fields: &[(&str, &str)], end_stream: bool) -> Answer {
+        let mut conn = self.conn.take().expect("the connection");
+        let owned: Vec<(String, String)> = fields
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect();
+        let (conn, answer) = tokio::task::spawn_blocking(move || {
+            let fields: Vec<(&[u8], &[u8])> = owned
+                .iter()
+                .map(|(n, v)| (n.as_bytes(), v.as_bytes()))
+                .collect();
+            let answer = conn.exchange(&fields, end_stream);
+            (conn, answer)
         })
         .await
-        .unwrap_or_else(|_| panic!("no answer within {LIMIT:?} to {fields:?}"))
+        .unwrap();
+        self.conn = Some(conn);
+        answer.unwrap_or_else(|e| panic!("no answer within {LIMIT:?} to {fields:?}: {e}"))
     }
 
-    async fn get(&mut self, fields: &[(&str, &str)]) -> Outcome {
+    async fn get(&mut self, fields: &[(&str, &str)]) -> Answer {
         let mut all = vec![(":method", "GET"), (":scheme", "http"), (":path", "/")];
         all.extend_from_slice(fields);
         self.exchange(&all, true).await
     }
-
-    async fn response(&mut self, stream: u32) -> Outcome {
-        let mut status = None;
-        let mut block = Vec::new();
-        let mut body = Vec::new();
-        loop {
-            let frame = read_frame(&mut self.tcp).await;
-            match frame.kind {
-                PING if frame.flags & ACK == 0 => {
-                    write_frame(&mut self.tcp, PING, ACK, 0, &frame.payload).await;
-                }
-                GOAWAY => return Outcome::GoAway(be32(&frame.payload[4..8])),
-                _ if frame.stream != stream => {}
-                RST_STREAM => return Outcome::Reset(be32(&frame.payload)),
-                HEADERS | CONTINUATION => {
-                    block.extend_from_slice(&frame.payload);
-                    if frame.flags & END_HEADERS == 0 {
-                        continue;
-                    }
-                    let code = status_of(&block);
-                    status = Some(code);
-                    if frame.flags & END_STREAM != 0 || (200..300).contains(&code) {
-                        break;
-                    }
-                }
-                DATA => {
-                    body.extend_from_slice(&frame.payload);
-                    if frame.flags & END_STREAM != 0 {
-                        break;
-                    }
-                }
-                _ => {}
-            }
-        }
-        Outcome::Response {
-            status: status.expect("HEADERS before the end of the stream"),
-            body: String::from_utf8(body).unwrap(),
-        }
-    }
 }
 
-fn be32(bytes: &[u8]) -> u32 {
-    u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
-}
-
-async fn write_frame(tcp: &mut TcpStream, kind: u8, flags: u8, stream: u32, payload: &[u8]) {
-    let len = u32::try_from(payload.len()).unwrap().to_be_bytes();
-    let mut frame = vec![len[1], len[2], len[3], kind, flags];
-    frame.extend_from_slice(&stream.to_be_bytes());
-    frame.extend_from_slice(payload);
-    tcp.write_all(&frame).await.unwrap();
-}
-
-async fn read_frame(tcp: &mut TcpStream) -> Frame {
-    let mut head = [0u8; 9];
-    tcp.read_exact(&mut head)
-        .await
-        .expect("the server closed the connection");
-    let len = u32::from_be_bytes([0, head[0], head[1], head[2]]) as usize;
-    let mut payload = vec![0u8; len];
-    tcp.read_exact(&mut payload).await.unwrap();
-    Frame {
-        kind: head[3],
-        flags: head[4],
-        stream: be32(&head[5..9]) & 0x7fff_ffff,
-        payload,
-    }
-}
-
-// ---- HPACK (RFC 7541), as little as the test needs ----
-
-/// An integer with an N-bit prefix (RFC 7541 §5.1); `first` holds the pattern's high bits.
-fn put_int(out: &mut Vec<u8>, first: u8, prefix: u32, mut value: usize) {
-    let max = (1usize << prefix) - 1;
-    if value < max {
-        out.push(first | value as u8);
-        return;
-    }
-    out.push(first | max as u8);
-    value -= max;
-    while value >= 128 {
-        out.push((value % 128) as u8 | 0x80);
-        value /= 128;
-    }
-    out.push(value as u8);
-}
-
-/// Every field as "literal header field without indexing — new name" (RFC 7541 §6.2.2), its
-/// strings without Huffman coding: h2 decodes the fields in the order and number sent.
-fn hpack_literals(fields: &[(&str, &str)]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for (name, value) in fields {
-        out.push(0x00);
-        put_int(&mut out, 0, 7, name.len());
-        out.extend_from_slice(name.as_bytes());
-        put_int(&mut out, 0, 7, value.len());
-        out.extend_from_slice(value.as_bytes());
-    }
-    out
-}
-
-fn get_int(block: &[u8], at: &mut usize, prefix: u32) -> usize {
-    let max = (1usize << prefix) - 1;
-    let mut value = usize::from(block[*at]) & max;
-    *at += 1;
-    if value == max {
-        let mut shift = 0;
-        loop {
-            let byte = block[*at];
-            *at += 1;
-            value += usize::from(byte & 0x7f) << shift;
-            shift += 7;
-            if byte & 0x80 == 0 {
-                break;
-            }
-        }
-    }
-    value
-}
-
-/// A string literal (RFC 7541 §5.2): its bytes as sent, and whether they are Huffman-coded.
-fn get_str<'b>(block: &'b [u8], at: &mut usize) -> (&'b [u8], bool) {
-    let huffman = block[*at] & 0x80 != 0;
-    let len = get_int(block, at, 7);
-    let bytes = &block[*at..*at + len];
-    *at += len;
-    (bytes, huffman)
-}
-
-/// Huffman-coded decimal digits (RFC 7541 Appendix B: `0`-`2` are the 5-bit codes 0-2, `3`-`9`
-/// the 6-bit codes 0x19-0x1f), padded with at most 7 one-bits; `None` for anything else.
-fn huffman_digits(bytes: &[u8]) -> Option<String> {
-    let total = bytes.len() * 8;
-    let bits = |from: usize, n: usize| -> Option<u32> {
-        (from + n <= total).then(|| {
-            (from..from + n).fold(0, |acc, i| {
-                acc << 1 | u32::from(bytes[i / 8] >> (7 - i % 8) & 1)
-            })
-        })
-    };
-    let mut out = String::new();
-    let mut at = 0;
-    while at < total {
-        match (bits(at, 5), bits(at, 6)) {
-            (Some(code @ 0..=2), _) => {
-                out.push(char::from(b'0' + code as u8));
-                at += 5;
-            }
-            (_, Some(code @ 0x19..=0x1f)) => {
-                out.push(char::from(b'3' + (code - 0x19) as u8));
-                at += 6;
-            }
-            _ => {
-                let rest = total - at;
-                return (rest < 8 && bits(at, rest) == Some((1 << rest) - 1)).then_some(out);
-            }
-        }
-    }
-    Some(out)
-}
-
-/// The `:status` of a response header block: an indexed static entry (RFC 7541 Appendix A,
-/// indices 8-14) or a literal whose name is `:status` (static index 8, or spelled out).
+/// The status of a response header block, as the probe's HPACK decoder reads it.
 fn status_of(block: &[u8]) -> u16 {
-    let mut at = 0;
-    while at < block.len() {
-        let first = block[at];
-        if first & 0x80 != 0 {
-            let index = get_int(block, &mut at, 7);
-            let status = match index {
-                8 => 200,
-                9 => 204,
-                10 => 206,
-                11 => 304,
-                12 => 400,
-                13 => 404,
-                14 => 500,
-                1..=61 => continue,
-                _ => panic!("dynamic table index {index}, with a header table of size 0"),
-            };
-            return status;
-        }
-        if first & 0xe0 == 0x20 {
-            // Dynamic table size update (RFC 7541 §6.3).
-            get_int(block, &mut at, 5);
-            continue;
-        }
-        // Literal: with incremental indexing (01), without (0000) or never indexed (0001).
-        let prefix = if first & 0x40 != 0 { 6 } else { 4 };
-        let index = get_int(block, &mut at, prefix);
-        let is_status = if index == 0 {
-            let (name, huffman) = get_str(block, &mut at);
-            !huffman && name == b":status"
-        } else {
-            index == 8
-        };
-        let (value, huffman) = get_str(block, &mut at);
-        if is_status {
-            let digits = if huffman {
-                huffman_digits(value).expect("a Huffman-coded status of digits")
-            } else {
-                String::from_utf8(value.to_vec()).unwrap()
-            };
-            return digits.parse().expect("a numeric status");
-        }
-    }
-    panic!("no :status in the response header block")
+    let fields = Decoder::new().decode(block).expect("a header block");
+    let (_, value) = fields
+        .iter()
+        .find(|(name, _)| name == b":status")
+        .expect("a :status");
+    std::str::from_utf8(value).unwrap().parse().unwrap()
 }
 
 // ---- The shapes ----
 
-fn refusal(outcome: &Outcome) -> (u16, &str) {
-    match outcome {
-        Outcome::Response { status, body } => (*status, body.as_str()),
+fn refusal(answer: &Answer) -> (u16, String) {
+    match answer {
+        Answer::Response { status, body } => (*status, String::from_utf8_lossy(body).into_owned()),
         other => panic!("a response, not {other:?}"),
     }
 }
@@ -472,25 +215,21 @@ fn served(method: &str, protocol: Option<&str>) -> Seen {
 #[test]
 fn the_status_decoder_reads_what_h2_encodes() {
     // RFC 7541 Appendix B: 4 = 011010, 2 = 00010, 1 = 00001, 0 = 00000, 3 = 011001.
-    assert_eq!(huffman_digits(&[0x68, 0x41]).as_deref(), Some("421"));
-    assert_eq!(huffman_digits(&[0x10, 0x19]).as_deref(), Some("203"));
-    // 15 bits of "200", one bit of padding; 11 bits of "42", five.
-    assert_eq!(huffman_digits(&[0x10, 0x01]).as_deref(), Some("200"));
-    assert_eq!(huffman_digits(&[0x68, 0x5f]).as_deref(), Some("42"));
-    assert_eq!(huffman_digits(&[0x68, 0x5e]), None, "padding must be ones");
-    assert_eq!(
-        huffman_digits(&[0x68, 0x41, 0xff]),
-        None,
-        "8 bits of padding"
-    );
-    assert_eq!(huffman_digits(&[0x61]), None, "`a` is no digit");
+    // Literal with incremental indexing, name index 8 (:status), Huffman-coded value.
+    assert_eq!(status_of(&[0x48, 0x82, 0x68, 0x41]), 421);
+    assert_eq!(status_of(&[0x48, 0x82, 0x10, 0x19]), 203);
+    // 15 bits of "200", one bit of padding.
+    assert_eq!(status_of(&[0x48, 0x82, 0x10, 0x01]), 200);
     assert_eq!(status_of(&[0x88]), 200);
     assert_eq!(status_of(&[0x20, 0x8c]), 400, "after a table size update");
-    // Literal without indexing, name index 8, raw and Huffman-coded values.
+    // Literal without indexing, name index 8, raw value.
     assert_eq!(status_of(&[0x08, 0x03, b'4', b'2', b'1']), 421);
-    assert_eq!(status_of(&[0x48, 0x82, 0x68, 0x41]), 421);
     // Another field first, with a new name.
     assert_eq!(status_of(&[0x00, 0x01, b'x', 0x00, 0x8d]), 404);
+    assert!(
+        Decoder::new().decode(&[0x48, 0x82, 0x68, 0x5e]).is_err(),
+        "padding must be ones"
+    );
 }
 
 #[tokio::test]
@@ -621,7 +360,7 @@ async fn two_authorities_are_reset_by_h2_before_the_service() {
             (":authority", "evil.example"),
         ])
         .await;
-    assert_eq!(outcome, Outcome::Reset(PROTOCOL_ERROR));
+    assert_eq!(outcome, Answer::Reset(PROTOCOL_ERROR));
     assert_eq!(live.seen(), []);
     // The connection survives the stream error.
     let outcome = client.get(&[(":authority", "a.example.test")]).await;

@@ -1,0 +1,402 @@
+//! HTTP/2 over raw frames (RFC 9113 §4, §6): any header block, exactly as given.
+//!
+//! A library client (hyper, h2) builds `:scheme`, `:authority` and `:path` from a URI, so it
+//! cannot send the shapes RFC 9113 allows or forbids around them: `Host` in place of
+//! `:authority` (§8.3.1), `:authority` and `host` that disagree, two `:authority`, `:scheme
+//! http` over TLS. [`Http2`] writes the connection preface, SETTINGS and one HEADERS frame per
+//! request whose block is made of HPACK literals ([`encode_literals`]), so every pseudo-header
+//! combination reaches the server as sent; it reads the answer frame by frame, acknowledging
+//! SETTINGS and PING and returning the flow-control window it used, over any byte stream (TLS
+//! or cleartext with prior knowledge, §3.3).
+
+use std::io::{self, Read, Write};
+
+use super::Answer;
+use super::hpack::{Decoder, encode_literals};
+
+/// DATA.
+pub const DATA: u8 = 0x0;
+/// HEADERS.
+pub const HEADERS: u8 = 0x1;
+/// RST_STREAM.
+pub const RST_STREAM: u8 = 0x3;
+/// SETTINGS.
+pub const SETTINGS: u8 = 0x4;
+/// PUSH_PROMISE.
+pub const PUSH_PROMISE: u8 = 0x5;
+/// PING.
+pub const PING: u8 = 0x6;
+/// GOAWAY.
+pub const GOAWAY: u8 = 0x7;
+/// WINDOW_UPDATE.
+pub const WINDOW_UPDATE: u8 = 0x8;
+/// CONTINUATION.
+pub const CONTINUATION: u8 = 0x9;
+
+/// END_STREAM (DATA, HEADERS).
+pub const END_STREAM: u8 = 0x1;
+/// ACK (SETTINGS, PING).
+pub const ACK: u8 = 0x1;
+/// END_HEADERS (HEADERS, CONTINUATION).
+pub const END_HEADERS: u8 = 0x4;
+/// PADDED (DATA, HEADERS).
+pub const PADDED: u8 = 0x8;
+/// PRIORITY (HEADERS).
+pub const PRIORITY: u8 = 0x20;
+
+/// SETTINGS_HEADER_TABLE_SIZE.
+pub const SETTINGS_HEADER_TABLE_SIZE: u16 = 0x1;
+/// SETTINGS_ENABLE_PUSH.
+pub const SETTINGS_ENABLE_PUSH: u16 = 0x2;
+/// SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441 §3).
+pub const SETTINGS_ENABLE_CONNECT_PROTOCOL: u16 = 0x8;
+
+/// Error code PROTOCOL_ERROR (RFC 9113 §7).
+pub const PROTOCOL_ERROR: u32 = 0x1;
+
+/// The largest frame payload read: SETTINGS_MAX_FRAME_SIZE's initial value, which the client
+/// never raises (RFC 9113 §4.2).
+const MAX_FRAME: usize = 16_384;
+
+/// The most response body kept per request; the rest is read and dropped.
+const MAX_BODY: usize = 64 * 1024;
+
+/// The connection preface (RFC 9113 §3.4).
+const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// One frame as read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Frame {
+    /// The type.
+    pub kind: u8,
+    /// The flags.
+    pub flags: u8,
+    /// The stream identifier (the reserved bit cleared).
+    pub stream: u32,
+    /// The payload, padding included.
+    pub payload: Vec<u8>,
+}
+
+/// An HTTP/2 client connection over a byte stream, one request at a time.
+#[derive(Debug)]
+pub struct Http2<S> {
+    io: S,
+    decoder: Decoder,
+    next_stream: u32,
+    settings: Vec<(u16, u32)>,
+    closed: bool,
+}
+
+fn be32(bytes: &[u8]) -> u32 {
+    u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
+}
+
+/// Whether an I/O error means the peer closed the connection (as opposed to a timeout or a
+/// TLS alert, which say more).
+pub(crate) fn is_closed(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::UnexpectedEof
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe
+    )
+}
+
+impl<S: Read + Write> Http2<S> {
+    /// Sends the preface and the client's SETTINGS (push disabled, a header table of size 0),
+    /// reads the server's SETTINGS (its preface) and acknowledges them.
+    ///
+    /// # Errors
+    /// The stream's error, or `InvalidData` when the server's first frame is not SETTINGS.
+    pub fn handshake(mut io: S) -> io::Result<Http2<S>> {
+        io.write_all(PREFACE)?;
+        // A header table of size 0: the server's encoder may then keep nothing in its dynamic
+        // table (RFC 7541 §4.2); the decoder reads it anyway, should it use one.
+        let mut settings = Vec::new();
+        for (id, value) in [
+            (SETTINGS_HEADER_TABLE_SIZE, 0u32),
+            (SETTINGS_ENABLE_PUSH, 0),
+        ] {
+            settings.extend_from_slice(&id.to_be_bytes());
+            settings.extend_from_slice(&value.to_be_bytes());
+        }
+        write_frame(&mut io, SETTINGS, 0, 0, &settings)?;
+        io.flush()?;
+        let frame = read_frame(&mut io)?;
+        if frame.kind != SETTINGS || frame.flags & ACK != 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "the server's preface is a frame of type {}, not SETTINGS",
+                    frame.kind
+                ),
+            ));
+        }
+        let settings = frame
+            .payload
+            .chunks_exact(6)
+            .map(|s| (u16::from_be_bytes([s[0], s[1]]), be32(&s[2..6])))
+            .collect();
+        write_frame(&mut io, SETTINGS, ACK, 0, &[])?;
+        io.flush()?;
+        Ok(Http2 {
+            io,
+            decoder: Decoder::new(),
+            next_stream: 1,
+            settings,
+            closed: false,
+        })
+    }
+
+    /// The settings of the server's preface, as (identifier, value) pairs.
+    #[must_use]
+    pub fn server_settings(&self) -> &[(u16, u32)] {
+        &self.settings
+    }
+
+    /// Whether a server setting has this value in its preface.
+    #[must_use]
+    pub fn server_setting(&self, id: u16) -> Option<u32> {
+        self.settings
+            .iter()
+            .rev()
+            .find(|(i, _)| *i == id)
+            .map(|(_, v)| *v)
+    }
+
+    /// Whether the connection is known to be unusable: GOAWAY or EOF seen.
+    #[must_use]
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// The stream underneath.
+    pub fn get_ref(&self) -> &S {
+        &self.io
+    }
+
+    /// Sends a header block on a new stream (`end_stream`: no body follows, as for a GET) and
+    /// reads the answer on that stream: the final response with its body, a reset, a GOAWAY,
+    /// or the connection's end. A 2xx to a request whose stream stays open (CONNECT) is
+    /// returned at its HEADERS.
+    ///
+    /// # Errors
+    /// A timeout, a TLS alert, a frame or header block that does not parse.
+    pub fn exchange(&mut self, fields: &[(&[u8], &[u8])], end_stream: bool) -> io::Result<Answer> {
+        if self.closed {
+            return Ok(Answer::Closed);
+        }
+        let stream = self.next_stream;
+        self.next_stream += 2;
+        let block = encode_literals(fields);
+        if block.len() > MAX_FRAME {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "a header block larger than one frame",
+            ));
+        }
+        let flags = END_HEADERS | if end_stream { END_STREAM } else { 0 };
+        let sent = write_frame(&mut self.io, HEADERS, flags, stream, &block)
+            .and_then(|()| self.io.flush());
+        match sent {
+            Err(e) if is_closed(&e) => {
+                self.closed = true;
+                return Ok(Answer::Closed);
+            }
+            other => other?,
+        }
+        match self.answer(stream, end_stream) {
+            Err(e) if is_closed(&e) => {
+                self.closed = true;
+                Ok(Answer::Closed)
+            }
+            other => other,
+        }
+    }
+
+    fn answer(&mut self, stream: u32, end_stream: bool) -> io::Result<Answer> {
+        let mut status = None;
+        let mut block = Vec::new();
+        let mut block_stream = 0;
+        let mut body = Vec::new();
+        loop {
+            let frame = read_frame(&mut self.io)?;
+            match frame.kind {
+                SETTINGS if frame.flags & ACK == 0 => {
+                    write_frame(&mut self.io, SETTINGS, ACK, 0, &[])?;
+                    self.io.flush()?;
+                }
+                PING if frame.flags & ACK == 0 => {
+                    write_frame(&mut self.io, PING, ACK, 0, &frame.payload)?;
+                    self.io.flush()?;
+                }
+                GOAWAY if frame.payload.len() >= 8 => {
+                    let last = be32(&frame.payload[0..4]) & 0x7fff_ffff;
+                    let code = be32(&frame.payload[4..8]);
+                    self.closed = true;
+                    // A graceful GOAWAY that still covers this stream: its answer follows.
+                    if !(code == 0 && last >= stream) {
+                        return Ok(Answer::GoAway(code));
+                    }
+                }
+                DATA => {
+                    let data = unpad(&frame)?;
+                    // Give back what the frame used, padding included (RFC 9113 §6.9), so
+                    // long runs of responses never stall on the connection's window.
+                    let used = frame.payload.len() as u32;
+                    if used > 0 {
+                        write_frame(&mut self.io, WINDOW_UPDATE, 0, 0, &used.to_be_bytes())?;
+                        if frame.stream == stream && frame.flags & END_STREAM == 0 {
+                            write_frame(
+                                &mut self.io,
+                                WINDOW_UPDATE,
+                                0,
+                                stream,
+                                &used.to_be_bytes(),
+                            )?;
+                        }
+                        self.io.flush()?;
+                    }
+                    if frame.stream == stream {
+                        let room = MAX_BODY.saturating_sub(body.len());
+                        body.extend_from_slice(&data[..data.len().min(room)]);
+                        if frame.flags & END_STREAM != 0 {
+                            let status = status.ok_or_else(|| invalid("DATA before HEADERS"))?;
+                            return Ok(Answer::Response { status, body });
+                        }
+                    }
+                }
+                HEADERS | CONTINUATION | PUSH_PROMISE => {
+                    // Every header block is decoded, whatever its stream: they share the
+                    // dynamic table.
+                    let fragment = if frame.kind == HEADERS {
+                        block_stream = frame.stream;
+                        headers_fragment(&frame)?
+                    } else if frame.kind == PUSH_PROMISE {
+                        block_stream = 0;
+                        unpad(&frame)?.get(4..).unwrap_or_default()
+                    } else {
+                        &frame.payload[..]
+                    };
+                    block.extend_from_slice(fragment);
+                    if frame.flags & END_HEADERS == 0 {
+                        continue;
+                    }
+                    let fields = self
+                        .decoder
+                        .decode(&block)
+                        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+                    block.clear();
+                    if block_stream != stream {
+                        continue;
+                    }
+                    let code = fields
+                        .iter()
+                        .find(|(name, _)| name == b":status")
+                        .and_then(|(_, v)| core::str::from_utf8(v).ok()?.parse::<u16>().ok());
+                    // Informational (1xx) responses precede the final one; trailers have no
+                    // :status.
+                    match code {
+                        Some(code) if code >= 200 => status = Some(code),
+                        Some(_) => {}
+                        None if status.is_none() => {
+                            return Err(io::Error::new(
+                                io::ErrorKind::InvalidData,
+                                "a response header block without :status",
+                            ));
+                        }
+                        None => {}
+                    }
+                    let done = frame.flags & END_STREAM != 0
+                        || (!end_stream && status.is_some_and(|s| (200..300).contains(&s)));
+                    match status {
+                        Some(status) if done => return Ok(Answer::Response { status, body }),
+                        _ => {}
+                    }
+                }
+                RST_STREAM if frame.stream == stream && frame.payload.len() >= 4 => {
+                    return Ok(Answer::Reset(be32(&frame.payload)));
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// The payload of a DATA, HEADERS or PUSH_PROMISE frame without its padding.
+fn unpad(frame: &Frame) -> io::Result<&[u8]> {
+    if frame.flags & PADDED == 0 || frame.kind == CONTINUATION {
+        return Ok(&frame.payload);
+    }
+    let pad = usize::from(
+        *frame
+            .payload
+            .first()
+            .ok_or_else(|| invalid("empty padded frame"))?,
+    );
+    frame
+        .payload
+        .get(1..frame.payload.len().saturating_sub(pad))
+        .filter(|_| pad < frame.payload.len())
+        .ok_or_else(|| invalid("padding longer than the frame"))
+}
+
+/// A HEADERS frame's block fragment: without padding and priority fields.
+fn headers_fragment(frame: &Frame) -> io::Result<&[u8]> {
+    let data = unpad(frame)?;
+    if frame.flags & PRIORITY != 0 {
+        data.get(5..)
+            .ok_or_else(|| invalid("HEADERS shorter than its priority"))
+    } else {
+        Ok(data)
+    }
+}
+
+fn invalid(what: &'static str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, what)
+}
+
+/// Writes one frame (RFC 9113 §4.1).
+///
+/// # Errors
+/// The stream's.
+pub fn write_frame<W: Write>(
+    io: &mut W,
+    kind: u8,
+    flags: u8,
+    stream: u32,
+    payload: &[u8],
+) -> io::Result<()> {
+    let len = u32::try_from(payload.len())
+        .ok()
+        .filter(|len| *len < 1 << 24)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "a frame past 2^24 octets"))?
+        .to_be_bytes();
+    let mut frame = Vec::with_capacity(9 + payload.len());
+    frame.extend_from_slice(&[len[1], len[2], len[3], kind, flags]);
+    frame.extend_from_slice(&(stream & 0x7fff_ffff).to_be_bytes());
+    frame.extend_from_slice(payload);
+    io.write_all(&frame)
+}
+
+/// Reads one frame; a payload past 16,384 octets (the client never allows more) is an error.
+///
+/// # Errors
+/// The stream's (`UnexpectedEof` when it ends), or `InvalidData` for an oversized frame.
+pub fn read_frame<R: Read>(io: &mut R) -> io::Result<Frame> {
+    let mut head = [0u8; 9];
+    io.read_exact(&mut head)?;
+    let len = u32::from_be_bytes([0, head[0], head[1], head[2]]) as usize;
+    if len > MAX_FRAME {
+        return Err(invalid("a frame larger than SETTINGS_MAX_FRAME_SIZE"));
+    }
+    let mut payload = vec![0u8; len];
+    io.read_exact(&mut payload)?;
+    Ok(Frame {
+        kind: head[3],
+        flags: head[4],
+        stream: be32(&head[5..9]) & 0x7fff_ffff,
+        payload,
+    })
+}

@@ -1,0 +1,508 @@
+//! A minimal HPACK (RFC 7541): literals out, everything a server may send in.
+//!
+//! Out, every field is a "literal header field without indexing — new name" (§6.2.2) with raw
+//! (not Huffman-coded) strings, so the peer decodes exactly the fields sent, in their order and
+//! number, repeated pseudo-headers and all: nothing is indexed, merged or normalized.
+//!
+//! In, a response header block may use the static table (Appendix A), the dynamic table (§2.3,
+//! §4), size updates (§6.3) and Huffman-coded strings (§5.2, Appendix B): the [`Decoder`] reads
+//! them all, keeping the one dynamic table the connection's header blocks share.
+
+use core::fmt;
+use std::collections::VecDeque;
+
+/// Decoded header fields: (name, value) pairs in order.
+pub type Fields = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// A header block that does not decode.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HpackError(&'static str);
+
+impl fmt::Display for HpackError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "HPACK: {}", self.0)
+    }
+}
+
+impl std::error::Error for HpackError {}
+
+/// The static table (RFC 7541 Appendix A), from index 1.
+const STATIC: [(&str, &str); 61] = [
+    (":authority", ""),
+    (":method", "GET"),
+    (":method", "POST"),
+    (":path", "/"),
+    (":path", "/index.html"),
+    (":scheme", "http"),
+    (":scheme", "https"),
+    (":status", "200"),
+    (":status", "204"),
+    (":status", "206"),
+    (":status", "304"),
+    (":status", "400"),
+    (":status", "404"),
+    (":status", "500"),
+    ("accept-charset", ""),
+    ("accept-encoding", "gzip, deflate"),
+    ("accept-language", ""),
+    ("accept-ranges", ""),
+    ("accept", ""),
+    ("access-control-allow-origin", ""),
+    ("age", ""),
+    ("allow", ""),
+    ("authorization", ""),
+    ("cache-control", ""),
+    ("content-disposition", ""),
+    ("content-encoding", ""),
+    ("content-language", ""),
+    ("content-length", ""),
+    ("content-location", ""),
+    ("content-range", ""),
+    ("content-type", ""),
+    ("cookie", ""),
+    ("date", ""),
+    ("etag", ""),
+    ("expect", ""),
+    ("expires", ""),
+    ("from", ""),
+    ("host", ""),
+    ("if-match", ""),
+    ("if-modified-since", ""),
+    ("if-none-match", ""),
+    ("if-range", ""),
+    ("if-unmodified-since", ""),
+    ("last-modified", ""),
+    ("link", ""),
+    ("location", ""),
+    ("max-forwards", ""),
+    ("proxy-authenticate", ""),
+    ("proxy-authorization", ""),
+    ("range", ""),
+    ("referer", ""),
+    ("refresh", ""),
+    ("retry-after", ""),
+    ("server", ""),
+    ("set-cookie", ""),
+    ("strict-transport-security", ""),
+    ("transfer-encoding", ""),
+    ("user-agent", ""),
+    ("vary", ""),
+    ("via", ""),
+    ("www-authenticate", ""),
+];
+
+/// The Huffman code's length in bits for each symbol, 0-255 and EOS (RFC 7541 Appendix B). The
+/// code is canonical (codes of one length are consecutive, in symbol order, and each length
+/// continues from the last code of the shorter one), so the lengths alone define it.
+const HUFFMAN_LENGTHS: [u8; 257] = [
+    13, 23, 28, 28, 28, 28, 28, 28, 28, 24, 30, 28, 28, 30, 28, 28, 28, 28, 28, 28, 28, 28, 30, 28,
+    28, 28, 28, 28, 28, 28, 28, 28, 6, 10, 10, 12, 13, 6, 8, 11, 10, 10, 8, 11, 8, 6, 6, 6, 5, 5,
+    5, 6, 6, 6, 6, 6, 6, 6, 7, 8, 15, 6, 12, 10, 13, 6, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7,
+    7, 7, 7, 7, 7, 7, 7, 7, 8, 7, 8, 13, 19, 13, 14, 6, 15, 5, 6, 5, 6, 5, 6, 6, 6, 5, 7, 7, 6, 6,
+    6, 5, 6, 7, 6, 5, 5, 6, 7, 7, 7, 7, 7, 15, 11, 14, 13, 28, 20, 22, 20, 20, 22, 22, 22, 23, 22,
+    23, 23, 23, 23, 23, 24, 23, 24, 24, 22, 23, 24, 23, 23, 23, 23, 21, 22, 23, 22, 23, 23, 24, 22,
+    21, 20, 22, 22, 23, 23, 21, 23, 22, 22, 24, 21, 22, 23, 23, 21, 21, 22, 21, 23, 22, 23, 23, 20,
+    22, 22, 22, 23, 22, 22, 23, 26, 26, 20, 19, 22, 23, 22, 25, 26, 26, 26, 27, 27, 26, 24, 25, 19,
+    21, 26, 27, 27, 26, 27, 24, 21, 21, 26, 26, 28, 27, 27, 27, 20, 24, 20, 21, 22, 21, 21, 23, 22,
+    22, 25, 25, 24, 24, 26, 23, 26, 27, 26, 26, 27, 27, 27, 27, 27, 28, 27, 27, 27, 27, 27, 26, 30,
+];
+
+/// The canonical code, rebuilt from [`HUFFMAN_LENGTHS`]: per length, the first code and where
+/// its symbols start in `symbols` (sorted by length, then symbol).
+struct Canonical {
+    first: [u32; 31],
+    count: [u16; 31],
+    offset: [u16; 31],
+    symbols: [u16; 257],
+}
+
+fn canonical() -> Canonical {
+    let mut count = [0u16; 31];
+    for &len in &HUFFMAN_LENGTHS {
+        count[usize::from(len)] += 1;
+    }
+    let mut first = [0u32; 31];
+    let mut offset = [0u16; 31];
+    let (mut code, mut at) = (0u32, 0u16);
+    for len in 1..31 {
+        code <<= 1;
+        first[len] = code;
+        offset[len] = at;
+        code += u32::from(count[len]);
+        at += count[len];
+    }
+    let mut symbols = [0u16; 257];
+    let mut next = offset;
+    for len in 1..31u8 {
+        for (symbol, _) in HUFFMAN_LENGTHS
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| **l == len)
+        {
+            symbols[usize::from(next[usize::from(len)])] = symbol as u16;
+            next[usize::from(len)] += 1;
+        }
+    }
+    Canonical {
+        first,
+        count,
+        offset,
+        symbols,
+    }
+}
+
+/// Decodes a Huffman-coded string (RFC 7541 §5.2): the padding must be at most seven bits, all
+/// ones (a prefix of EOS), and EOS itself must not appear.
+///
+/// ```
+/// use misdirect::probe::hpack::huffman_decode;
+/// // RFC 7541 C.4.1.
+/// let coded = [0xf1, 0xe3, 0xc2, 0xe5, 0xf2, 0x3a, 0x6b, 0xa0, 0xab, 0x90, 0xf4, 0xff];
+/// assert_eq!(huffman_decode(&coded).unwrap(), b"www.example.com");
+/// ```
+///
+/// # Errors
+/// An [`HpackError`] for bad padding, EOS, or bits that end inside a code.
+pub fn huffman_decode(bytes: &[u8]) -> Result<Vec<u8>, HpackError> {
+    let table = canonical();
+    let mut out = Vec::with_capacity(bytes.len() * 8 / 5);
+    let (mut code, mut len, mut ones) = (0u32, 0usize, true);
+    for i in 0..bytes.len() * 8 {
+        let bit = u32::from(bytes[i / 8] >> (7 - i % 8) & 1);
+        code = code << 1 | bit;
+        len += 1;
+        ones &= bit == 1;
+        if len > 30 {
+            return Err(HpackError("a Huffman code longer than 30 bits"));
+        }
+        let index = code.wrapping_sub(table.first[len]);
+        if code >= table.first[len] && index < u32::from(table.count[len]) {
+            let symbol = table.symbols[usize::from(table.offset[len]) + index as usize];
+            if symbol == 256 {
+                return Err(HpackError("EOS in a Huffman-coded string"));
+            }
+            out.push(symbol as u8);
+            (code, len, ones) = (0, 0, true);
+        }
+    }
+    if len > 7 || !ones {
+        return Err(HpackError("Huffman padding is not a prefix of EOS"));
+    }
+    Ok(out)
+}
+
+/// An integer with an N-bit prefix (RFC 7541 §5.1); `first` holds the pattern's high bits.
+fn put_int(out: &mut Vec<u8>, first: u8, prefix: u32, mut value: usize) {
+    let max = (1usize << prefix) - 1;
+    if value < max {
+        out.push(first | value as u8);
+        return;
+    }
+    out.push(first | max as u8);
+    value -= max;
+    while value >= 128 {
+        out.push((value % 128) as u8 | 0x80);
+        value /= 128;
+    }
+    out.push(value as u8);
+}
+
+/// Every field as a literal without indexing, new name, raw strings (RFC 7541 §6.2.2): the
+/// peer decodes the fields in the order and number given, byte for byte.
+///
+/// ```
+/// use misdirect::probe::hpack::{Decoder, encode_literals};
+/// let block = encode_literals(&[(b":authority", b"a.example"), (b"host", b"b.example")]);
+/// let fields = Decoder::new().decode(&block).unwrap();
+/// assert_eq!(fields[1], (b"host".to_vec(), b"b.example".to_vec()));
+/// ```
+#[must_use]
+pub fn encode_literals(fields: &[(&[u8], &[u8])]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (name, value) in fields {
+        out.push(0x00);
+        put_int(&mut out, 0, 7, name.len());
+        out.extend_from_slice(name);
+        put_int(&mut out, 0, 7, value.len());
+        out.extend_from_slice(value);
+    }
+    out
+}
+
+/// The dynamic table's size limit before the encoder says otherwise (RFC 9113 §6.5.2).
+const DEFAULT_TABLE_SIZE: usize = 4096;
+
+/// A header block decoder, one per connection: the dynamic table lives across blocks.
+#[derive(Debug)]
+pub struct Decoder {
+    /// Newest first, as indices count (RFC 7541 §2.3.3).
+    dynamic: VecDeque<(Vec<u8>, Vec<u8>)>,
+    size: usize,
+    max: usize,
+}
+
+impl Default for Decoder {
+    fn default() -> Self {
+        Decoder::new()
+    }
+}
+
+impl Decoder {
+    /// An empty dynamic table of the protocol's default size, 4,096 octets.
+    #[must_use]
+    pub fn new() -> Decoder {
+        Decoder {
+            dynamic: VecDeque::new(),
+            size: 0,
+            max: DEFAULT_TABLE_SIZE,
+        }
+    }
+
+    /// Decodes one complete header block into (name, value) pairs, in order.
+    ///
+    /// ```
+    /// use misdirect::probe::hpack::Decoder;
+    /// // RFC 7541 C.4.1 and C.4.2: the second request refers to the first's :authority
+    /// // through the dynamic table (index 62).
+    /// let mut decoder = Decoder::new();
+    /// let first = decoder.decode(&[
+    ///     0x82, 0x86, 0x84, 0x41, 0x8c, 0xf1, 0xe3, 0xc2, 0xe5, 0xf2, 0x3a, 0x6b, 0xa0, 0xab,
+    ///     0x90, 0xf4, 0xff,
+    /// ]).unwrap();
+    /// assert_eq!(first[3], (b":authority".to_vec(), b"www.example.com".to_vec()));
+    /// let second = decoder
+    ///     .decode(&[0x82, 0x86, 0x84, 0xbe, 0x58, 0x86, 0xa8, 0xeb, 0x10, 0x64, 0x9c, 0xbf])
+    ///     .unwrap();
+    /// assert_eq!(second[3], (b":authority".to_vec(), b"www.example.com".to_vec()));
+    /// assert_eq!(second[4], (b"cache-control".to_vec(), b"no-cache".to_vec()));
+    /// ```
+    ///
+    /// # Errors
+    /// An [`HpackError`] for a truncated block, an index past the tables, a size update past
+    /// the limit, or a bad Huffman string.
+    pub fn decode(&mut self, block: &[u8]) -> Result<Fields, HpackError> {
+        let mut fields = Vec::new();
+        let mut at = 0;
+        while at < block.len() {
+            let first = block[at];
+            if first & 0x80 != 0 {
+                // Indexed field (§6.1).
+                let index = get_int(block, &mut at, 7)?;
+                fields.push(self.entry(index)?);
+            } else if first & 0xe0 == 0x20 {
+                // Dynamic table size update (§6.3).
+                let max = get_int(block, &mut at, 5)?;
+                if max > DEFAULT_TABLE_SIZE {
+                    return Err(HpackError("a table size update past 4,096 octets"));
+                }
+                self.max = max;
+                self.evict(0);
+            } else {
+                // Literal with incremental indexing (01), without (0000), never indexed (0001).
+                let indexing = first & 0x40 != 0;
+                let index = get_int(block, &mut at, if indexing { 6 } else { 4 })?;
+                let name = if index == 0 {
+                    get_str(block, &mut at)?
+                } else {
+                    self.entry(index)?.0
+                };
+                let value = get_str(block, &mut at)?;
+                if indexing {
+                    self.insert(name.clone(), value.clone());
+                }
+                fields.push((name, value));
+            }
+        }
+        Ok(fields)
+    }
+
+    fn entry(&self, index: usize) -> Result<(Vec<u8>, Vec<u8>), HpackError> {
+        match index {
+            0 => Err(HpackError("index 0")),
+            1..=61 => {
+                let (name, value) = STATIC[index - 1];
+                Ok((name.as_bytes().to_vec(), value.as_bytes().to_vec()))
+            }
+            _ => self
+                .dynamic
+                .get(index - 62)
+                .cloned()
+                .ok_or(HpackError("an index past the dynamic table")),
+        }
+    }
+
+    /// Adds an entry, evicting the oldest until it fits (§4.4); an entry larger than the
+    /// table empties it and is not added.
+    fn insert(&mut self, name: Vec<u8>, value: Vec<u8>) {
+        let size = name.len() + value.len() + 32;
+        self.evict(size);
+        if size <= self.max {
+            self.size += size;
+            self.dynamic.push_front((name, value));
+        }
+    }
+
+    fn evict(&mut self, room: usize) {
+        while self.size + room > self.max {
+            match self.dynamic.pop_back() {
+                Some((name, value)) => self.size -= name.len() + value.len() + 32,
+                None => break,
+            }
+        }
+    }
+}
+
+fn get_int(block: &[u8], at: &mut usize, prefix: u32) -> Result<usize, HpackError> {
+    const TRUNCATED: HpackError = HpackError("truncated integer");
+    let max = (1usize << prefix) - 1;
+    let mut value = usize::from(*block.get(*at).ok_or(TRUNCATED)?) & max;
+    *at += 1;
+    if value == max {
+        let mut shift = 0;
+        loop {
+            let byte = *block.get(*at).ok_or(TRUNCATED)?;
+            *at += 1;
+            if shift > 21 {
+                return Err(HpackError("an integer past 2^28"));
+            }
+            value += usize::from(byte & 0x7f) << shift;
+            shift += 7;
+            if byte & 0x80 == 0 {
+                break;
+            }
+        }
+    }
+    Ok(value)
+}
+
+fn get_str(block: &[u8], at: &mut usize) -> Result<Vec<u8>, HpackError> {
+    let huffman = block.get(*at).ok_or(HpackError("truncated string"))? & 0x80 != 0;
+    let len = get_int(block, at, 7)?;
+    let bytes = block
+        .get(*at..*at + len)
+        .ok_or(HpackError("truncated string"))?;
+    *at += len;
+    if huffman {
+        huffman_decode(bytes)
+    } else {
+        Ok(bytes.to_vec())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// RFC 7541 Appendix B, a few codes written out: the table rebuilt from the lengths must
+    /// give them.
+    #[test]
+    fn the_canonical_code_is_the_rfcs() {
+        let table = canonical();
+        let code_of = |symbol: u16| {
+            let len = HUFFMAN_LENGTHS[usize::from(symbol)] as usize;
+            let start = usize::from(table.offset[len]);
+            let rank = table.symbols[start..start + usize::from(table.count[len])]
+                .iter()
+                .position(|s| *s == symbol)
+                .unwrap();
+            (table.first[len] + rank as u32, len)
+        };
+        assert_eq!(code_of(u16::from(b'0')), (0x0, 5));
+        assert_eq!(code_of(u16::from(b' ')), (0x14, 6));
+        assert_eq!(code_of(u16::from(b'A')), (0x21, 6));
+        assert_eq!(code_of(u16::from(b'{')), (0x7ffe, 15));
+        assert_eq!(code_of(0), (0x1ff8, 13));
+        assert_eq!(code_of(255), (0x3ffffee, 26));
+        assert_eq!(code_of(256), (0x3fff_ffff, 30));
+    }
+
+    #[test]
+    fn huffman_strings_decode() {
+        // RFC 7541 C.4.2, C.4.3.
+        assert_eq!(
+            huffman_decode(&[0xa8, 0xeb, 0x10, 0x64, 0x9c, 0xbf]).unwrap(),
+            b"no-cache"
+        );
+        assert_eq!(
+            huffman_decode(&[0x25, 0xa8, 0x49, 0xe9, 0x5b, 0xa9, 0x7d, 0x7f]).unwrap(),
+            b"custom-key"
+        );
+        // Digits: 4 = 011010, 2 = 00010, 1 = 00001, then one padding bit.
+        assert_eq!(huffman_decode(&[0x68, 0x41]).unwrap(), b"421");
+        assert!(
+            huffman_decode(&[0x68, 0x5e]).is_err(),
+            "padding that is not ones"
+        );
+        assert_eq!(
+            huffman_decode(&[0x68, 0x40]).unwrap(),
+            b"420",
+            "five bits: a `0`"
+        );
+        assert!(
+            huffman_decode(&[0x68, 0x41, 0xff]).is_err(),
+            "8 bits of padding"
+        );
+        assert!(huffman_decode(&[0xff, 0xff, 0xff, 0xfc]).is_err(), "EOS");
+        assert_eq!(huffman_decode(&[]).unwrap(), b"");
+    }
+
+    #[test]
+    fn requests_of_rfc_7541_c4_decode_with_the_dynamic_table() {
+        let mut decoder = Decoder::new();
+        decoder
+            .decode(&[
+                0x82, 0x86, 0x84, 0x41, 0x8c, 0xf1, 0xe3, 0xc2, 0xe5, 0xf2, 0x3a, 0x6b, 0xa0, 0xab,
+                0x90, 0xf4, 0xff,
+            ])
+            .unwrap();
+        decoder
+            .decode(&[
+                0x82, 0x86, 0x84, 0xbe, 0x58, 0x86, 0xa8, 0xeb, 0x10, 0x64, 0x9c, 0xbf,
+            ])
+            .unwrap();
+        let third = decoder
+            .decode(&[
+                0x82, 0x87, 0x85, 0xbf, 0x40, 0x88, 0x25, 0xa8, 0x49, 0xe9, 0x5b, 0xa9, 0x7d, 0x7f,
+                0x89, 0x25, 0xa8, 0x49, 0xe9, 0x5b, 0xb8, 0xe8, 0xb4, 0xbf,
+            ])
+            .unwrap();
+        let text: Vec<(String, String)> = third
+            .into_iter()
+            .map(|(n, v)| (String::from_utf8(n).unwrap(), String::from_utf8(v).unwrap()))
+            .collect();
+        let expected = [
+            (":method", "GET"),
+            (":scheme", "https"),
+            (":path", "/index.html"),
+            (":authority", "www.example.com"),
+            ("custom-key", "custom-value"),
+        ];
+        assert_eq!(text, expected.map(|(n, v)| (n.to_string(), v.to_string())));
+        // The table holds three entries, 164 octets (RFC 7541 C.4.3).
+        assert_eq!((decoder.dynamic.len(), decoder.size), (3, 164));
+    }
+
+    #[test]
+    fn size_updates_evict_and_bad_blocks_are_errors() {
+        let mut decoder = Decoder::new();
+        decoder.decode(&[0x40, 0x01, b'x', 0x01, b'y']).unwrap();
+        assert_eq!(decoder.dynamic.len(), 1);
+        decoder.decode(&[0x20]).unwrap();
+        assert_eq!((decoder.dynamic.len(), decoder.size), (0, 0));
+        assert!(
+            decoder.decode(&[0xbe]).is_err(),
+            "index 62 of an empty table"
+        );
+        assert!(decoder.decode(&[0x80]).is_err(), "index 0");
+        assert!(
+            decoder.decode(&[0x3f, 0xe2, 0x1f]).is_err(),
+            "a size past 4,096"
+        );
+        assert!(decoder.decode(&[0x00, 0x05, b'a']).is_err(), "truncated");
+        // Literal without indexing, name index 8 (:status), raw value.
+        assert_eq!(
+            decoder.decode(&[0x08, 0x03, b'4', b'2', b'1']).unwrap(),
+            [(b":status".to_vec(), b"421".to_vec())]
+        );
+    }
+}
