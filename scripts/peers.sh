@@ -27,7 +27,7 @@ P_EX=$PORT P_NGINX=$((PORT + 100)) P_HAPROXY=$((PORT + 200))
 if ! command -v nginx >/dev/null || ! command -v haproxy >/dev/null; then
   apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nginx haproxy
 fi
-cargo build -q --release --features rustls,tower,serde,reload --example server
+cargo build -q --release --features rustls,tower,serde,reload,quinn --example server
 cargo build -q --release --features probe --bin misdirect-probe
 TARGET=${CARGO_TARGET_DIR:-target}/release
 WORK=$(mktemp -d)
