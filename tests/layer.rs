@@ -147,6 +147,7 @@ async fn connect_passes_through_untouched() {
     let connect = http::Request::builder()
         .method("CONNECT")
         .uri("tunnel.example.org:443")
+        .header("host", "tunnel.example.org:443")
         .body(Full::default())
         .unwrap();
     let (status, body, _, seen) = send(&server, connect).await;
@@ -156,4 +157,17 @@ async fn connect_passes_through_untouched() {
         Some(None),
         "the service is called, with no virtual host"
     );
+}
+
+#[tokio::test]
+async fn a_malformed_connect_is_refused_not_passed_through() {
+    let server = server(UnknownHost::Misdirected);
+    // HTTP/1.1 without Host (RFC 9112 §3.2): a 400 before the tunnel is handed on.
+    let connect = http::Request::builder()
+        .method("CONNECT")
+        .uri("tunnel.example.org:443")
+        .body(Full::default())
+        .unwrap();
+    let (status, _, _, seen) = send(&server, connect).await;
+    assert_eq!((status, seen), (400, None));
 }
