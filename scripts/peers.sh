@@ -96,6 +96,7 @@ $(site a.example.test example "")
 $(site b.example.test example "")
 $(site admin.example.test example "ssl_client_certificate $CERTS/ca.pem; ssl_verify_client on;")
 $(site c.other.test other "")
+$(site legacy.example.test example "ssl_protocols TLSv1.2;")
 }
 EOF
 nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" >"$WORK/nginx/stdout.log" 2>&1 &
@@ -124,10 +125,12 @@ frontend tls
   acl host_b req.hdr(host),field(1,:),lower -m str b.example.test
   acl host_admin req.hdr(host),field(1,:),lower -m str admin.example.test
   acl host_c req.hdr(host),field(1,:),lower -m str c.other.test
+  acl host_legacy req.hdr(host),field(1,:),lower -m str legacy.example.test
   use_backend site_a if host_a
   use_backend site_b if host_b
   use_backend site_admin if host_admin
   use_backend site_c if host_c
+  use_backend site_legacy if host_legacy
   default_backend unknown
 
 backend site_a
@@ -139,6 +142,8 @@ backend site_admin
   http-request return status 200 content-type text/plain string "site admin"
 backend site_c
   http-request return status 200 content-type text/plain string "site c"
+backend site_legacy
+  http-request return status 200 content-type text/plain string "site legacy"
 backend unknown
   http-request return status 421 content-type text/plain string "misdirected"
 EOF
@@ -151,7 +156,7 @@ probe() { # $1 port $2 output
   local rc=0
   "$TARGET/misdirect-probe" --config "$CERTS/server.toml" --connect "127.0.0.1:$1" \
     --insecure-ca "$CERTS/ca.pem" --client-cert "$CERTS/client.pem" \
-    --client-key "$CERTS/client.key" --json >"$2" || rc=$?
+    --client-key "$CERTS/client.key" --listener tls --json >"$2" || rc=$?
   if [ "$rc" -gt 1 ]; then echo "the probe could not run against port $1" >&2; exit 1; fi
 }
 probe "$P_NGINX" "$WORK/nginx.json"
