@@ -115,19 +115,7 @@ impl<T: Send + Sync + 'static> QuicAcceptor<T> {
         default_policy: &str,
         config: Arc<ServerConfig>,
     ) -> Result<Self, TlsError> {
-        let is_tls = server
-            .own(listener.0, listener.1)
-            .and_then(|index| server.config().listeners.get(index))
-            .is_some_and(|l| l.tls);
-        if !is_tls {
-            return Err(TlsError::NotTlsListener);
-        }
-        if resolver.build != server.build {
-            return Err(TlsError::ForeignResolver);
-        }
-        let policy = server
-            .policy_id(default_policy)
-            .ok_or_else(|| TlsError::UnknownPolicy(default_policy.to_string()))?;
+        let policy = crate::tls::check_parts(&server, listener, &resolver, default_policy)?;
         let configs = vec![None; server.config().policies.len()];
         let acceptor = QuicAcceptor {
             server,

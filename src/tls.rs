@@ -453,9 +453,10 @@ impl<T> Acceptor<T> {
     /// selecting no virtual host get (`default_policy`).
     ///
     /// The acceptor keeps its own copy of each `ServerConfig`, whose session store and ticketer
-    /// wrap the given ones: a session resumes only under the policy it was made under and with
-    /// the same certificates, so a store or ticket key kept across a reload never resumes a
-    /// session whose meaning changed (the client gets a full handshake).
+    /// wrap the given ones: a session resumes only on the server build, under the policy and
+    /// with the certificates it was made with, so a store or ticket key kept across a reload
+    /// never resumes a session whose meaning may have changed (the client gets a full
+    /// handshake).
     ///
     /// # Errors
     /// [`TlsError::NotTlsListener`], [`TlsError::UnknownPolicy`], or
@@ -467,19 +468,7 @@ impl<T> Acceptor<T> {
         default_policy: &str,
         config: Arc<ServerConfig>,
     ) -> Result<Self, TlsError> {
-        let is_tls = server
-            .own(listener.0, listener.1)
-            .and_then(|index| server.config().listeners.get(index))
-            .is_some_and(|l| l.tls);
-        if !is_tls {
-            return Err(TlsError::NotTlsListener);
-        }
-        if resolver.build != server.build {
-            return Err(TlsError::ForeignResolver);
-        }
-        let policy = server
-            .policy_id(default_policy)
-            .ok_or_else(|| TlsError::UnknownPolicy(default_policy.to_string()))?;
+        let policy = check_parts(&server, listener, &resolver, default_policy)?;
         let configs = vec![None; server.config().policies.len()];
         let acceptor = Acceptor {
             server,
@@ -562,6 +551,29 @@ impl<T> Acceptor<T> {
 
 /// A copy of `config` whose session store and ticketer wrap the given ones so that a session
 /// resumes only under `policy` and with the resolver's certificates (see [`Acceptor::new`]).
+/// What an acceptor (TCP or QUIC) checks of its parts: a TLS listener and a resolver of this
+/// server's build, and the default policy's id.
+pub(crate) fn check_parts<T>(
+    server: &Server<T>,
+    listener: ListenerId,
+    resolver: &CertResolver,
+    default_policy: &str,
+) -> Result<PolicyId, TlsError> {
+    let is_tls = server
+        .own(listener.0, listener.1)
+        .and_then(|index| server.config().listeners.get(index))
+        .is_some_and(|l| l.tls);
+    if !is_tls {
+        return Err(TlsError::NotTlsListener);
+    }
+    if resolver.build != server.build {
+        return Err(TlsError::ForeignResolver);
+    }
+    server
+        .policy_id(default_policy)
+        .ok_or_else(|| TlsError::UnknownPolicy(default_policy.to_string()))
+}
+
 pub(crate) fn scoped(
     resolver: &CertResolver,
     policy: PolicyId,
