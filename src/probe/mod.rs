@@ -5,7 +5,7 @@
 //! server under test is meant to serve. The probe:
 //!
 //! 1. Opens a TLS connection for each configured name as SNI, and one without SNI, and reads
-//!    the certificate each got ([`certificate_sans`](crate::certificate_sans)). Certificates the
+//!    the certificate each got ([`certificate_sans`]). Certificates the
 //!    configuration lists are matched by their SANs; when it lists none, the presented ones
 //!    become the configuration's.
 //! 2. Builds the crate's [`Server`] from that configuration and, for every connection, the
