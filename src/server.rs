@@ -341,6 +341,7 @@ impl Build {
     /// Bytes that name this build and no other, in this process or any other: the counter with
     /// a per-process random salt (so a session store or ticket key that outlives the process
     /// never matches a build of the next one).
+    #[cfg(feature = "rustls")]
     pub(crate) fn token(self) -> [u8; 16] {
         use std::hash::{BuildHasher, Hasher};
         static SALT: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
