@@ -12,8 +12,7 @@
 use std::sync::Arc;
 
 use misdirect::{
-    Acceptor, CertResolver, CertificateConfig, Config, ListenerConfig, Method, Request, Server,
-    Target, Verdict, Version, VhostConfig,
+    Acceptor, CertResolver, CertificateConfig, Config, ListenerConfig, Server, VhostConfig,
 };
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::server::{ServerSessionMemoryCache, StoresServerSessions, WebPkiClientVerifier};
@@ -192,7 +191,7 @@ async fn no_session_resumes_into_mtls_after_a_reload_that_distrusts_its_client_c
 
     // Generation 2 (SIGHUP): the old partner CA is no longer trusted. Same policy names, same
     // server certificate, same session store.
-    let (server, second) = generation(&server_key, &new_client_ca, &sessions);
+    let (_, second) = generation(&server_key, &new_client_ca, &sessions);
 
     // Control: a full handshake with that client certificate is refused now.
     let fresh = client(&server_ca, &client_cert);
@@ -210,31 +209,6 @@ async fn no_session_resumes_into_mtls_after_a_reload_that_distrusts_its_client_c
     assert!(
         attempt.is_err(),
         "the generation-1 session must not resume on generation 2: {attempt:?}"
-    );
-    let Ok(facts) = attempt else { return };
-    println!("resumed handshake on generation 2: {facts:?}");
-    let conn = server
-        .connection(&facts.connection_facts(second.listener()))
-        .unwrap();
-    let authority = [&b"admin.example.test"[..]];
-    let verdict = server.decide(
-        &conn,
-        &Request {
-            version: Version::Http2,
-            method: Method::Other,
-            scheme: Some(b"https"),
-            authorities: &authority,
-            hosts: &[],
-            target: Target::Origin,
-        },
-    );
-    println!("admin.example.test on the resumed connection: {verdict:?}");
-    assert!(
-        !matches!(verdict, Verdict::Serve(_)),
-        "resumed: {}, client certificate: {}; the mTLS site is served to a client whose \
-         certificate generation 2 refuses: {verdict:?}",
-        facts.resumed,
-        facts.client_certificate
     );
 }
 
@@ -333,7 +307,7 @@ async fn from_stream_refuses_a_session_it_cannot_place() {
     let facts = run(tls1, &resolver1, no_cert.clone()).await.expect("gen 1");
     assert!(!facts.resumed && !facts.client_certificate);
 
-    let (server, resolver2, tls2) = generation(true);
+    let (_, resolver2, tls2) = generation(true);
     let fresh = Arc::new(
         rustls::ClientConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
@@ -353,30 +327,5 @@ async fn from_stream_refuses_a_session_it_cannot_place() {
             .as_ref()
             .is_err_and(|e| e.contains("resumption data") || e.contains("certificate")),
         "{attempt:?}"
-    );
-    let Ok(facts) = attempt else { return };
-    println!("gen 2 resumed: {facts:?}");
-    let listener = server.listener_id("tls").unwrap();
-    let conn = server
-        .connection(&facts.connection_facts(listener))
-        .unwrap();
-    let authority = [&b"admin.example.test"[..]];
-    let verdict = server.decide(
-        &conn,
-        &Request {
-            version: Version::Http2,
-            method: Method::Other,
-            scheme: Some(b"https"),
-            authorities: &authority,
-            hosts: &[],
-            target: Target::Origin,
-        },
-    );
-    println!("admin.example.test: {verdict:?}");
-    assert!(
-        !matches!(verdict, Verdict::Serve(_)),
-        "resumed {}, client certificate {}: the mTLS site served: {verdict:?}",
-        facts.resumed,
-        facts.client_certificate
     );
 }
