@@ -17,20 +17,57 @@ pub const CLASSES: &[(&str, &[u8])] = &[
     ("plain", b"api.example.com:443"),
     ("mixed_case_dot", b"API.Example.COM."),
     ("a_label", b"xn--bcher-kva.example.com"),
+    ("wildcard", b"www.example.com"),
     ("ipv6", b"[2001:db8::1]"),
     ("misdirected", b"www.other.org"),
     ("malformed", b"exa mple.com"),
 ];
 
+/// The SANs the request classes need: `*.example.com` covers every DNS class, the address the
+/// IPv6 one.
+const NEEDED: [&str; 3] = ["example.com", "2001:db8::1", "*.example.com"];
+
 /// A certificate's SANs: `extra` unrelated names first, then the ones the requests need, so
 /// the matching SAN sits last.
 pub fn sans(extra: usize) -> Vec<String> {
+    sans_at(extra, extra)
+}
+
+/// Where the SANs the requests match sit in a certificate's list.
+#[derive(Clone, Copy, Debug)]
+pub enum SanPosition {
+    First,
+    Middle,
+    Last,
+}
+
+impl SanPosition {
+    pub const ALL: [SanPosition; 3] = [SanPosition::Middle, SanPosition::First, SanPosition::Last];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SanPosition::First => "first",
+            SanPosition::Middle => "middle",
+            SanPosition::Last => "last",
+        }
+    }
+
+    /// A 13-SAN certificate (10 unrelated names and the three the requests need) with the
+    /// needed ones at this position.
+    pub fn sans(self) -> Vec<String> {
+        match self {
+            SanPosition::First => sans_at(10, 0),
+            SanPosition::Middle => sans_at(10, 5),
+            SanPosition::Last => sans_at(10, 10),
+        }
+    }
+}
+
+/// `extra` unrelated SANs with the needed ones inserted after the first `before` of them.
+pub fn sans_at(extra: usize, before: usize) -> Vec<String> {
     let mut sans: Vec<String> = (0..extra).map(|i| format!("n{i}.example.net")).collect();
-    sans.extend([
-        "example.com".to_string(),
-        "2001:db8::1".to_string(),
-        "*.example.com".to_string(),
-    ]);
+    let at = before.min(extra);
+    sans.splice(at..at, NEEDED.iter().map(|s| s.to_string()));
     sans
 }
 
@@ -41,6 +78,7 @@ pub fn server(vhosts: usize, sans: &[String]) -> Server<usize> {
         VhostConfig::new("api", &["api.example.com"], "public", 0),
         VhostConfig::new("idn", &["xn--bcher-kva.example.com"], "public", 1),
         VhostConfig::new("ip", &["2001:db8::1"], "public", 2),
+        VhostConfig::new("wild", &["*.example.com"], "public", 3),
     ];
     for i in list.len()..vhosts.max(list.len()) {
         // Every tenth name is written with a U-label, as configuration may be.
@@ -183,6 +221,64 @@ pub fn obvious_lookup(map: &HashMap<String, usize>, authority: &[u8]) -> Option<
     let host = text.rsplit_once(':').map_or(text, |(h, _)| h);
     let host = host.strip_suffix('.').unwrap_or(host).to_ascii_lowercase();
     map.get(&host).copied()
+}
+
+/// The floor: what a performance-minded user writes when they check nothing. Lowercase into a
+/// stack buffer, split the port, drop one trailing dot, one probe of a foldhash map, and on a
+/// miss one probe for `*.parent` (written into the same buffer). No allocation, no validation,
+/// no certificate, no port or scheme check: a lower bound on any lookup by name, not a
+/// decision.
+pub struct Floor {
+    map: hashbrown::HashMap<Box<[u8]>, usize, foldhash::fast::RandomState>,
+}
+
+impl Floor {
+    /// The server's names as lowercase keys (addresses without brackets), wildcards as written.
+    pub fn new(server: &Server<usize>) -> Floor {
+        let mut map = hashbrown::HashMap::with_hasher(foldhash::fast::RandomState::default());
+        for vhost in &server.config().vhosts {
+            for name in &vhost.names {
+                // The configuration's names may be U-labels; the wire carries A-labels.
+                let key = misdirect::NamePattern::parse(name).expect("name").to_string();
+                map.insert(key.into_bytes().into_boxed_slice(), vhost.value);
+            }
+        }
+        Floor { map }
+    }
+
+    #[inline]
+    pub fn lookup(&self, authority: &[u8]) -> Option<usize> {
+        let mut buf = [0u8; 256];
+        // Split the port: after the `]` of an IPv6 literal, else at the last colon.
+        let host = match authority.split_first() {
+            Some((b'[', rest)) => &rest[..rest.iter().position(|&b| b == b']')?],
+            _ => match authority.iter().rposition(|&b| b == b':') {
+                Some(colon) => &authority[..colon],
+                None => authority,
+            },
+        };
+        let host = host.strip_suffix(b".").unwrap_or(host);
+        // One byte of room in front for the wildcard's `*`.
+        let lower = buf.get_mut(1..=host.len())?;
+        for (out, &b) in lower.iter_mut().zip(host) {
+            *out = b.to_ascii_lowercase();
+        }
+        if let Some(&v) = self.map.get(&*lower) {
+            return Some(v);
+        }
+        let dot = lower.iter().position(|&b| b == b'.')?;
+        buf[dot] = b'*';
+        self.map.get(&buf[dot..=host.len()]).copied()
+    }
+}
+
+/// http's early exit on a malformed authority: what the glue pays before it refuses one.
+#[inline]
+pub fn http_early_exit(authority: &[u8]) -> bool {
+    std::str::from_utf8(authority)
+        .ok()
+        .and_then(|text| text.parse::<http::uri::Authority>().ok())
+        .is_some()
 }
 
 /// Reads criterion's median (ns) for `group/id` from its saved estimates.
