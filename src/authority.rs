@@ -173,8 +173,10 @@ pub(crate) enum Exact {
     Unknown,
     /// The exact pattern at this position.
     Found(usize),
-    /// The bytes before the port's colon, as sent, are no exact pattern.
+    /// The bytes before the port's colon, as sent, are no exact pattern (up to ASCII case).
     Absent,
+    /// Nor a label over a wildcard's parent: no pattern covers them.
+    AbsentBoth,
 }
 
 /// Room for a canonical name that differs from the request's bytes; left unwritten (and

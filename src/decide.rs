@@ -285,6 +285,8 @@ impl<T> Server<T> {
             Exact::Found(position) => index.hit_at(position),
             // The fast path probed these very bytes: only the wildcard is left to try.
             Exact::Absent => index.lookup_wildcard(host),
+            // The fast path probed both: nothing covers them.
+            Exact::AbsentBoth => None,
             Exact::Unknown => index.lookup_view(host),
         });
         // Rule 4: certificate coverage (RFC 9110 §7.4, RFC 9525 §6.3).

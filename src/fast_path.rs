@@ -6,8 +6,9 @@
 use crate::authority::{
     AuthorityError, AuthorityView, Exact, HostView, MAX_AUTHORITY_LEN, Scratch, parse_view,
 };
-use crate::host::MAX_NAME_LEN;
-use crate::index::{NameIndex, same_name};
+use crate::host::{MAX_LABEL_LEN, MAX_NAME_LEN};
+use crate::index::same_name;
+use crate::name;
 use crate::server::{Scheme, Server};
 
 impl<T> Server<T> {
@@ -16,9 +17,10 @@ impl<T> Server<T> {
     /// The fast path: when the host's bytes, up to ASCII case and one trailing dot, are an exact
     /// name some virtual host claims on the (scheme, port) the request names, the host is
     /// that name: valid (it passed the same checks when the server was built) and canonical
-    /// (the parse of such bytes lowers the case and drops the dot, which gives the name). So
-    /// the scan, the copy and the A-label check are skipped, and the lookup is already done.
-    /// Any other input takes the full parse, errors included.
+    /// (the stored name). When they are a plain lowercase label over a wildcard's parent, the
+    /// host is valid and canonical as sent. So the scan, the copy and the A-label check are
+    /// skipped, and the lookup is already done. Any other input takes the full parse, errors
+    /// included, told what the fast path probed and found absent.
     #[inline(always)]
     pub(crate) fn parse_field<'x>(
         &'x self,
@@ -33,21 +35,27 @@ impl<T> Server<T> {
         };
         let mut view = parse_view(bytes, self.config.knobs.wire_unicode, scratch)?;
         if let (Some(probed), HostView::Name(name)) = (probed, view.host) {
-            if same_name(name, probed) {
-                view.exact = Exact::Absent;
+            // The probes were blind to case: they answered for the canonical name too when it
+            // is the probed bytes up to case.
+            if same_name(name, probed.name) {
+                view.exact = if probed.wildcard {
+                    Exact::AbsentBoth
+                } else {
+                    Exact::Absent
+                };
             }
         }
         Ok(view)
     }
 
-    /// The fast path: `Ok` with the view when it applies, else `Err` with the bytes it probed
-    /// and found absent, if it got as far as probing.
+    /// The fast path: `Ok` with the view when it applies, else `Err` with what it probed and
+    /// found absent, if it got as far as probing.
     #[inline(always)]
     fn exact_view<'x>(
         &'x self,
         bytes: &'x [u8],
         scheme: Scheme,
-    ) -> Result<AuthorityView<'x>, Option<&'x [u8]>> {
+    ) -> Result<AuthorityView<'x>, Option<Probed<'x>>> {
         if bytes.len() > MAX_AUTHORITY_LEN {
             return Err(None);
         }
@@ -61,79 +69,81 @@ impl<T> Server<T> {
         let route = self
             .route(scheme, port.unwrap_or(scheme.default_port()))
             .ok_or(None)?;
-        // As sent (what clients send: lowercase), else lowercased if it has capitals.
-        let found = match route.lookup_exact(name) {
-            // The bytes as sent are the pattern's own: they are the canonical name.
-            Some(hit) => Some((hit.position, name)),
-            // Every way out of the lowered probe that did not really probe the lowered bytes
-            // is `Err(None)`: "probed and absent" would let the full path skip the exact
-            // lookup, and a wildcard would then win over an exact name written in capitals
-            // (GHSA-9cr8-q42q-g8m7's mixed-case bypass; SPEC §5 rule 5).
-            None if has_upper(name) => match lookup_lowered(route, name) {
-                Lowered::Found(position) => Some((position, route.key(position).ok_or(None)?)),
-                Lowered::Absent => None,
-                Lowered::NotProbed => return Err(None),
-            },
-            None => None,
-        };
-        match found {
-            Some((position, canonical)) => Ok(AuthorityView {
+        // One probe, blind to ASCII case: a hit is a configured name, and the stored bytes are
+        // its canonical form whatever the case of the bytes sent (GHSA-9cr8-q42q-g8m7: a name
+        // in capitals must find its exact name before any wildcard; SPEC §5 rule 5).
+        if let Some(hit) = route.lookup_exact(name) {
+            let canonical = route.key(hit.position).ok_or(None)?;
+            return Ok(AuthorityView {
                 host: HostView::Name(canonical),
                 port,
-                exact: Exact::Found(position),
-            }),
-            None => Err(Some(name)),
+                exact: Exact::Found(hit.position),
+            });
+        }
+        let exact_only = Probed {
+            name,
+            wildcard: false,
+        };
+        if !route.has_wildcards() {
+            return Err(Some(exact_only));
+        }
+        // A wildcard over the parent. A miss answers for the canonical name too (when it is
+        // these bytes up to case, which the full parse checks). A hit serves the bytes as sent
+        // only when they are valid and canonical: the first label 1 to 63 lowercase label bytes
+        // (no capitals, no `xn--`), the parent the wildcard's stored parent byte for byte (so
+        // lowercase and valid) with no A-label either, the whole at most 253 octets. With an
+        // A-label anywhere, the full parse runs UTS #46 over the whole name, whose rules reach
+        // across labels (RFC 5893's Bidi rule holds every label of a name with a right-to-left
+        // label to it): that is for the full parse, as is anything else.
+        let Some(dot) = first_dot(name) else {
+            return Err(Some(exact_only));
+        };
+        let (label, parent) = (&name[..dot], &name[dot + 1..]);
+        match route.lookup_parent(parent) {
+            Some(hit)
+                if plain_label(label)
+                    && name.len() <= MAX_NAME_LEN
+                    && route.key_without_alabel(hit.position) == Some(parent) =>
+            {
+                Ok(AuthorityView {
+                    host: HostView::Name(name),
+                    port,
+                    exact: Exact::Found(hit.position),
+                })
+            }
+            Some(_) => Err(Some(exact_only)),
+            None => Err(Some(Probed {
+                name,
+                wildcard: true,
+            })),
         }
     }
 }
 
-/// What the fast path's second probe, on the lowercased name, found.
-enum Lowered {
-    /// The lowercased name is the exact name at this position.
-    Found(usize),
-    /// The lowercased name was looked up and is not an exact name.
-    Absent,
-    /// The name was not looked up (longer than any valid name): the full path decides.
-    NotProbed,
+/// What the fast path probed and found absent: the name as sent (without port and trailing
+/// dot) as an exact name, and with `wildcard` also its parent as a wildcard's. Both probes are
+/// blind to ASCII case.
+#[derive(Clone, Copy)]
+pub(crate) struct Probed<'a> {
+    name: &'a [u8],
+    wildcard: bool,
 }
 
-/// The fast path's second probe, for a name with capitals: lowercased on the stack. The buffer
-/// holds the longest valid name (RFC 1035 §2.3.4, 253 octets without the trailing dot), so
-/// every name that could be configured is probed whatever its case.
-#[cold]
-#[inline(never)]
-fn lookup_lowered(route: &NameIndex<u32>, name: &[u8]) -> Lowered {
-    let mut lower = [0u8; MAX_NAME_LEN];
-    let Some(lower) = lower.get_mut(..name.len()) else {
-        return Lowered::NotProbed;
-    };
-    lower.copy_from_slice(name);
-    lower.make_ascii_lowercase();
-    match route.lookup_exact(lower) {
-        Some(hit) => Lowered::Found(hit.position),
-        None => Lowered::Absent,
-    }
+/// The offset of the first `.` within a label's length and one (a longer first label is for
+/// the full parse).
+#[inline(always)]
+fn first_dot(name: &[u8]) -> Option<usize> {
+    name.iter().take(MAX_LABEL_LEN + 1).position(|&b| b == b'.')
 }
 
-/// Whether `bytes` hold an ASCII capital, eight bytes at a time: with the top bit of each byte
-/// cleared (no carries between bytes), adding 0x3f sets it from `A` up and adding 0x25 from
-/// `[` up; bytes that had the top bit set are left out.
-#[inline]
-fn has_upper(bytes: &[u8]) -> bool {
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let upper = |w: u64| {
-        let h = w & !HIGH;
-        (h.wrapping_add(0x3f3f_3f3f_3f3f_3f3f) & !h.wrapping_add(0x2525_2525_2525_2525) & !w & HIGH)
-            != 0
-    };
-    let mut words = bytes.chunks_exact(8);
-    let found = words.by_ref().any(|chunk| {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(chunk);
-        upper(u64::from_le_bytes(w))
-    });
-    // The tail, a byte at a time: a variable-length copy would be a call to `memcpy`.
-    found || words.remainder().iter().any(u8::is_ascii_uppercase)
+/// A first label the fast path may take as sent: 1 to 63 bytes, each a lowercase letter, a
+/// digit, `-` or `_` (the wire's label bytes, SPEC §2, without capitals), not an A-label.
+#[inline(always)]
+fn plain_label(label: &[u8]) -> bool {
+    !label.is_empty()
+        && label.len() <= MAX_LABEL_LEN
+        && label.iter().all(|&b| name::is_lower_label_byte(b))
+        && !label.starts_with(b"xn--")
 }
 
 /// The fast path's split of `host:port`, from the end: a port is at most five digits, so the
@@ -171,21 +181,21 @@ mod tests {
     use crate::server::{CertificateConfig, Config, ListenerConfig, VhostConfig};
     use crate::verdict::{Rule, Verdict};
 
-    /// An exact name of `len` octets under `example.com`, beside `*.example.com`.
+    /// An exact name of `len` octets under `example.com`, beside `*.example.com`, a wildcard
+    /// over a parent of 200 octets, and one over a right-to-left A-label.
     fn fast_path_server(len: usize) -> (Server<&'static str>, String) {
-        let mut long = "l".repeat(len - ".example.com".len());
-        // Labels of at most 63 octets.
-        for at in (63..long.len()).step_by(64) {
-            long.replace_range(at..=at, ".");
-        }
-        let long = format!("{long}.example.com");
-        assert_eq!(long.len(), len);
+        let long = long_name(len, "example.com");
         let server = Server::build(Config {
             policies: vec!["public".into(), "mtls".into()],
-            certificates: vec![CertificateConfig::new("edge", &["*.example.com", &long])],
+            certificates: vec![CertificateConfig::new(
+                "edge",
+                &["*.example.com", &long, &format!("*.{}", long_parent()), "*.xn--mgbh0fb.example"],
+            )],
             vhosts: vec![
                 VhostConfig::new("www", &["*.example.com"], "public", "www"),
                 VhostConfig::new("exact", &[long.as_str()], "mtls", "exact"),
+                VhostConfig::new("deep", &[format!("*.{}", long_parent())], "mtls", "deep"),
+                VhostConfig::new("rtl", &["*.xn--mgbh0fb.example"], "mtls", "rtl"),
             ],
             listeners: vec![ListenerConfig::new("tls", true, 443)],
             ..Config::default()
@@ -194,12 +204,29 @@ mod tests {
         (server, long)
     }
 
-    /// What the fast path answered: served (with the exact position), probed and absent, or
-    /// gave up without probing.
+    /// A name of `len` octets ending in `.{suffix}`, labels of at most 63 octets.
+    fn long_name(len: usize, suffix: &str) -> String {
+        let mut long = "l".repeat(len - suffix.len() - 1);
+        for at in (63..long.len()).step_by(64) {
+            long.replace_range(at..=at, ".");
+        }
+        let long = format!("{long}.{suffix}");
+        assert_eq!(long.len(), len);
+        long
+    }
+
+    /// A wildcard parent of 200 octets: a 54-octet label over it makes 255, over 253.
+    fn long_parent() -> String {
+        long_name(200, "example.org")
+    }
+
+    /// What the fast path answered: served (exact or wildcard), probed and absent (the exact
+    /// name only, or the wildcard too), or gave up without probing.
     #[derive(Debug, PartialEq)]
     enum Fast {
         Hit,
         Absent,
+        AbsentBoth,
         GaveUp,
     }
 
@@ -209,6 +236,7 @@ mod tests {
                 assert!(matches!(view.exact, Exact::Found(_)));
                 Fast::Hit
             }
+            Err(Some(probed)) if probed.wildcard => Fast::AbsentBoth,
             Err(Some(_)) => Fast::Absent,
             Err(None) => Fast::GaveUp,
         }
@@ -216,30 +244,62 @@ mod tests {
 
     /// Every way out of the fast path, each with the full decision it leads to: the exact name
     /// must win over the wildcard on every path (the hostile review's defect 1 was a way out
-    /// that claimed to have probed when it had not).
+    /// that claimed to have probed when it had not), and a host the full parse refuses must
+    /// never be served through a wildcard.
     #[test]
     fn every_way_out_of_the_fast_path_ends_on_the_right_verdict() {
+        let label63 = "w".repeat(63);
         for len in [20, 64, 65, 72, 200, 253] {
             let (server, long) = fast_path_server(len);
             let upper = long.to_ascii_uppercase();
+            // `Some(value)`: served by it; `Some("www")`: the wildcard site, which needs the
+            // `public` policy (this connection is mTLS: rule 6 refuses it, after the match);
+            // `None`: refused by rule 1 to 5 (400 or 421).
             let cases: Vec<(String, Fast, Option<&str>)> = vec![
-                // As sent: one probe hits.
+                // The exact probe hits, whatever the case, port or trailing dot.
                 (long.clone(), Fast::Hit, Some("exact")),
                 (format!("{long}."), Fast::Hit, Some("exact")),
                 (format!("{long}:443"), Fast::Hit, Some("exact")),
                 (format!("{long}.:0443"), Fast::Hit, Some("exact")),
-                // Capitals: the lowercased probe hits, at every length up to 253.
                 (upper.clone(), Fast::Hit, Some("exact")),
                 (format!("{upper}.:443"), Fast::Hit, Some("exact")),
-                // Probed and absent: only the wildcard is left, and it is right.
-                ("www.example.com".into(), Fast::Absent, Some("www")),
+                // The wildcard probe hits: a plain lowercase label over the stored parent.
+                ("www.example.com".into(), Fast::Hit, Some("www")),
+                ("www.example.com.:443".into(), Fast::Hit, Some("www")),
+                ("a_b-.example.com".into(), Fast::Hit, Some("www")),
+                ("0.example.com".into(), Fast::Hit, Some("www")),
+                (format!("{label63}.example.com"), Fast::Hit, Some("www")),
+                (format!("a.{}", long_parent()), Fast::Hit, Some("deep")),
+                // The wildcard covers the name, but the bytes are not canonical or need IDNA:
+                // the full parse decides, the exact probe's absence carried over.
                 ("WWW.example.com".into(), Fast::Absent, Some("www")),
-                // Gave up: the full path decides everything.
+                ("www.EXAMPLE.com".into(), Fast::Absent, Some("www")),
+                ("xn--bcher-kva.example.com".into(), Fast::Absent, Some("www")),
+                ("xn--bcher-xxx.example.com".into(), Fast::Absent, None),
+                ("a.xn--mgbh0fb.example".into(), Fast::Absent, Some("rtl")),
+                // RFC 5893's Bidi rule: a label starting with a digit in a right-to-left name.
+                ("1a.xn--mgbh0fb.example".into(), Fast::Absent, None),
+                ("a_b.xn--mgbh0fb.example".into(), Fast::Absent, Some("rtl")),
+                // Not a plain first label, or too long: the full parse decides (and refuses).
+                (format!("w{label63}.example.com"), Fast::Absent, None),
+                (".example.com".into(), Fast::Absent, None),
+                ("a b.example.com".into(), Fast::Absent, None),
+                ("a%2e.example.com".into(), Fast::Absent, None),
+                ("é.example.com".into(), Fast::Absent, None),
+                (format!("{}.{}", "w".repeat(54), long_parent()), Fast::Absent, None),
+                ("nodot".into(), Fast::Absent, None),
+                (format!("A{}", "a".repeat(MAX_NAME_LEN)), Fast::Absent, None),
+                // Both probes ran and missed: nothing covers the name.
+                ("www.example.org".into(), Fast::AbsentBoth, None),
+                ("a.b.example.com".into(), Fast::AbsentBoth, None),
+                // A miss needs no valid label: the full parse then refuses the name.
+                ("a b.example.org".into(), Fast::AbsentBoth, None),
+                ("A B.example.org".into(), Fast::AbsentBoth, None),
+                // Gave up before probing: the full path decides everything.
                 (format!("{long}:0"), Fast::GaveUp, None),
                 (format!("{long}:65536"), Fast::GaveUp, None),
                 (format!("{long}:8443"), Fast::GaveUp, None),
                 ("x".repeat(MAX_AUTHORITY_LEN + 1), Fast::GaveUp, None),
-                (format!("A{}", "a".repeat(MAX_NAME_LEN)), Fast::GaveUp, None),
             ];
             let facts = ConnectionFacts {
                 listener: server.listener_id("tls").unwrap(),
@@ -263,60 +323,45 @@ mod tests {
                     target: Target::Origin,
                 };
                 let verdict = server.decide(&conn, &request);
+                // The full parse agrees on validity: whatever it refuses is a 400.
+                let valid = crate::Authority::parse(authority.as_bytes()).is_ok();
                 match served {
-                    // The wildcard site needs `public`: this mTLS connection gets 421 there.
                     Some("www") => assert_eq!(
                         verdict.reason().map(|r| r.rule),
                         Some(Rule::Sni),
                         "{authority}"
                     ),
                     Some(value) => assert_eq!(verdict, Verdict::Serve(&value), "{authority}"),
+                    None if !valid => {
+                        assert_eq!(verdict.status(), Some(400), "{authority}: {verdict:?}");
+                    }
                     None => assert!(
-                        matches!(verdict, Verdict::BadRequest(_) | Verdict::Misdirected(_)),
+                        matches!(verdict, Verdict::Misdirected(_)),
                         "{authority}: {verdict:?}"
                     ),
                 }
+                // `choose` writes its reason another way: the same rule, the same host.
+                assert_eq!(
+                    server.choose(&conn, &request).err(),
+                    verdict.reason().copied(),
+                    "{authority}"
+                );
             }
         }
     }
 
     #[test]
-    fn the_lowered_probe_holds_every_valid_name_and_says_when_it_did_not_probe() {
-        let (server, long) = fast_path_server(253);
-        let route = server.route(Scheme::Https, 443).unwrap();
-        let upper = long.to_ascii_uppercase();
-        assert!(matches!(
-            lookup_lowered(route, upper.as_bytes()),
-            Lowered::Found(_)
-        ));
-        assert!(matches!(
-            lookup_lowered(route, b"NOT.example.com"),
-            Lowered::Absent
-        ));
-        let over = format!("A{upper}");
-        assert!(matches!(
-            lookup_lowered(route, over.as_bytes()),
-            Lowered::NotProbed
-        ));
-    }
-
-    #[test]
-    fn has_upper_sees_exactly_the_ascii_capitals() {
-        for len in 0..=20 {
-            for pos in 0..len.max(1) {
-                for b in 0..=255u8 {
-                    let mut bytes = vec![b'a'; len];
-                    if len > 0 {
-                        bytes[pos] = b;
-                    }
-                    assert_eq!(
-                        has_upper(&bytes),
-                        bytes.iter().any(u8::is_ascii_uppercase),
-                        "{bytes:?}"
-                    );
-                }
-            }
+    fn plain_label_takes_only_lowercase_label_bytes() {
+        for b in 0..=255u8 {
+            let label = [b'a', b, b'z'];
+            let plain = b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_';
+            assert_eq!(plain_label(&label), plain, "{b:#x}");
         }
+        assert!(!plain_label(b""));
+        assert!(plain_label(&[b'a'; 63]));
+        assert!(!plain_label(&[b'a'; 64]));
+        assert!(!plain_label(b"xn--bcher-kva"));
+        assert!(plain_label(b"xn-bcher"));
     }
 
     #[test]

@@ -65,6 +65,9 @@ struct Span {
     start: u32,
     len: u8,
     kind: MatchKind,
+    /// Whether the key holds an A-label (`xn--`): a host over such a parent needs the IDNA
+    /// check of the whole name, which the decision's fast path does not make.
+    alabel: bool,
 }
 
 /// Patterns compiled for lookup, each carrying a value of the embedder's type.
@@ -93,7 +96,7 @@ pub struct NameIndex<V> {
     exact: HashTable<u32>,
     wildcard: HashTable<u32>,
     ip: HashTable<u32>,
-    hasher: foldhash::fast::RandomState,
+    hasher: NameHasher,
 }
 
 impl<V> NameIndex<V> {
@@ -116,7 +119,7 @@ impl<V> NameIndex<V> {
             exact: HashTable::with_capacity(hint),
             wildcard: HashTable::new(),
             ip: HashTable::new(),
-            hasher: foldhash::fast::RandomState::default(),
+            hasher: NameHasher::new(),
         };
         for (position, (pattern, value)) in patterns.enumerate() {
             index.insert(position, &pattern, value)?;
@@ -126,7 +129,7 @@ impl<V> NameIndex<V> {
         index.spans.shrink_to_fit();
         index.values.shrink_to_fit();
         let (arena, spans, hasher) = (&index.arena, &index.spans, index.hasher);
-        let rehash = |&i: &u32| hash_bytes(&hasher, span_bytes(arena, spans[i as usize]));
+        let rehash = |&i: &u32| hasher.hash(span_bytes(arena, spans[i as usize]));
         index.exact.shrink_to_fit(rehash);
         index.wildcard.shrink_to_fit(rehash);
         index.ip.shrink_to_fit(rehash);
@@ -167,11 +170,15 @@ impl<V> NameIndex<V> {
             });
         }
         let hasher = self.hasher;
-        table.insert_unique(hash, id, |&i| {
-            hash_bytes(&hasher, span_bytes(arena, spans[i as usize]))
-        });
+        table.insert_unique(hash, id, |&i| hasher.hash(span_bytes(arena, spans[i as usize])));
         self.arena.extend_from_slice(key);
-        self.spans.push(Span { start, len, kind });
+        let alabel = kind != MatchKind::Ip && key.split(|&b| b == b'.').any(|l| l.starts_with(b"xn--"));
+        self.spans.push(Span {
+            start,
+            len,
+            kind,
+            alabel,
+        });
         self.values.push(value);
         Ok(())
     }
@@ -182,8 +189,8 @@ impl<V> NameIndex<V> {
     pub fn lookup(&self, host: &Host) -> Option<Hit<'_, V>> {
         match host {
             Host::Dns(name) => self.lookup_name(name),
-            Host::Ipv4(addr) => self.probe(&self.ip, &addr.octets()),
-            Host::Ipv6(addr) => self.probe(&self.ip, &addr.octets()),
+            Host::Ipv4(addr) => self.probe_ip(&addr.octets()),
+            Host::Ipv6(addr) => self.probe_ip(&addr.octets()),
         }
     }
 
@@ -199,17 +206,41 @@ impl<V> NameIndex<V> {
     pub(crate) fn lookup_view(&self, host: &HostView<'_>) -> Option<Hit<'_, V>> {
         match host {
             HostView::Name(name) => self.lookup_bytes(name),
-            HostView::Ipv4(addr) => self.probe(&self.ip, &addr.octets()),
-            HostView::Ipv6(addr) => self.probe(&self.ip, &addr.octets()),
+            HostView::Ipv4(addr) => self.probe_ip(&addr.octets()),
+            HostView::Ipv6(addr) => self.probe_ip(&addr.octets()),
         }
     }
 
-    /// The exact pattern that is these bytes, if any: one probe (the decision's fast path).
+    /// The exact pattern these bytes are up to ASCII case, if any: one probe (the decision's
+    /// fast path). The bytes need not be canonical or valid: a hit means they are a configured
+    /// name written with some capitals, whose canonical form is [`NameIndex::key`].
+    #[inline(always)]
     pub(crate) fn lookup_exact(&self, name: &[u8]) -> Option<Hit<'_, V>> {
         self.probe(&self.exact, name)
     }
 
+    /// The canonical bytes of the pattern at `position` when they hold no A-label.
+    #[inline(always)]
+    pub(crate) fn key_without_alabel(&self, position: usize) -> Option<&[u8]> {
+        let span = *self.spans.get(position)?;
+        (!span.alabel).then(|| span_bytes(&self.arena, span))
+    }
+
+    /// The wildcard pattern whose parent these bytes are up to ASCII case, if any: one probe
+    /// (the decision's fast path, with the parent as sent).
+    #[inline(always)]
+    pub(crate) fn lookup_parent(&self, parent: &[u8]) -> Option<Hit<'_, V>> {
+        self.probe(&self.wildcard, parent)
+    }
+
+    /// Whether the index holds any wildcard.
+    #[inline(always)]
+    pub(crate) fn has_wildcards(&self) -> bool {
+        !self.wildcard.is_empty()
+    }
+
     /// The canonical bytes of the pattern at `position` (a name, or a wildcard's parent).
+    #[inline(always)]
     pub(crate) fn key(&self, position: usize) -> Option<&[u8]> {
         self.spans
             .get(position)
@@ -291,15 +322,35 @@ impl<V> NameIndex<V> {
         })
     }
 
+    /// One probe. Names (exact and wildcard tables) match up to ASCII case: the stored key is
+    /// canonical (lowercase) and the hash folds case, so a key with capitals finds its name in
+    /// one probe. IP keys are octets and match byte for byte.
     #[inline(always)]
     fn probe(&self, table: &HashTable<u32>, key: &[u8]) -> Option<Hit<'_, V>> {
+        // Byte for byte first: what clients send is lowercase, and that test is cheaper.
+        self.probe_with(table, key, |stored, key| {
+            same_bytes(stored, key) || same_name(stored, key)
+        })
+    }
+
+    /// One probe of the IP table: octets, byte for byte.
+    #[inline(always)]
+    fn probe_ip(&self, key: &[u8]) -> Option<Hit<'_, V>> {
+        self.probe_with(&self.ip, key, same_bytes)
+    }
+
+    #[inline(always)]
+    fn probe_with(
+        &self,
+        table: &HashTable<u32>,
+        key: &[u8],
+        same: impl Fn(&[u8], &[u8]) -> bool,
+    ) -> Option<Hit<'_, V>> {
         if table.is_empty() {
             return None;
         }
         let hash = self.hash(key);
-        let &id = table.find(hash, |&i| {
-            same_bytes(span_bytes(&self.arena, self.spans[i as usize]), key)
-        })?;
+        let &id = table.find(hash, |&i| same(span_bytes(&self.arena, self.spans[i as usize]), key))?;
         let position = id as usize;
         Some(Hit {
             value: &self.values[position],
@@ -308,8 +359,9 @@ impl<V> NameIndex<V> {
         })
     }
 
+    #[inline(always)]
     fn hash(&self, key: &[u8]) -> u64 {
-        hash_bytes(&self.hasher, key)
+        self.hasher.hash(key)
     }
 }
 
@@ -356,11 +408,92 @@ fn span_bytes(arena: &[u8], span: Span) -> &[u8] {
     &arena[start..start + usize::from(span.len)]
 }
 
-#[inline]
-fn hash_bytes(state: &foldhash::fast::RandomState, key: &[u8]) -> u64 {
-    let mut hasher = state.build_hasher();
-    hasher.write(key);
-    hasher.finish()
+/// The index's hash: keyed per index by seeds drawn from foldhash's per-process random state
+/// (so request hosts cannot be crafted to collide), and blind to ASCII case, so that a name
+/// with capitals hashes as its canonical form and is found in one probe.
+///
+/// The construction is foldhash's (a folded 64x64->128-bit multiply per 16 bytes, the first
+/// and last eight read as words that may overlap, seeded, the length mixed in through a
+/// rotation of the seed). Case is folded by setting bit 0x20 of every byte: that maps each
+/// capital to its lowercase letter and leaves every other byte a canonical name holds
+/// (lowercase letters, digits, `-`, `.`) unchanged, and `_` (0x5f) goes to 0x7f, which no name
+/// holds; so on canonical names the folding loses nothing. Other bytes may share a hash with a
+/// name and then fail the comparison: a hash only chooses where to compare.
+#[derive(Clone, Copy)]
+struct NameHasher {
+    seed: u64,
+    expand: u64,
+    fold: u64,
+}
+
+/// Bit 0x20 of every byte.
+const CASE: u64 = 0x2020_2020_2020_2020;
+
+impl NameHasher {
+    fn new() -> NameHasher {
+        let state = foldhash::fast::RandomState::default();
+        let draw = |i: u64| {
+            let mut hasher = state.build_hasher();
+            hasher.write_u64(i);
+            hasher.finish()
+        };
+        NameHasher {
+            seed: draw(1),
+            expand: draw(2),
+            fold: draw(3),
+        }
+    }
+
+    #[inline(always)]
+    fn hash(&self, key: &[u8]) -> u64 {
+        let len = key.len();
+        #[allow(clippy::cast_possible_truncation)] // a rotation: only the low bits count
+        let mut s0 = self.seed.rotate_right(len as u32);
+        let mut s1 = self.expand;
+        if len <= 16 {
+            if len >= 8 {
+                s0 ^= word(key, 0) | CASE;
+                s1 ^= word(key, len - 8) | CASE;
+            } else {
+                let mut w = [0u8; 8];
+                w[..len].copy_from_slice(key);
+                s0 ^= u64::from_le_bytes(w) | CASE;
+            }
+            return folded_multiply(s0, s1);
+        }
+        // 16 bytes from each end per step, the two halves meeting (and overlapping) in the
+        // middle on the last one.
+        let (mut front, mut back) = (0, len);
+        loop {
+            let (a, b) = (word(key, front), word(key, front + 8));
+            let (c, d) = (word(key, back - 16), word(key, back - 8));
+            s0 = folded_multiply((a | CASE) ^ s0, (c | CASE) ^ self.fold);
+            s1 = folded_multiply((b | CASE) ^ s1, (d | CASE) ^ self.fold);
+            front += 16;
+            back -= 16;
+            if front >= back {
+                break;
+            }
+        }
+        s0 ^ s1
+    }
+}
+
+/// The eight bytes of `s` at `at`, little-endian.
+#[inline(always)]
+fn word(s: &[u8], at: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&s[at..at + 8]);
+    u64::from_le_bytes(w)
+}
+
+/// The 128-bit product of `a` and `b`, its halves XORed.
+#[inline(always)]
+fn folded_multiply(a: u64, b: u64) -> u64 {
+    let full = u128::from(a) * u128::from(b);
+    #[allow(clippy::cast_possible_truncation)] // the halves, on purpose
+    let (lo, hi) = (full as u64, (full >> 64) as u64);
+    lo ^ hi
 }
 
 /// Whether `key` is the canonical name `stored` up to ASCII case: every byte equal, or the
@@ -461,7 +594,32 @@ impl std::error::Error for IndexError {}
 
 #[cfg(test)]
 mod tests {
-    use super::{same_bytes, same_name};
+    use super::{NameHasher, same_bytes, same_name};
+
+    #[test]
+    fn the_hash_is_blind_to_ascii_case_and_sees_everything_else() {
+        let hasher = NameHasher::new();
+        for len in 0..=40 {
+            let name: Vec<u8> = (0..len).map(|i| b"abcdefghijklmnopqrstuvwxyz0123456789-_."[i % 39]).collect();
+            let upper = name.to_ascii_uppercase();
+            assert_eq!(hasher.hash(&name), hasher.hash(&upper), "{len}");
+            // Any other change of one byte to another name byte moves the hash (with
+            // overwhelming probability: a collision here would be a broken hash).
+            for at in 0..len {
+                for b in b"abcdefghijklmnopqrstuvwxyz0123456789-_.".iter().copied() {
+                    let mut other = name.clone();
+                    other[at] = b;
+                    if b != name[at] {
+                        assert_ne!(hasher.hash(&name), hasher.hash(&other), "{len} {at} {b}");
+                    }
+                }
+            }
+            // The length counts: a zero byte more is another key.
+            let mut longer = name.clone();
+            longer.push(0);
+            assert_ne!(hasher.hash(&name), hasher.hash(&longer), "{len}");
+        }
+    }
 
     /// The reference: byte by byte, equal or the capital of a lowercase letter.
     fn reference(stored: &[u8], key: &[u8]) -> bool {

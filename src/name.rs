@@ -66,6 +66,12 @@ static CLASS: [u8; 256] = {
     table
 };
 
+/// Whether `b` is a label byte without a capital: a lowercase letter, a digit, `-` or `_`.
+#[inline(always)]
+pub(crate) fn is_lower_label_byte(b: u8) -> bool {
+    CLASS[usize::from(b)] & (STOP | UPPER) == 0
+}
+
 /// Checks the name at the start of `input`, up to the first `:` or the end, in one read-only
 /// pass, a label at a time: the inner loop is one table look-up per byte. No allocation, no
 /// copy: when [`Scanned::upper`] is false and there is no trailing dot, the canonical name is
