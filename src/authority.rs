@@ -325,7 +325,7 @@ fn parse_reg_name<'a>(
     scratch: &'a mut Scratch,
 ) -> Result<(HostView<'a>, usize), AuthorityError> {
     // CVE-2022-23632: one trailing dot names the same host; `scan` leaves it out.
-    let scanned = name::scan(input).map_err(|fault| match fault {
+    let scanned = name::scan_wire(input).map_err(|fault| match fault {
         NameFault::Byte(b'%', offset) => AuthorityError::PercentEncoded { offset },
         NameFault::Byte(b, offset) if !b.is_ascii() => AuthorityError::NonAscii { offset },
         NameFault::Byte(byte, offset) => AuthorityError::InvalidByte { byte, offset },

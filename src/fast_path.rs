@@ -87,30 +87,32 @@ impl<T> Server<T> {
         if !route.has_wildcards() {
             return Err(Some(exact_only));
         }
-        // A wildcard over the parent. A miss answers for the canonical name too (when it is
-        // these bytes up to case, which the full parse checks). A hit serves the bytes as sent
-        // only when they are valid and canonical: the first label 1 to 63 lowercase label bytes
-        // (no capitals, no `xn--`), the parent the wildcard's stored parent byte for byte (so
-        // lowercase and valid) with no A-label either, the whole at most 253 octets. With an
-        // A-label anywhere, the full parse runs UTS #46 over the whole name, whose rules reach
-        // across labels (RFC 5893's Bidi rule holds every label of a name with a right-to-left
-        // label to it): that is for the full parse, as is anything else.
+        // A wildcard over the parent: the host is valid and canonical as sent when its first
+        // label is 1 to 63 lowercase label bytes (no capitals, no `xn--`), its parent is the
+        // wildcard's stored parent byte for byte (so lowercase and valid) with no A-label
+        // either, and the whole is at most 253 octets. With an A-label anywhere, the full parse
+        // runs UTS #46 over the whole name, whose rules reach across labels (RFC 5893's Bidi
+        // rule holds every label of a name with a right-to-left label to it): that is for the
+        // full parse, as is anything else. The label is checked before the probe, so that a
+        // malformed first label costs no probe; a miss answers for the canonical name too
+        // (when it is these bytes up to case, which the full parse checks).
         let Some(dot) = first_dot(name) else {
             return Err(Some(exact_only));
         };
         let (label, parent) = (&name[..dot], &name[dot + 1..]);
+        if !plain_label(label) || name.len() > MAX_NAME_LEN {
+            return Err(Some(exact_only));
+        }
         match route.lookup_parent(parent) {
-            Some(hit)
-                if plain_label(label)
-                    && name.len() <= MAX_NAME_LEN
-                    && route.key_without_alabel(hit.position) == Some(parent) =>
-            {
+            Some(hit) if route.key_without_alabel(hit.position) == Some(parent) => {
                 Ok(AuthorityView {
                     host: HostView::Name(name),
                     port,
                     exact: Exact::Found(hit.position),
                 })
             }
+            // A parent with capitals (a wildcard covers the name, but its canonical form is
+            // not the bytes sent) or with an A-label.
             Some(_) => Err(Some(exact_only)),
             None => Err(Some(Probed {
                 name,
@@ -292,9 +294,9 @@ mod tests {
                 // Both probes ran and missed: nothing covers the name.
                 ("www.example.org".into(), Fast::AbsentBoth, None),
                 ("a.b.example.com".into(), Fast::AbsentBoth, None),
-                // A miss needs no valid label: the full parse then refuses the name.
-                ("a b.example.org".into(), Fast::AbsentBoth, None),
-                ("A B.example.org".into(), Fast::AbsentBoth, None),
+                // A first label that is not plain costs no wildcard probe.
+                ("a b.example.org".into(), Fast::Absent, None),
+                ("A.example.org".into(), Fast::Absent, None),
                 // Gave up before probing: the full path decides everything.
                 (format!("{long}:0"), Fast::GaveUp, None),
                 (format!("{long}:65536"), Fast::GaveUp, None),

@@ -78,6 +78,18 @@ pub(crate) fn is_lower_label_byte(b: u8) -> bool {
 /// `input[..len]` itself.
 #[inline(always)]
 pub(crate) fn scan(input: &[u8]) -> Result<Scanned, NameFault> {
+    scan_with::<true>(input)
+}
+
+/// [`scan`] for a wire host: the same faults, without [`Scanned::hyphen_edge`] (a rule for
+/// configured names only), which the wire parse never reads.
+#[inline(always)]
+pub(crate) fn scan_wire(input: &[u8]) -> Result<Scanned, NameFault> {
+    scan_with::<false>(input)
+}
+
+#[inline(always)]
+fn scan_with<const HYPHENS: bool>(input: &[u8]) -> Result<Scanned, NameFault> {
     let mut scanned = Scanned {
         len: 0,
         end: input.len(),
@@ -89,8 +101,9 @@ pub(crate) fn scan(input: &[u8]) -> Result<Scanned, NameFault> {
     };
     let mut classes = 0u8;
     let mut start = 0;
-    // Whether the label before the current one was numeric, for a name with a trailing dot.
-    let mut numeric = None;
+    // The last non-empty label: where it starts and ends, and its classes. Only the last label
+    // can make the name numeric, so that test runs once, after the loop.
+    let (mut last_start, mut last_end, mut last_classes) = (0, 0, 0u8);
     loop {
         let mut i = start;
         let mut label = 0u8;
@@ -117,7 +130,6 @@ pub(crate) fn scan(input: &[u8]) -> Result<Scanned, NameFault> {
                 return Err(NameFault::EmptyLabel(start));
             }
             scanned.trailing_dot = true;
-            scanned.numeric_last = numeric;
             scanned.len = start - 1;
             scanned.end = i;
             break;
@@ -125,40 +137,39 @@ pub(crate) fn scan(input: &[u8]) -> Result<Scanned, NameFault> {
         if len > MAX_LABEL_LEN {
             return Err(NameFault::LabelTooLong(start));
         }
-        let first = input[start];
-        let last = input[i - 1];
-        if scanned.hyphen_edge.is_none() && (first == b'-' || last == b'-') {
+        if HYPHENS && scanned.hyphen_edge.is_none() && (input[start] == b'-' || input[i - 1] == b'-')
+        {
             scanned.hyphen_edge = Some(start);
         }
         // `xn--` in any case: every byte here is a label byte, and among those only `X`/`x`,
         // `N`/`n` and `-` become `x`, `n`, `-` when bit 0x20 is set, so one compare of the
         // four bytes decides.
         if scanned.first_alabel.is_none() && len >= 4 {
-            let head = [
-                input[start],
-                input[start + 1],
-                input[start + 2],
-                input[start + 3],
-            ];
-            if u32::from_le_bytes(head) | 0x2020_2020 == u32::from_le_bytes(*b"xn--") {
-                scanned.first_alabel = Some(start);
+            if let Some(&[a, b, c, d]) = input.get(start..start + 4) {
+                if u32::from_le_bytes([a, b, c, d]) | 0x2020_2020 == u32::from_le_bytes(*b"xn--")
+                {
+                    scanned.first_alabel = Some(start);
+                }
             }
         }
-        // Numeric (all digits, or `0x` hex): if it is the last label, the name is an IPv4
-        // address or an error. The hex test runs only on labels that start with `0`.
-        numeric = (label & NOT_DIGIT == 0 || (first == b'0' && is_numeric_label(&input[start..i])))
-            .then_some(start);
+        (last_start, last_end, last_classes) = (start, i, label);
         if stop == Some(b'.') {
             start = i + 1;
             continue;
         }
-        scanned.numeric_last = numeric;
         scanned.len = i;
         scanned.end = i;
         break;
     }
     if scanned.len > MAX_NAME_LEN {
         return Err(NameFault::NameTooLong(scanned.len));
+    }
+    // Numeric (all digits, or `0x` hex): the last label makes the name an IPv4 address or an
+    // error. The hex test runs only on labels that start with `0`.
+    if last_classes & NOT_DIGIT == 0
+        || (input[last_start] == b'0' && is_numeric_label(&input[last_start..last_end]))
+    {
+        scanned.numeric_last = Some(last_start);
     }
     scanned.upper = classes & UPPER != 0;
     Ok(scanned)
