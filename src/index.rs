@@ -170,9 +170,12 @@ impl<V> NameIndex<V> {
             });
         }
         let hasher = self.hasher;
-        table.insert_unique(hash, id, |&i| hasher.hash(span_bytes(arena, spans[i as usize])));
+        table.insert_unique(hash, id, |&i| {
+            hasher.hash(span_bytes(arena, spans[i as usize]))
+        });
         self.arena.extend_from_slice(key);
-        let alabel = kind != MatchKind::Ip && key.split(|&b| b == b'.').any(|l| l.starts_with(b"xn--"));
+        let alabel =
+            kind != MatchKind::Ip && key.split(|&b| b == b'.').any(|l| l.starts_with(b"xn--"));
         self.spans.push(Span {
             start,
             len,
@@ -350,7 +353,9 @@ impl<V> NameIndex<V> {
             return None;
         }
         let hash = self.hash(key);
-        let &id = table.find(hash, |&i| same(span_bytes(&self.arena, self.spans[i as usize]), key))?;
+        let &id = table.find(hash, |&i| {
+            same(span_bytes(&self.arena, self.spans[i as usize]), key)
+        })?;
         let position = id as usize;
         Some(Hit {
             value: &self.values[position],
@@ -600,7 +605,9 @@ mod tests {
     fn the_hash_is_blind_to_ascii_case_and_sees_everything_else() {
         let hasher = NameHasher::new();
         for len in 0..=40 {
-            let name: Vec<u8> = (0..len).map(|i| b"abcdefghijklmnopqrstuvwxyz0123456789-_."[i % 39]).collect();
+            let name: Vec<u8> = (0..len)
+                .map(|i| b"abcdefghijklmnopqrstuvwxyz0123456789-_."[i % 39])
+                .collect();
             let upper = name.to_ascii_uppercase();
             assert_eq!(hasher.hash(&name), hasher.hash(&upper), "{len}");
             // Any other change of one byte to another name byte moves the hash (with

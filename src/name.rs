@@ -45,9 +45,9 @@ pub(crate) enum NameFault {
 /// for a capital and `NOT_DIGIT` for anything but a digit; every other byte (`.`, `:` and all
 /// bytes no name may hold) is `STOP`, which ends the inner loop.
 const LABEL: u8 = 1;
-const UPPER: u8 = 2;
+pub(crate) const UPPER: u8 = 2;
 const NOT_DIGIT: u8 = 4;
-const STOP: u8 = 0x80;
+pub(crate) const STOP: u8 = 0x80;
 
 static CLASS: [u8; 256] = {
     let mut table = [STOP; 256];
@@ -66,10 +66,10 @@ static CLASS: [u8; 256] = {
     table
 };
 
-/// Whether `b` is a label byte without a capital: a lowercase letter, a digit, `-` or `_`.
+/// The byte's class for [`scan`]: [`STOP`] for a byte no label holds, [`UPPER`] for a capital.
 #[inline(always)]
-pub(crate) fn is_lower_label_byte(b: u8) -> bool {
-    CLASS[usize::from(b)] & (STOP | UPPER) == 0
+pub(crate) fn class(b: u8) -> u8 {
+    CLASS[usize::from(b)]
 }
 
 /// Checks the name at the start of `input`, up to the first `:` or the end, in one read-only
@@ -137,7 +137,9 @@ fn scan_with<const HYPHENS: bool>(input: &[u8]) -> Result<Scanned, NameFault> {
         if len > MAX_LABEL_LEN {
             return Err(NameFault::LabelTooLong(start));
         }
-        if HYPHENS && scanned.hyphen_edge.is_none() && (input[start] == b'-' || input[i - 1] == b'-')
+        if HYPHENS
+            && scanned.hyphen_edge.is_none()
+            && (input[start] == b'-' || input[i - 1] == b'-')
         {
             scanned.hyphen_edge = Some(start);
         }
@@ -146,8 +148,7 @@ fn scan_with<const HYPHENS: bool>(input: &[u8]) -> Result<Scanned, NameFault> {
         // four bytes decides.
         if scanned.first_alabel.is_none() && len >= 4 {
             if let Some(&[a, b, c, d]) = input.get(start..start + 4) {
-                if u32::from_le_bytes([a, b, c, d]) | 0x2020_2020 == u32::from_le_bytes(*b"xn--")
-                {
+                if u32::from_le_bytes([a, b, c, d]) | 0x2020_2020 == u32::from_le_bytes(*b"xn--") {
                     scanned.first_alabel = Some(start);
                 }
             }
