@@ -157,22 +157,25 @@ impl<T> Server<T> {
     ) -> Verdict<'s, T> {
         let fail = self.settle(request, fail);
         let status = fail.0;
-        // The host is written last, into the verdict: a name built with the reason and moved
-        // into the verdict with it was copied twice more (a fifth of a refusal's time).
         let reason = self.explain(conn, None, trail, fail);
-        let mut verdict = match status {
+        let wrap = |reason| match status {
             Status::Misdirected => Verdict::Misdirected(reason),
             Status::BadRequest => Verdict::BadRequest(reason),
             Status::NotFound => Verdict::NotFound(reason),
             Status::NotOrigin => Verdict::NotOrigin(reason),
         };
-        if let (
-            Some(authority),
-            Verdict::Misdirected(reason)
-            | Verdict::BadRequest(reason)
-            | Verdict::NotFound(reason)
-            | Verdict::NotOrigin(reason),
-        ) = (authority, &mut verdict)
+        // Without a host, the verdict is built where it is returned. With one, the host is
+        // written last, into the verdict: a name built with the reason and moved into the
+        // verdict with it was copied twice more (a fifth of a refusal's time), and a verdict
+        // written after it is built is copied once more on return (some 5 ns of a 400).
+        let Some(authority) = authority else {
+            return wrap(reason);
+        };
+        let mut verdict = wrap(reason);
+        if let Verdict::Misdirected(reason)
+        | Verdict::BadRequest(reason)
+        | Verdict::NotFound(reason)
+        | Verdict::NotOrigin(reason) = &mut verdict
         {
             match authority.host {
                 HostView::Name(name) => DnsName::write_canonical(&mut reason.host, name),
