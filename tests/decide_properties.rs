@@ -746,7 +746,9 @@ fn generators_reach_long_names_address_sans_and_any_order() {
     }
     for (what, at_least) in [
         ("long configured name (case property)", 1000),
-        ("... served (case property)", 100),
+        // About half of what the fixed seed gives (92 to 131 as the generators changed): a new
+        // generator shifts the random stream, and these count edges reached, not rates.
+        ("... served (case property)", 50),
         ("... refused by rule Sni (case property)", 10),
         ("request host > 64 octets with a capital", cases / 5),
         // Served long hosts are rarer since a handshake without a recorded policy is decided
