@@ -81,6 +81,7 @@ pub const OPS: &[&str] = &[
     "decide_plain",
     "decide_mixed_case_dot",
     "decide_a_label",
+    "decide_wildcard",
     "decide_ipv6",
     "decide_misdirected",
     "decide_malformed",
@@ -99,6 +100,8 @@ fn inputs(class: &str) -> Vec<Vec<u8>> {
                 "a_label" => NamePattern::parse(&format!("bücher{tenth}.example.com"))
                     .unwrap()
                     .to_string(),
+                // Under `*.example.com`, no exact name.
+                "wildcard" => format!("x{plain}.example.com"),
                 "ipv6" => "[2001:db8::1]".to_string(),
                 // Distinct parents, so no single wildcard probe decides the count.
                 "misdirected" => format!("www.o{plain}.other.org"),
