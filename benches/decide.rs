@@ -22,11 +22,20 @@ use common::*;
 use criterion::Criterion;
 
 /// Checks that the three agree on what the request gets before anything is timed.
-fn agree(class: &str, ours: &misdirect::Verdict<'_, usize>, glue: &GlueVerdict, floor: Option<usize>) {
+fn agree(
+    class: &str,
+    ours: &misdirect::Verdict<'_, usize>,
+    glue: &GlueVerdict,
+    floor: Option<usize>,
+) {
     match (ours, glue) {
         (misdirect::Verdict::Serve(a), GlueVerdict::Serve(b)) => {
             assert_eq!(*a, b, "{class}");
-            assert_eq!(floor, Some(**a), "{class}: the floor finds the same virtual host");
+            assert_eq!(
+                floor,
+                Some(**a),
+                "{class}: the floor finds the same virtual host"
+            );
         }
         (v, GlueVerdict::Status(s)) => {
             assert_eq!(v.status(), Some(*s), "{class}");
@@ -79,7 +88,10 @@ fn bench(c: &mut Criterion) {
 
     // What http's parser costs to refuse the malformed class: the glue's early exit.
     let malformed = CLASSES.iter().find(|(c, _)| *c == "malformed").unwrap().1;
-    assert!(!http_early_exit(malformed), "http refuses the malformed class");
+    assert!(
+        !http_early_exit(malformed),
+        "http refuses the malformed class"
+    );
     let mut group = c.benchmark_group("http_early_exit");
     group.bench_function("malformed", |b| {
         b.iter(|| black_box(http_early_exit(black_box(malformed))));
@@ -158,7 +170,11 @@ fn main() {
             at(SanPosition::First),
             at(SanPosition::Last),
         ) {
-            (Some((r, ours, theirs)), Some((first, f_ours, f_theirs)), Some((last, l_ours, l_theirs))) => {
+            (
+                Some((r, ours, theirs)),
+                Some((first, f_ours, f_theirs)),
+                Some((last, l_ours, l_theirs)),
+            ) => {
                 println!(
                     "ratio {class}: {r:.1}x  (matching SAN in the middle: misdirect {ours:.1} ns, baseline {theirs:.1} ns; \
                      first: {first:.1}x ({f_ours:.1} / {f_theirs:.1} ns); last: {last:.1}x ({l_ours:.1} / {l_theirs:.1} ns))"

@@ -239,7 +239,9 @@ impl Floor {
         for vhost in &server.config().vhosts {
             for name in &vhost.names {
                 // The configuration's names may be U-labels; the wire carries A-labels.
-                let key = misdirect::NamePattern::parse(name).expect("name").to_string();
+                let key = misdirect::NamePattern::parse(name)
+                    .expect("name")
+                    .to_string();
                 map.insert(key.into_bytes().into_boxed_slice(), vhost.value);
             }
         }
