@@ -144,6 +144,7 @@ mod fast_path;
 mod from_http;
 mod host;
 mod index;
+mod ipv6;
 #[cfg(feature = "tower")]
 mod layer;
 mod name;
