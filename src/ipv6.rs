@@ -51,8 +51,9 @@ static HEX: [u8; 256] = {
 
 /// Parses IPv6 text: for every byte slice `b`, the same as
 /// `core::str::from_utf8(b).ok().and_then(|s| s.parse::<Ipv6Addr>().ok())`.
+// `pub` in a private module: the crate's own, and the fuzz crate's through the hidden `__fuzz`.
 #[inline]
-pub(crate) fn parse_ipv6(text: &[u8]) -> Option<Ipv6Addr> {
+pub fn parse_ipv6(text: &[u8]) -> Option<Ipv6Addr> {
     // The groups read since the `::` (all of them when there is none), 16 bits each, the last
     // in the low bits; with a `::`, the groups before it are moved to `head`.
     let mut groups: u128 = 0;

@@ -165,6 +165,16 @@ pub mod model;
 #[cfg(feature = "probe")]
 pub mod probe;
 
+/// Internals the fuzz crate (`fuzz/`) compares with their references. Not API: hidden, exempt
+/// from semver, and gone whenever the fuzz targets stop needing them.
+#[cfg(feature = "model")]
+#[doc(hidden)]
+pub mod __fuzz {
+    /// The wire parser's IPv6 text parser (the inside of `[...]`): `None` exactly where
+    /// `str::parse::<std::net::Ipv6Addr>` refuses the bytes (or they are not UTF-8).
+    pub use crate::ipv6::parse_ipv6;
+}
+
 pub use authority::{Authority, AuthorityError, MAX_AUTHORITY_LEN, WireUnicode};
 #[cfg(feature = "serde")]
 pub use config_file::ConfigError;
