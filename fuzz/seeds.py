@@ -5,7 +5,7 @@ the census's seed search.
 Run from the repository root: python3 fuzz/seeds.py. The seeds are committed; rerun after
 adding vectors. Each seed file is named by the SHA-1 of its content, as libFuzzer names its own.
 
-The structured targets (all but `authority`) decode their input with `arbitrary`, so text seeds
+The structured targets (all but `authority` and `ipv6`) decode their input with `arbitrary`, so text seeds
 mean little to them; their seeds holding a host over 64 octets with a capital come from
 `examples/corpus_census.rs --seeds` (a fixed-seed search over inputs, decoded as the targets
 decode them). The script ends with the census: per target, how many corpus inputs hold such a
@@ -69,6 +69,28 @@ def long_hosts():
     return [h.encode() for h in hosts]
 
 
+# IPv6 text on the edges of std's `Ipv6Addr` rules, for the `ipv6` target (beside the insides of
+# the bracketed authority vectors): group counts with and without `::`, five-digit groups, the
+# dotted-quad tail in and out of place, octets with leading zeros or over 255.
+IPV6_EDGES = [
+    "::", ":::", "::1", "1::", ":1", "1:", "1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8:9",
+    "1:2:3:4:5:6:7::", "::1:2:3:4:5:6:7", "1:2:3:4:5:6:7::8", "1::2::3", ":1::", "1:::2",
+    "12345::", "0000::", "ABCD:ef01::", "::ffff:1.2.3.4", "::1.2.3.4", "1:2:3:4:5:6:1.2.3.4",
+    "1:2:3:4:5:6:7:1.2.3.4", "1:2:3:4:5::1.2.3.4", "1:2:3:4:5:6::1.2.3.4", "1.2.3.4::",
+    "::01.2.3.4", "::1.2.3", "::256.1.1.1", "::255.255.255.255", "::1.2.3.4.5",
+    "fe80::1%eth0",
+]
+
+
+def ipv6_seeds(authorities):
+    """The `ipv6` target's seeds: the insides of the bracketed authority vectors, and the edges."""
+    seeds = []
+    for data in authorities:
+        if data.startswith(b"[") and b"]" in data:
+            seeds.append(data[1 : data.index(b"]")])
+    return seeds + [text.encode() for text in IPV6_EDGES]
+
+
 def census_seeds(count):
     """The census's seed search: `count` inputs per structured target, as (target, bytes)."""
     out = subprocess.run(
@@ -98,6 +120,8 @@ def main():
 
     for data in authorities:
         write("authority", data)
+    for data in ipv6_seeds(authorities):
+        write("ipv6", data)
     for data in patterns + matches:
         write("pattern", data)
         write("webpki", data)

@@ -144,6 +144,7 @@ mod fast_path;
 mod from_http;
 mod host;
 mod index;
+mod ipv6;
 #[cfg(feature = "tower")]
 mod layer;
 mod name;
@@ -163,6 +164,16 @@ mod x509;
 pub mod model;
 #[cfg(feature = "probe")]
 pub mod probe;
+
+/// Internals the fuzz crate (`fuzz/`) compares with their references. Not API: hidden, exempt
+/// from semver, and gone whenever the fuzz targets stop needing them.
+#[cfg(feature = "model")]
+#[doc(hidden)]
+pub mod __fuzz {
+    /// The wire parser's IPv6 text parser (the inside of `[...]`): `None` exactly where
+    /// `str::parse::<std::net::Ipv6Addr>` refuses the bytes (or they are not UTF-8).
+    pub use crate::ipv6::parse_ipv6;
+}
 
 pub use authority::{Authority, AuthorityError, MAX_AUTHORITY_LEN, WireUnicode};
 #[cfg(feature = "serde")]
