@@ -219,7 +219,7 @@ impl<V> NameIndex<V> {
     /// name written with some capitals, whose canonical form is [`NameIndex::key`].
     #[inline(always)]
     pub(crate) fn lookup_exact(&self, name: &[u8]) -> Option<Hit<'_, V>> {
-        self.probe(&self.exact, name)
+        self.probe_any_case(&self.exact, name)
     }
 
     /// The canonical bytes of the pattern at `position` when they hold no A-label.
@@ -233,7 +233,7 @@ impl<V> NameIndex<V> {
     /// (the decision's fast path, with the parent as sent).
     #[inline(always)]
     pub(crate) fn lookup_parent(&self, parent: &[u8]) -> Option<Hit<'_, V>> {
-        self.probe(&self.wildcard, parent)
+        self.probe_any_case(&self.wildcard, parent)
     }
 
     /// Whether the index holds any wildcard.
@@ -325,11 +325,17 @@ impl<V> NameIndex<V> {
         })
     }
 
-    /// One probe. Names (exact and wildcard tables) match up to ASCII case: the stored key is
-    /// canonical (lowercase) and the hash folds case, so a key with capitals finds its name in
-    /// one probe. IP keys are octets and match byte for byte.
+    /// One probe of a name table with a canonical key, byte for byte. The hash folds ASCII
+    /// case, so [`NameIndex::probe_any_case`] finds the same entry for the key in capitals.
     #[inline(always)]
     fn probe(&self, table: &HashTable<u32>, key: &[u8]) -> Option<Hit<'_, V>> {
+        self.probe_with(table, key, same_bytes)
+    }
+
+    /// One probe of a name table with bytes as a request sent them: equal to the stored
+    /// (canonical, lowercase) key up to ASCII case.
+    #[inline(always)]
+    fn probe_any_case(&self, table: &HashTable<u32>, key: &[u8]) -> Option<Hit<'_, V>> {
         // Byte for byte first: what clients send is lowercase, and that test is cheaper.
         self.probe_with(table, key, |stored, key| {
             same_bytes(stored, key) || same_name(stored, key)
