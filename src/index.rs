@@ -512,8 +512,10 @@ fn folded_multiply(a: u64, b: u64) -> u64 {
 /// a digit, `-`, `.` or `_` only in bit 0x20 (`\r` is not `-`), not a non-ASCII byte.
 ///
 /// Eight bytes at a time: `d = stored ^ key` may only have bit 0x20 set, and only where
-/// `stored` holds a letter. Canonical bytes are at most `z` (0x7a), so adding 0x1f to each
-/// byte carries into bit 0x80 exactly for `a`..`z` (0x61..) and never across bytes.
+/// `stored` holds a lowercase letter. With the top bit of each byte cleared (so no carry
+/// crosses bytes), adding 0x1f sets it from `a` (0x61) up and adding 0x05 from `{` (0x7b) up;
+/// bytes that had the top bit set are left out. So exactly `a`..`z` count as letters, whatever
+/// `stored` holds (a hand-built pattern may hold DEL, 0x7f, which must not meet `_`, 0x5f).
 #[inline]
 pub(crate) fn same_name(stored: &[u8], key: &[u8]) -> bool {
     if stored.len() != key.len() {
@@ -525,8 +527,13 @@ pub(crate) fn same_name(stored: &[u8], key: &[u8]) -> bool {
         u64::from_le_bytes(w)
     };
     let close = |s: u64, k: u64| {
-        let letters = ((s.wrapping_add(0x1f1f_1f1f_1f1f_1f1f)) & 0x8080_8080_8080_8080) >> 2;
-        (s ^ k) & !letters == 0
+        const HIGH: u64 = 0x8080_8080_8080_8080;
+        let h = s & !HIGH;
+        let lower = h.wrapping_add(0x1f1f_1f1f_1f1f_1f1f)
+            & !h.wrapping_add(0x0505_0505_0505_0505)
+            & !s
+            & HIGH;
+        (s ^ k) & !(lower >> 2) == 0
     };
     let len = stored.len();
     if len < 8 {
@@ -644,16 +651,18 @@ mod tests {
     }
 
     #[test]
-    fn same_name_is_exactly_ascii_case_insensitive_on_canonical_names() {
+    fn same_name_is_exactly_ascii_case_insensitive() {
         let canonical: Vec<u8> = (b'a'..=b'z')
             .chain(b'0'..=b'9')
             .chain([b'-', b'.', b'_'])
             .collect();
-        // Every canonical byte against every byte, at every position of names of 1..=20 bytes
-        // (the word path, the overlapping last word, and the short path).
-        for len in 1..=20 {
+        // Every stored byte (canonical or not: a hand-built pattern may hold any, and DEL must
+        // not meet `_`, the second hostile review's finding) against every byte, at every
+        // position of names of 1..=17 bytes (the short path, the word path, the overlapping
+        // last word).
+        for len in 1..=17 {
             for pos in 0..len {
-                for &s in &canonical {
+                for s in 0..=255u8 {
                     let stored: Vec<u8> = (0..len)
                         .map(|i| {
                             if i == pos {
