@@ -30,7 +30,9 @@ const NEEDED: [&str; 3] = ["example.com", "2001:db8::1", "*.example.com"];
 /// A certificate's SANs: `extra` unrelated names first, then the ones the requests need, so
 /// the matching SAN sits last.
 pub fn sans(extra: usize) -> Vec<String> {
-    sans_at(extra, extra)
+    let mut sans: Vec<String> = (0..extra).map(|i| format!("n{i}.example.net")).collect();
+    sans.extend(NEEDED.iter().map(|s| s.to_string()));
+    sans
 }
 
 /// Where the SANs the requests match sit in a certificate's list.
@@ -52,23 +54,26 @@ impl SanPosition {
         }
     }
 
-    /// A 13-SAN certificate (10 unrelated names and the three the requests need) with the
-    /// needed ones at this position.
+    /// A 13-SAN certificate (10 unrelated names and the three the requests need) whose SAN
+    /// that the DNS classes match, `*.example.com`, is the first, the seventh (the middle) or
+    /// the thirteenth (the last); the IPv6 class's `2001:db8::1` sits beside it (second,
+    /// eighth, twelfth).
     pub fn sans(self) -> Vec<String> {
+        let extra: Vec<String> = (0..10).map(|i| format!("n{i}.example.net")).collect();
+        let needed = |order: [&str; 3]| order.map(str::to_string);
+        let front = needed(["*.example.com", "2001:db8::1", "example.com"]);
         match self {
-            SanPosition::First => sans_at(10, 0),
-            SanPosition::Middle => sans_at(10, 5),
-            SanPosition::Last => sans_at(10, 10),
+            SanPosition::First => [front.to_vec(), extra].concat(),
+            SanPosition::Middle => {
+                [extra[..6].to_vec(), front.to_vec(), extra[6..].to_vec()].concat()
+            }
+            SanPosition::Last => [
+                extra,
+                needed(["example.com", "2001:db8::1", "*.example.com"]).to_vec(),
+            ]
+            .concat(),
         }
     }
-}
-
-/// `extra` unrelated SANs with the needed ones inserted after the first `before` of them.
-pub fn sans_at(extra: usize, before: usize) -> Vec<String> {
-    let mut sans: Vec<String> = (0..extra).map(|i| format!("n{i}.example.net")).collect();
-    let at = before.min(extra);
-    sans.splice(at..at, NEEDED.iter().map(|s| s.to_string()));
-    sans
 }
 
 /// A TLS server with `vhosts` virtual hosts (`v<i>.example.com`, plus the ones the classes name)
