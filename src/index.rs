@@ -216,7 +216,7 @@ impl<V> NameIndex<V> {
 
     /// The exact pattern these bytes are up to ASCII case, if any: one probe (the decision's
     /// fast path). The bytes need not be canonical or valid: a hit means they are a configured
-    /// name written with some capitals, whose canonical form is [`NameIndex::key`].
+    /// name, perhaps written with capitals, whose canonical form is [`NameIndex::key`].
     #[inline(always)]
     pub(crate) fn lookup_exact(&self, name: &[u8]) -> Option<Hit<'_, V>> {
         self.probe_any_case(&self.exact, name)
@@ -397,11 +397,6 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     if a.len() < 8 {
         return a == b;
     }
-    let word = |s: &[u8], at: usize| {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(&s[at..at + 8]);
-        u64::from_ne_bytes(w)
-    };
     let last = a.len() - 8;
     let mut at = 0;
     while at < last {
@@ -521,11 +516,6 @@ pub(crate) fn same_name(stored: &[u8], key: &[u8]) -> bool {
     if stored.len() != key.len() {
         return false;
     }
-    let word = |s: &[u8], at: usize| {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(&s[at..at + 8]);
-        u64::from_le_bytes(w)
-    };
     let close = |s: u64, k: u64| {
         const HIGH: u64 = 0x8080_8080_8080_8080;
         let h = s & !HIGH;
