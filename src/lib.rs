@@ -142,7 +142,11 @@ mod facts;
 mod fast_path;
 #[cfg(feature = "http")]
 mod from_http;
+#[cfg(feature = "quinn")]
+pub mod h3_guard;
 mod host;
+#[cfg(any(feature = "probe", feature = "quinn"))]
+mod huffman;
 mod index;
 mod ipv6;
 #[cfg(feature = "tower")]
@@ -184,6 +188,8 @@ pub use facts::{
 };
 #[cfg(feature = "http")]
 pub use from_http::HttpRequest;
+#[cfg(feature = "quinn")]
+pub use h3_guard::H3Guard;
 pub use host::{DnsName, Host, MAX_LABEL_LEN, MAX_NAME_LEN};
 pub use index::{Hit, IndexError, Lookup, MatchKind, NameIndex};
 #[cfg(feature = "tower")]

@@ -91,66 +91,6 @@ const STATIC: [(&str, &str); 61] = [
     ("www-authenticate", ""),
 ];
 
-/// The Huffman code's length in bits for each symbol, 0-255 and EOS (RFC 7541 Appendix B). The
-/// code is canonical (codes of one length are consecutive, in symbol order, and each length
-/// continues from the last code of the shorter one), so the lengths alone define it.
-const HUFFMAN_LENGTHS: [u8; 257] = [
-    13, 23, 28, 28, 28, 28, 28, 28, 28, 24, 30, 28, 28, 30, 28, 28, 28, 28, 28, 28, 28, 28, 30, 28,
-    28, 28, 28, 28, 28, 28, 28, 28, 6, 10, 10, 12, 13, 6, 8, 11, 10, 10, 8, 11, 8, 6, 6, 6, 5, 5,
-    5, 6, 6, 6, 6, 6, 6, 6, 7, 8, 15, 6, 12, 10, 13, 6, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7,
-    7, 7, 7, 7, 7, 7, 7, 7, 8, 7, 8, 13, 19, 13, 14, 6, 15, 5, 6, 5, 6, 5, 6, 6, 6, 5, 7, 7, 6, 6,
-    6, 5, 6, 7, 6, 5, 5, 6, 7, 7, 7, 7, 7, 15, 11, 14, 13, 28, 20, 22, 20, 20, 22, 22, 22, 23, 22,
-    23, 23, 23, 23, 23, 24, 23, 24, 24, 22, 23, 24, 23, 23, 23, 23, 21, 22, 23, 22, 23, 23, 24, 22,
-    21, 20, 22, 22, 23, 23, 21, 23, 22, 22, 24, 21, 22, 23, 23, 21, 21, 22, 21, 23, 22, 23, 23, 20,
-    22, 22, 22, 23, 22, 22, 23, 26, 26, 20, 19, 22, 23, 22, 25, 26, 26, 26, 27, 27, 26, 24, 25, 19,
-    21, 26, 27, 27, 26, 27, 24, 21, 21, 26, 26, 28, 27, 27, 27, 20, 24, 20, 21, 22, 21, 21, 23, 22,
-    22, 25, 25, 24, 24, 26, 23, 26, 27, 26, 26, 27, 27, 27, 27, 27, 28, 27, 27, 27, 27, 27, 26, 30,
-];
-
-/// The canonical code, rebuilt from [`HUFFMAN_LENGTHS`]: per length, the first code and where
-/// its symbols start in `symbols` (sorted by length, then symbol).
-struct Canonical {
-    first: [u32; 31],
-    count: [u16; 31],
-    offset: [u16; 31],
-    symbols: [u16; 257],
-}
-
-fn canonical() -> Canonical {
-    let mut count = [0u16; 31];
-    for &len in &HUFFMAN_LENGTHS {
-        count[usize::from(len)] += 1;
-    }
-    let mut first = [0u32; 31];
-    let mut offset = [0u16; 31];
-    let (mut code, mut at) = (0u32, 0u16);
-    for len in 1..31 {
-        code <<= 1;
-        first[len] = code;
-        offset[len] = at;
-        code += u32::from(count[len]);
-        at += count[len];
-    }
-    let mut symbols = [0u16; 257];
-    let mut next = offset;
-    for len in 1..31u8 {
-        for (symbol, _) in HUFFMAN_LENGTHS
-            .iter()
-            .enumerate()
-            .filter(|(_, l)| **l == len)
-        {
-            symbols[usize::from(next[usize::from(len)])] = symbol as u16;
-            next[usize::from(len)] += 1;
-        }
-    }
-    Canonical {
-        first,
-        count,
-        offset,
-        symbols,
-    }
-}
-
 /// Decodes a Huffman-coded string (RFC 7541 §5.2): the padding must be at most seven bits, all
 /// ones (a prefix of EOS), and EOS itself must not appear.
 ///
@@ -164,31 +104,7 @@ fn canonical() -> Canonical {
 /// # Errors
 /// An [`HpackError`] for bad padding, EOS, or bits that end inside a code.
 pub fn huffman_decode(bytes: &[u8]) -> Result<Vec<u8>, HpackError> {
-    let table = canonical();
-    let mut out = Vec::with_capacity(bytes.len() * 8 / 5);
-    let (mut code, mut len, mut ones) = (0u32, 0usize, true);
-    for i in 0..bytes.len() * 8 {
-        let bit = u32::from(bytes[i / 8] >> (7 - i % 8) & 1);
-        code = code << 1 | bit;
-        len += 1;
-        ones &= bit == 1;
-        if len > 30 {
-            return Err(HpackError("a Huffman code longer than 30 bits"));
-        }
-        let index = code.wrapping_sub(table.first[len]);
-        if code >= table.first[len] && index < u32::from(table.count[len]) {
-            let symbol = table.symbols[usize::from(table.offset[len]) + index as usize];
-            if symbol == 256 {
-                return Err(HpackError("EOS in a Huffman-coded string"));
-            }
-            out.push(symbol as u8);
-            (code, len, ones) = (0, 0, true);
-        }
-    }
-    if len > 7 || !ones {
-        return Err(HpackError("Huffman padding is not a prefix of EOS"));
-    }
-    Ok(out)
+    crate::huffman::decode(bytes, usize::MAX).map_err(HpackError)
 }
 
 /// An integer with an N-bit prefix (RFC 7541 §5.1); `first` holds the pattern's high bits.
@@ -392,29 +308,6 @@ fn get_str(block: &[u8], at: &mut usize) -> Result<Vec<u8>, HpackError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// RFC 7541 Appendix B, a few codes written out: the table rebuilt from the lengths must
-    /// give them.
-    #[test]
-    fn the_canonical_code_is_the_rfcs() {
-        let table = canonical();
-        let code_of = |symbol: u16| {
-            let len = HUFFMAN_LENGTHS[usize::from(symbol)] as usize;
-            let start = usize::from(table.offset[len]);
-            let rank = table.symbols[start..start + usize::from(table.count[len])]
-                .iter()
-                .position(|s| *s == symbol)
-                .unwrap();
-            (table.first[len] + rank as u32, len)
-        };
-        assert_eq!(code_of(u16::from(b'0')), (0x0, 5));
-        assert_eq!(code_of(u16::from(b' ')), (0x14, 6));
-        assert_eq!(code_of(u16::from(b'A')), (0x21, 6));
-        assert_eq!(code_of(u16::from(b'{')), (0x7ffe, 15));
-        assert_eq!(code_of(0), (0x1ff8, 13));
-        assert_eq!(code_of(255), (0x3ffffee, 26));
-        assert_eq!(code_of(256), (0x3fff_ffff, 30));
-    }
 
     #[test]
     fn huffman_strings_decode() {
