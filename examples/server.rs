@@ -26,8 +26,8 @@
 //!
 //! ```text
 //! cargo run --example server --features rustls,tower,serde,reload,quinn -- [--port N]
-//!     [--out DIR] [--certs DIR] [--h3-port N] [--grace MS] [--log-requests] [--no-layer]
-//!     [--quiet]
+//!     [--out DIR] [--certs DIR] [--h3-port N] [--grace MS] [--head-timeout MS]
+//!     [--log-requests] [--no-layer] [--quiet]
 //! ```
 //!
 //! It prints curl commands that show a 200, a coalesced 200 and a 421. CONNECT gets 501: the
@@ -59,12 +59,12 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use misdirect::{
     Acceptor, CertResolver, CertificateConfig, Changes, Config, Generation, ListenerId,
-    MisdirectLayer, Reloadable, Server, TlsFacts,
+    MisdirectLayer, QuicAcceptor, Reloadable, Server, TlsFacts,
 };
 use rustls::RootCertStore;
 use rustls::crypto::CryptoProvider;
@@ -151,6 +151,19 @@ pub struct Options {
     pub grace: Option<Duration>,
     /// Print one line per answered request (generation, SNI, authority, status).
     pub log_requests: bool,
+    /// How long a request's head may take to arrive (default 10 s); a retired generation's
+    /// connections are closed at the grace plus this.
+    pub head_timeout: Option<Duration>,
+}
+
+/// How long connections wait on their clients and on a reload.
+#[derive(Clone, Copy, Debug)]
+pub struct Timing {
+    /// How long a retired generation's connections may still decide.
+    pub grace: Duration,
+    /// How long a request's head may take to arrive, and how long past the grace a retired
+    /// connection is kept for a request in flight.
+    pub head_timeout: Duration,
 }
 
 /// PEM text of every certificate and key the example uses.
@@ -194,8 +207,11 @@ pub struct Site {
     pub acceptor: Arc<Acceptor<String>>,
     /// Its TLS listener.
     pub listener: ListenerId,
-    /// The rustls configuration of each policy, for the QUIC endpoint.
-    pub quic_policies: Vec<(&'static str, Arc<rustls::ServerConfig>)>,
+    /// The QUIC endpoint's configuration for this generation's connections (its
+    /// `QuicAcceptor`, with bounded transport settings).
+    pub quic: Arc<quinn::ServerConfig>,
+    /// Its HTTP/3 listener.
+    pub h3_listener: ListenerId,
     /// The certificate resolver.
     pub resolver: Arc<CertResolver>,
     /// The PEM text of each certificate, by id, to say which were renewed.
@@ -221,6 +237,9 @@ impl Running {
             report = changes(old, &new);
             Ok::<_, Box<dyn Error + Send + Sync>>(new)
         })?;
+        // Each QUIC connection is given its generation's configuration when accepted; the
+        // endpoint's own follows too.
+        self.h3.follow(&generation);
         Ok(format!("generation {}:\n{report}", generation.number()))
     }
 }
@@ -393,25 +412,16 @@ pub async fn start(options: Options) -> Result<Running> {
     let sites = Arc::new(Reloadable::new(build_site(&dir, addr.port(), &sessions)?));
     let grace = options.grace.unwrap_or(Duration::from_secs(10));
 
-    // HTTP/3 on its UDP port, an alternative service of the TCP origin. It runs on the first
-    // generation: this example does not rebuild the QUIC endpoint's configuration on reload.
-    let first = sites.current();
+    let head_timeout = options.head_timeout.unwrap_or(Duration::from_secs(10));
+
+    // HTTP/3 on its UDP port, an alternative service of the TCP origin; each connection on the
+    // generation current when it arrives, as over TCP.
     let log = browser::RequestLog::new(options.quiet);
-    let h3_listener = first.server.listener_id("h3").ok_or("no h3 listener")?;
-    let policies: Vec<(&str, &rustls::ServerConfig)> = first
-        .quic_policies
-        .iter()
-        .map(|(name, config)| (*name, &**config))
-        .collect();
-    let h3 = h3::start(
-        udp,
-        &first.server,
-        h3_listener,
-        Arc::clone(&first.resolver),
-        &policies,
-        log.clone(),
-        options.quiet,
-    )?;
+    let timing = Timing {
+        grace,
+        head_timeout,
+    };
+    let h3 = h3::start(udp, Arc::clone(&sites), timing, log.clone(), options.quiet)?;
     let alt_svc = HeaderValue::from_str(&format!("h3=\":{h3_port}\"; ma=3600"))?;
 
     let accepting = Arc::clone(&sites);
@@ -425,7 +435,7 @@ pub async fn start(options: Options) -> Result<Running> {
             let options = options.clone();
             let logged = (requests.clone(), alt_svc.clone());
             tokio::spawn(async move {
-                let result = connection(tcp, &sites, grace, &options, logged);
+                let result = connection(tcp, &sites, timing, &options, logged);
                 if let Err(e) = result.await {
                     if !options.quiet {
                         eprintln!("connection: {e}");
@@ -498,7 +508,7 @@ fn build_site(dir: &Path, port: u16, sessions: &Arc<dyn StoresServerSessions>) -
         .with_cert_resolver(resolver.clone());
     legacy.alpn_protocols = alpn;
     legacy.session_storage = Arc::clone(sessions);
-    let (public, mtls) = (Arc::new(public), Arc::new(mtls));
+    let (public, mtls, legacy) = (Arc::new(public), Arc::new(mtls), Arc::new(legacy));
     let acceptor = Arc::new(
         Acceptor::new(
             Arc::clone(&server),
@@ -508,17 +518,34 @@ fn build_site(dir: &Path, port: u16, sessions: &Arc<dyn StoresServerSessions>) -
             Arc::clone(&public),
         )?
         .with_policy("mtls", Arc::clone(&mtls))?
-        .with_policy("legacy", Arc::new(legacy))?,
+        .with_policy("legacy", legacy)?,
     );
+
+    // HTTP/3: the same policies with the ALPN `h3` (legacy, TLS 1.2 on TCP, is public's
+    // settings under its own name: QUIC has TLS 1.3 alone).
+    let h3_listener = server
+        .listener_id("h3")
+        .ok_or_else(|| format!("{}: no listener \"h3\"", file.display()))?;
+    let h3 = |config: &rustls::ServerConfig| {
+        let mut config = config.clone();
+        config.alpn_protocols = vec![b"h3".to_vec()];
+        Arc::new(config)
+    };
+    let quic = QuicAcceptor::new(
+        Arc::clone(&server),
+        h3_listener,
+        Arc::clone(&resolver),
+        "public",
+        h3(&public),
+    )?
+    .with_policy("mtls", h3(&mtls))?
+    .with_policy("legacy", h3(&public))?;
     Ok(Site {
         server,
         acceptor,
         listener,
-        quic_policies: vec![
-            ("public", Arc::clone(&public)),
-            ("mtls", mtls),
-            ("legacy", public),
-        ],
+        quic: Arc::new(quic.into_server_config()),
+        h3_listener,
         resolver,
         certificates: vec![
             ("example".to_string(), pki.example.0),
@@ -534,7 +561,7 @@ fn build_site(dir: &Path, port: u16, sessions: &Arc<dyn StoresServerSessions>) -
 async fn connection(
     tcp: TcpStream,
     sites: &Reloadable<Site>,
-    grace: Duration,
+    timing: Timing,
     options: &Options,
     (log, alt_svc): (browser::RequestLog, HeaderValue),
 ) -> Result<()> {
@@ -563,16 +590,30 @@ async fn connection(
     if options.no_layer {
         let service = tower::service_fn(handler);
         let service = browser::Logged::new(service, log, logged, Some(alt_svc));
-        return serve(io, TowerToHyperService::new(service), sites, &generation).await;
+        return serve(
+            io,
+            TowerToHyperService::new(service),
+            sites,
+            &generation,
+            timing,
+        )
+        .await;
     }
-    let layer =
-        MisdirectLayer::new(Arc::clone(&site.server), conn).draining(generation.clone(), grace);
+    let layer = MisdirectLayer::new(Arc::clone(&site.server), conn)
+        .draining(generation.clone(), timing.grace);
     let service = tower::ServiceBuilder::new()
         .layer(layer)
         .service_fn(handler);
     let service = browser::Logged::new(service, log, logged, Some(alt_svc));
     if !options.log_requests {
-        return serve(io, TowerToHyperService::new(service), sites, &generation).await;
+        return serve(
+            io,
+            TowerToHyperService::new(service),
+            sites,
+            &generation,
+            timing,
+        )
+        .await;
     }
     // One line per answered request: the connection's generation and SNI, the request's
     // authority, the status. The reload load script checks every answer against the
@@ -603,16 +644,26 @@ async fn connection(
             Ok::<_, Infallible>(response)
         }
     });
-    serve(io, TowerToHyperService::new(logged), sites, &generation).await
+    serve(
+        io,
+        TowerToHyperService::new(logged),
+        sites,
+        &generation,
+        timing,
+    )
+    .await
 }
 
 /// Serves HTTP/1.1 or HTTP/2 on the connection until it ends, or until a reload supersedes
-/// its generation: then a graceful shutdown lets requests in flight finish.
+/// its generation: then a graceful shutdown lets requests in flight finish, and at the grace
+/// plus the head timeout the connection is closed, whatever the client is doing, so that a
+/// retired generation (its keys, its configuration) is freed in bounded time.
 async fn serve<S, B>(
     io: TokioIo<tokio_rustls::server::TlsStream<TcpStream>>,
     service: S,
     sites: &Reloadable<Site>,
     generation: &Generation<Site>,
+    timing: Timing,
 ) -> Result<()>
 where
     S: hyper::service::Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
@@ -622,7 +673,11 @@ where
     B::Data: Send,
     B::Error: Into<Box<dyn Error + Send + Sync>>,
 {
-    let http = auto::Builder::new(TokioExecutor::new());
+    let mut http = auto::Builder::new(TokioExecutor::new());
+    // A request head that trickles in is cut at the head timeout (hyper closes the connection).
+    http.http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(timing.head_timeout);
     let serving = http.serve_connection(io, service);
     tokio::pin!(serving);
     tokio::select! {
@@ -630,7 +685,11 @@ where
         () = sites.superseded(generation.number()) => {}
     }
     serving.as_mut().graceful_shutdown();
-    serving.await
+    match tokio::time::timeout(timing.grace + timing.head_timeout, serving).await {
+        Ok(done) => done,
+        // Dropping the connection closes it.
+        Err(_) => Ok(()),
+    }
 }
 
 /// The connection, as the site's answers describe it.
@@ -731,11 +790,14 @@ fn parse_options() -> Result<Options> {
             "--no-layer" => options.no_layer = true,
             "--quiet" => options.quiet = true,
             "--grace" => options.grace = Some(Duration::from_millis(value()?.parse()?)),
+            "--head-timeout" => {
+                options.head_timeout = Some(Duration::from_millis(value()?.parse()?));
+            }
             "--log-requests" => options.log_requests = true,
             "-h" | "--help" => {
                 println!(
                     "usage: server [--port N] [--out DIR] [--certs DIR] [--h3-port N] \
-                     [--grace MS] [--log-requests] [--no-layer] [--quiet]"
+                     [--grace MS] [--head-timeout MS] [--log-requests] [--no-layer] [--quiet]"
                 );
                 std::process::exit(0);
             }

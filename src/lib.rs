@@ -196,7 +196,7 @@ pub use index::{Hit, IndexError, Lookup, MatchKind, NameIndex};
 pub use layer::{Misdirect, MisdirectBody, MisdirectLayer, ResponseFuture};
 pub use pattern::{NamePattern, PatternError};
 #[cfg(feature = "quinn")]
-pub use quic::QuicAcceptor;
+pub use quic::{QuicAcceptor, bounded_transport};
 #[cfg(feature = "reload")]
 pub use reload::{Changes, Generation, Reloadable, Retirement};
 pub use server::{

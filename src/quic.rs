@@ -162,11 +162,18 @@ impl<T: Send + Sync + 'static> QuicAcceptor<T> {
         self.listener
     }
 
-    /// A quinn server configuration with this acceptor as its crypto and quinn's default
-    /// transport settings.
+    /// A quinn server configuration with this acceptor as its crypto and the transport
+    /// settings of [`bounded_transport`], which bound what one client can make the server hold.
+    ///
+    /// An acceptor belongs to one build of the server, as its ids do: after a reload, give new
+    /// connections the new generation's configuration (`quinn::Incoming::accept_with`, or
+    /// `quinn::Endpoint::set_server_config`), or they are made under the old one's
+    /// certificates, client-CA trust and virtual hosts. `examples/common/h3.rs` does both.
     #[must_use]
     pub fn into_server_config(self) -> quinn::ServerConfig {
-        quinn::ServerConfig::with_crypto(Arc::new(self))
+        let mut config = quinn::ServerConfig::with_crypto(Arc::new(self));
+        config.transport_config(Arc::new(bounded_transport()));
+        config
     }
 
     fn default_config(&self) -> &Arc<QuicServerConfig> {
@@ -241,6 +248,37 @@ impl<T: Send + Sync + 'static> crypto::ServerConfig for QuicAcceptor<T> {
             written: Written::default(),
         })
     }
+}
+
+/// The largest number of request streams a client may have open at once.
+const MAX_REQUEST_STREAMS: u32 = 100;
+/// What a client may send on one stream beyond what the server has read (QUIC flow control,
+/// RFC 9000 §4.1).
+const STREAM_RECEIVE_WINDOW: u32 = 256 * 1024;
+/// What a client may send on all its streams beyond what the server has read.
+const CONNECTION_RECEIVE_WINDOW: u32 = 2 * 1024 * 1024;
+
+/// quinn's transport settings with what one client can make the server hold bounded:
+/// 100 request streams at once, eight unidirectional ones (HTTP/3 needs three: control and
+/// QPACK's two, RFC 9114 §6.2), 256 KiB unread per stream and 2 MiB in all (quinn's defaults
+/// are 1.25 MB a stream and no connection limit), and no QUIC datagrams (HTTP/3 needs none;
+/// quinn would buffer 1.25 MB of them).
+///
+/// With h3 behind an [`H3Guard`](crate::H3Guard), which holds h3 to one frame of
+/// [`MAX_FRAME`](crate::h3_guard::MAX_FRAME) octets (32 KiB) per stream, plus its own copy of
+/// a field section being read, one connection holds at most 2 MiB unread in quinn and
+/// 100 × 64 KiB in h3 and the guard: about 8.5 MiB, whatever the client sends. The number of
+/// connections is the embedder's to bound.
+#[must_use]
+pub fn bounded_transport() -> quinn::TransportConfig {
+    let mut transport = quinn::TransportConfig::default();
+    transport
+        .max_concurrent_bidi_streams(MAX_REQUEST_STREAMS.into())
+        .max_concurrent_uni_streams(8u32.into())
+        .stream_receive_window(STREAM_RECEIVE_WINDOW.into())
+        .receive_window(CONNECTION_RECEIVE_WINDOW.into())
+        .datagram_receive_buffer_size(None);
+    transport
 }
 
 /// What the acceptor chose for a connection, from its ClientHello.

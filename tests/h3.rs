@@ -6,130 +6,17 @@
 #[path = "../examples/server.rs"]
 mod server;
 
-use std::future::{Future, poll_fn};
+#[path = "common/h3_client.rs"]
+mod h3_client;
+
+use std::future::poll_fn;
 use std::sync::Arc;
-use std::time::Duration;
 
-use bytes::{Buf, Bytes};
 use hyper::StatusCode;
+use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
-use server::{Options, Running};
-
-static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
-/// The time any one test may take.
-const BOUND: Duration = Duration::from_secs(60);
-
-async fn bounded<F: Future>(test: F) -> F::Output {
-    tokio::time::timeout(BOUND, test)
-        .await
-        .expect("the test ends within its bound")
-}
-
-async fn start() -> Running {
-    let out = std::env::temp_dir().join(format!(
-        "misdirect-h3-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-    ));
-    server::start(Options {
-        port: 0,
-        out: Some(out),
-        quiet: true,
-        ..Options::default()
-    })
-    .await
-    .expect("the example server starts")
-}
-
-/// A rustls client for QUIC (ALPN h3) trusting the example CA, with or without its client
-/// certificate.
-fn client_config(running: &Running, client_cert: bool) -> quinn::ClientConfig {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut roots = rustls::RootCertStore::empty();
-    roots
-        .add(CertificateDer::from_pem_slice(running.pki.ca.as_bytes()).unwrap())
-        .unwrap();
-    let builder = rustls::ClientConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .unwrap()
-        .with_root_certificates(roots);
-    let mut config = if client_cert {
-        let (cert, key) = &running.pki.client;
-        builder
-            .with_client_auth_cert(
-                vec![CertificateDer::from_pem_slice(cert.as_bytes()).unwrap()],
-                PrivateKeyDer::from_pem_slice(key.as_bytes()).unwrap(),
-            )
-            .unwrap()
-    } else {
-        builder.with_no_client_auth()
-    };
-    config.alpn_protocols = vec![b"h3".to_vec()];
-    let quic = quinn::crypto::rustls::QuicClientConfig::try_from(config).unwrap();
-    quinn::ClientConfig::new(Arc::new(quic))
-}
-
-/// An HTTP/3 client connection, with its QUIC connection for raw streams.
-struct H3 {
-    quic: quinn::Connection,
-    send: h3::client::SendRequest<h3_quinn::OpenStreams, Bytes>,
-}
-
-/// Opens a QUIC connection to the HTTP/3 listener with this SNI.
-async fn handshake(running: &Running, sni: &str, config: quinn::ClientConfig) -> quinn::Connection {
-    let mut endpoint = quinn::Endpoint::client("127.0.0.1:0".parse().unwrap()).unwrap();
-    endpoint.set_default_client_config(config);
-    endpoint
-        .connect(running.h3.addr, sni)
-        .unwrap()
-        .await
-        .expect("QUIC handshake")
-}
-
-async fn h3(quic: quinn::Connection) -> H3 {
-    let (mut driver, send) = h3::client::new(h3_quinn::Connection::new(quic.clone()))
-        .await
-        .expect("HTTP/3 setup");
-    tokio::spawn(async move { poll_fn(|cx| driver.poll_close(cx)).await });
-    H3 { quic, send }
-}
-
-/// Sends a GET for `uri` with these extra header lines; the status and body.
-async fn request(conn: &mut H3, uri: &str, headers: &[(&str, &str)]) -> (StatusCode, String) {
-    let mut request = http::Request::get(uri);
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let mut stream = conn
-        .send
-        .send_request(request.body(()).unwrap())
-        .await
-        .expect("request sent");
-    // The server may answer before it reads the end of the request, then stop reading it
-    // (RFC 9114 §4.1): a complete response still counts, so a failed `finish` does not.
-    let _ = stream.finish().await;
-    let response = stream.recv_response().await.expect("response");
-    let mut body = Vec::new();
-    while let Some(mut chunk) = stream.recv_data().await.expect("body") {
-        while chunk.has_remaining() {
-            let bytes = chunk.chunk();
-            body.extend_from_slice(bytes);
-            let n = bytes.len();
-            chunk.advance(n);
-        }
-    }
-    (
-        response.status(),
-        String::from_utf8_lossy(&body).into_owned(),
-    )
-}
-
-async fn get(conn: &mut H3, uri: &str) -> (StatusCode, String) {
-    request(conn, uri, &[]).await
-}
+use h3_client::{bounded, client_config, get, h3, handshake, headers_frame, request, start};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn h3_coalesced_requests_are_served_and_foreign_ones_get_421() {
@@ -350,31 +237,6 @@ async fn h3_one_udp_port_gives_each_sni_its_policy() {
         );
     })
     .await;
-}
-
-/// A HEADERS frame by hand: GET https with this `:authority` and these `host` lines, QPACK with
-/// the static table and literals only (RFC 9204 §4.5).
-fn headers_frame(authority: &str, hosts: &[&str]) -> Vec<u8> {
-    fn literal(out: &mut Vec<u8>, first: u8, prefix_bits: u32, bytes: &[u8]) {
-        let max = (1usize << prefix_bits) - 1;
-        assert!(bytes.len() < max, "short strings only");
-        out.push(first | bytes.len() as u8);
-        out.extend_from_slice(bytes);
-    }
-    let mut block = vec![0x00, 0x00]; // Required Insert Count 0, Base 0
-    block.push(0xC0 | 17); // :method GET (static 17)
-    block.push(0xC0 | 23); // :scheme https (static 23)
-    block.push(0xC0 | 1); // :path / (static 1)
-    block.push(0x50); // :authority, literal value with static name reference 0
-    literal(&mut block, 0x00, 7, authority.as_bytes());
-    for host in hosts {
-        literal(&mut block, 0x20, 3, b"host"); // literal name, no Huffman
-        literal(&mut block, 0x00, 7, host.as_bytes());
-    }
-    assert!(block.len() < 64, "a one-byte length");
-    let mut frame = vec![0x01, block.len() as u8];
-    frame.extend_from_slice(&block);
-    frame
 }
 
 /// RFC 9114 §4.3.1: "If both fields are present, they MUST contain the same value." The h3
