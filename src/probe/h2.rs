@@ -53,6 +53,15 @@ pub const SETTINGS_ENABLE_CONNECT_PROTOCOL: u16 = 0x8;
 
 /// Error code PROTOCOL_ERROR (RFC 9113 §7).
 pub const PROTOCOL_ERROR: u32 = 0x1;
+/// Error code ENHANCE_YOUR_CALM (RFC 9113 §7).
+pub const ENHANCE_YOUR_CALM: u32 = 0xb;
+
+/// The most octets of one header block (a HEADERS or PUSH_PROMISE frame's fragment and its
+/// CONTINUATION frames) the client gathers. RFC 9113 §6.10 sets no limit on how many
+/// CONTINUATION frames follow: without one, a server that never sets END_HEADERS grows the
+/// client without bound. A longer block fails the connection (GOAWAY ENHANCE_YOUR_CALM): it
+/// cannot be skipped, since every block shares the connection's HPACK state (§4.3, §10.5.1).
+pub const MAX_HEADER_BLOCK: usize = 64 * 1024;
 
 /// The largest frame payload read: SETTINGS_MAX_FRAME_SIZE's initial value, which the client
 /// never raises (RFC 9113 §4.2).
@@ -165,7 +174,8 @@ impl<S: Read + Write> Http2<S> {
             .map(|(_, v)| *v)
     }
 
-    /// Whether the connection is known to be unusable: GOAWAY or EOF seen.
+    /// Whether the connection is known to be unusable: GOAWAY or EOF seen, or GOAWAY sent
+    /// after an answer it could not read.
     #[must_use]
     pub fn is_closed(&self) -> bool {
         self.closed
@@ -279,6 +289,15 @@ impl<S: Read + Write> Http2<S> {
                     } else {
                         &frame.payload[..]
                     };
+                    if block.len() + fragment.len() > MAX_HEADER_BLOCK {
+                        return Err(self.fail(
+                            ENHANCE_YOUR_CALM,
+                            format!(
+                                "a header block past {MAX_HEADER_BLOCK} octets (HEADERS and \
+                                 CONTINUATION)"
+                            ),
+                        ));
+                    }
                     block.extend_from_slice(fragment);
                     if frame.flags & END_HEADERS == 0 {
                         continue;
@@ -321,6 +340,19 @@ impl<S: Read + Write> Http2<S> {
                 _ => {}
             }
         }
+    }
+}
+
+impl<S: Write> Http2<S> {
+    /// Ends the connection from the client's side: GOAWAY with this code (RFC 9113 §5.4.1,
+    /// last stream 0: the client accepts no pushes), written as a courtesy since the server
+    /// may be past listening, and the error to return.
+    fn fail(&mut self, code: u32, why: String) -> io::Error {
+        self.closed = true;
+        let mut goaway = [0u8; 8];
+        goaway[4..].copy_from_slice(&code.to_be_bytes());
+        let _ = write_frame(&mut self.io, GOAWAY, 0, 0, &goaway).and_then(|()| self.io.flush());
+        io::Error::new(io::ErrorKind::InvalidData, why)
     }
 }
 
@@ -399,4 +431,105 @@ pub fn read_frame<R: Read>(io: &mut R) -> io::Result<Frame> {
         stream: be32(&head[5..9]) & 0x7fff_ffff,
         payload,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A byte stream that reads from a script of frames and records what is written.
+    struct Script {
+        input: io::Cursor<Vec<u8>>,
+        written: Vec<u8>,
+    }
+
+    impl Read for Script {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.input.read(buf)
+        }
+    }
+
+    impl Write for Script {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.written.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// The server's preface (empty SETTINGS) and then these frames, each (type, flags,
+    /// stream, payload); the client's connection after its handshake.
+    fn connection(frames: &[(u8, u8, u32, Vec<u8>)]) -> Http2<Script> {
+        let mut input = Vec::new();
+        write_frame(&mut input, SETTINGS, 0, 0, &[]).unwrap();
+        for (kind, flags, stream, payload) in frames {
+            write_frame(&mut input, *kind, *flags, *stream, payload).unwrap();
+        }
+        Http2::handshake(Script {
+            input: io::Cursor::new(input),
+            written: Vec::new(),
+        })
+        .unwrap()
+    }
+
+    fn get(conn: &mut Http2<Script>) -> io::Result<Answer> {
+        conn.exchange(&[(b":method", b"GET"), (b":path", b"/")], true)
+    }
+
+    /// The frames the client wrote of this type.
+    fn written(conn: &Http2<Script>, kind: u8) -> Vec<Frame> {
+        let mut io = &conn.io.written[PREFACE.len()..];
+        let mut frames = Vec::new();
+        while !io.is_empty() {
+            let frame = read_frame(&mut io).unwrap();
+            if frame.kind == kind {
+                frames.push(frame);
+            }
+        }
+        frames
+    }
+
+    #[test]
+    fn a_response_reads() {
+        let mut conn = connection(&[(HEADERS, END_HEADERS | END_STREAM, 1, vec![0x88])]);
+        assert_eq!(
+            get(&mut conn).unwrap(),
+            Answer::Response {
+                status: 200,
+                body: Vec::new()
+            }
+        );
+    }
+
+    /// RFC 9113 §6.10 sets no bound on CONTINUATION frames; the client does. A block of
+    /// exactly the bound is read, one octet more fails the connection with GOAWAY.
+    #[test]
+    fn a_header_block_past_its_bound_fails_the_connection() {
+        let last = MAX_HEADER_BLOCK - 3 * MAX_FRAME - 1;
+        let block = |last: usize| {
+            let mut frames = vec![(HEADERS, 0, 1, vec![0x88])];
+            for _ in 0..3 {
+                frames.push((CONTINUATION, 0, 1, vec![0x20; MAX_FRAME]));
+            }
+            // Size updates to 0 are no fields: the block is long and harmless.
+            frames.push((CONTINUATION, END_HEADERS | END_STREAM, 1, vec![0x20; last]));
+            frames
+        };
+        let mut conn = connection(&block(last));
+        assert_eq!(get(&mut conn).unwrap().status(), Some(200));
+
+        let mut conn = connection(&block(last + 1));
+        let e = get(&mut conn).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+        assert!(
+            e.to_string().contains("header block past 65536 octets"),
+            "{e}"
+        );
+        assert!(conn.is_closed());
+        let goaway = written(&conn, GOAWAY);
+        assert_eq!(goaway.len(), 1);
+        assert_eq!(be32(&goaway[0].payload[4..8]), ENHANCE_YOUR_CALM);
+    }
 }

@@ -1,0 +1,306 @@
+//! `misdirect-probe`'s client against hostile servers: a server under test may be broken or
+//! malicious, and the probe must end, with bounded memory, whatever it sends.
+//!
+//! Each server is a thread on 127.0.0.1 speaking TLS (rustls, a certificate from rcgen) and
+//! then doing one hostile thing: a CONTINUATION flood, HPACK amplification, a dynamic table
+//! size update above what the probe advertised, a PING flood, a SETTINGS flood, a frame
+//! header announcing 16 MiB, a body that never ends, `100 Continue` every 250 ms, a TLS
+//! record header followed by one byte a second. Every server stops by itself: a bounded
+//! number of frames or bytes, and socket timeouts.
+//!
+//! Each probe call is measured on the calling thread: the time it takes, against a ceiling of
+//! its deadline plus 5 s (a bound, not a benchmark), and the peak of the bytes it holds
+//! allocated, under a counting global allocator, against 8 MiB.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::{Arc, OnceLock};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use misdirect::probe::Answer;
+use misdirect::probe::client::Dialer;
+use misdirect::probe::h2::{
+    CONTINUATION, DATA, END_HEADERS, HEADERS, Http2, SETTINGS, read_frame, write_frame,
+};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::{ServerConfig, ServerConnection, StreamOwned};
+
+// ---- Memory: a counting allocator ----
+
+struct Counting;
+
+thread_local! {
+    /// Bytes this thread holds allocated (what it freed of another thread's counts against it).
+    static LIVE: Cell<isize> = const { Cell::new(0) };
+    /// The most `LIVE` reached since the last reset.
+    static PEAK: Cell<isize> = const { Cell::new(0) };
+}
+
+fn grow(by: isize) {
+    LIVE.with(|live| {
+        let now = live.get() + by;
+        live.set(now);
+        PEAK.with(|peak| peak.set(peak.get().max(now)));
+    });
+}
+
+// SAFETY: this only forwards to `System` and counts; `unsafe` is what the trait requires.
+#[allow(unsafe_code)]
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        grow(layout.size() as isize);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        grow(-(layout.size() as isize));
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        grow(new_size as isize - layout.size() as isize);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// The deadline the tests give the probe: small, so the suite runs in seconds.
+const DEADLINE: Duration = Duration::from_secs(2);
+/// The longest a probe call may take: its deadline and 5 s of slack (two cores, parallel tests).
+const CEILING: Duration = Duration::from_secs(2 + 5);
+/// The most a probe call may hold allocated at once.
+const MEMORY: usize = 8 << 20;
+
+/// Runs `f` on this thread, and asserts it ended within [`CEILING`] and held at most
+/// [`MEMORY`] bytes above what the thread held before.
+fn bounded<T: core::fmt::Debug>(what: &str, f: impl FnOnce() -> T) -> T {
+    let start = LIVE.with(Cell::get);
+    PEAK.with(|peak| peak.set(start));
+    let began = Instant::now();
+    let out = f();
+    let elapsed = began.elapsed();
+    let peak = usize::try_from(PEAK.with(Cell::get) - start).unwrap_or(0);
+    eprintln!("{what}: {elapsed:.2?}, peak {peak} bytes, {out:?}");
+    assert!(
+        elapsed <= CEILING,
+        "{what}: took {elapsed:.2?}, past {CEILING:?} (deadline {DEADLINE:?}): {out:?}"
+    );
+    assert!(
+        peak <= MEMORY,
+        "{what}: held {peak} bytes at once, past {MEMORY}: {out:?}"
+    );
+    out
+}
+
+// ---- The hostile servers ----
+
+/// How long any server or its connections go on, at most.
+const SERVER_LIFE: Duration = Duration::from_secs(20);
+
+/// The name the probe sends as SNI and `:authority`.
+const NAME: &str = "a.example.test";
+
+/// A self-signed certificate for [`NAME`], made once.
+fn identity() -> &'static (CertificateDer<'static>, Vec<u8>) {
+    static IDENTITY: OnceLock<(CertificateDer<'static>, Vec<u8>)> = OnceLock::new();
+    IDENTITY.get_or_init(|| {
+        let key = rcgen::generate_simple_self_signed(vec![NAME.to_string()]).unwrap();
+        (key.cert.der().clone(), key.signing_key.serialize_der())
+    })
+}
+
+fn server_config(alpn: &[&[u8]]) -> Arc<ServerConfig> {
+    let (cert, key) = identity();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.clone()],
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.clone())),
+        )
+        .unwrap();
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    Arc::new(config)
+}
+
+/// A listener on 127.0.0.1 that hands each of at most `conns` connections to `behave` on a
+/// thread of its own, accepting for at most [`SERVER_LIFE`].
+fn spawn(conns: usize, behave: impl Fn(TcpStream) + Send + Sync + 'static) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let behave = Arc::new(behave);
+    thread::spawn(move || {
+        let began = Instant::now();
+        let mut accepted = 0;
+        while accepted < conns && began.elapsed() < SERVER_LIFE {
+            match listener.accept() {
+                Ok((tcp, _)) => {
+                    accepted += 1;
+                    let ready = tcp
+                        .set_nonblocking(false)
+                        .and_then(|()| tcp.set_read_timeout(Some(SERVER_LIFE)))
+                        .and_then(|()| tcp.set_write_timeout(Some(SERVER_LIFE)));
+                    if ready.is_ok() {
+                        let behave = Arc::clone(&behave);
+                        thread::spawn(move || behave(tcp));
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    thread::sleep(Duration::from_millis(5));
+                }
+                Err(_) => break,
+            }
+        }
+    });
+    addr
+}
+
+type ServerTls = StreamOwned<ServerConnection, TcpStream>;
+
+/// The server's side of a TLS handshake offering these ALPN protocols.
+fn accept_tls(tcp: TcpStream, alpn: &[&[u8]]) -> Option<ServerTls> {
+    let conn = ServerConnection::new(server_config(alpn)).ok()?;
+    let mut tls = StreamOwned::new(conn, tcp);
+    while tls.conn.is_handshaking() {
+        tls.conn.complete_io(&mut tls.sock).ok()?;
+    }
+    Some(tls)
+}
+
+/// TLS with h2, the client's preface read, the server's (empty) SETTINGS sent, and the
+/// client's frames read up to its request's HEADERS: the stream and its identifier.
+fn accept_h2(tcp: TcpStream) -> Option<(ServerTls, u32)> {
+    let mut tls = accept_tls(tcp, &[b"h2"])?;
+    let mut preface = [0u8; 24];
+    tls.read_exact(&mut preface).ok()?;
+    write_frame(&mut tls, SETTINGS, 0, 0, &[]).ok()?;
+    tls.flush().ok()?;
+    for _ in 0..16 {
+        let frame = read_frame(&mut tls).ok()?;
+        if frame.kind == HEADERS {
+            return Some((tls, frame.stream));
+        }
+    }
+    None
+}
+
+/// Writes one frame and flushes it; false once the client is gone.
+fn send(tls: &mut ServerTls, kind: u8, flags: u8, stream: u32, payload: &[u8]) -> bool {
+    write_frame(tls, kind, flags, stream, payload)
+        .and_then(|()| tls.flush())
+        .is_ok()
+}
+
+/// Reads what the client still sends until it closes (or [`SERVER_LIFE`] passes), so the
+/// server's last frames are not lost to a reset.
+fn drain(tls: &mut ServerTls) {
+    let mut sink = [0u8; 4096];
+    while matches!(tls.read(&mut sink), Ok(n) if n > 0) {}
+}
+
+// ---- The probe's side ----
+
+/// The dialer the tests use: [`DEADLINE`] per handshake.
+fn dialer(addr: SocketAddr) -> Dialer {
+    Dialer::new(addr, DEADLINE)
+}
+
+/// `GET /` over h2: the TLS handshake, the HTTP/2 preface and one exchange.
+fn h2_get(addr: SocketAddr) -> io::Result<Answer> {
+    let tls = dialer(addr)
+        .tls(Some(NAME), &[b"h2"])
+        .map_err(|e| io::Error::other(e.message))?;
+    let mut conn = Http2::handshake(tls.stream)?;
+    conn.exchange(
+        &[
+            (b":method", b"GET"),
+            (b":scheme", b"https"),
+            (b":authority", NAME.as_bytes()),
+            (b":path", b"/"),
+        ],
+        true,
+    )
+}
+
+/// A header block whose only field is `:status: 200` (static index 8).
+const STATUS_200: u8 = 0x88;
+
+// ---- Finding 6: a header block without end ----
+
+/// HEADERS without END_HEADERS, then 2,048 CONTINUATION frames of 16 KiB (32 MiB): the probe
+/// must refuse the block long before, not gather it.
+#[test]
+fn a_continuation_flood_is_cut_off() {
+    let addr = spawn(1, |tcp| {
+        let Some((mut tls, stream)) = accept_h2(tcp) else {
+            return;
+        };
+        if !send(&mut tls, HEADERS, 0, stream, &[STATUS_200]) {
+            return;
+        }
+        let fragment = vec![0u8; 16_384];
+        for _ in 0..2048 {
+            if !send(&mut tls, CONTINUATION, 0, stream, &fragment) {
+                return;
+            }
+        }
+    });
+    let answer = bounded("CONTINUATION flood", || h2_get(addr));
+    let e = answer.expect_err("a header block of 32 MiB is refused");
+    assert!(e.to_string().contains("header block"), "{e}");
+}
+
+// ---- Frames past their bounds (bounded before the review too) ----
+
+/// A DATA frame header announcing 16 MiB - 1 octets, past SETTINGS_MAX_FRAME_SIZE.
+#[test]
+fn a_frame_length_past_the_maximum_is_refused() {
+    let addr = spawn(1, |tcp| {
+        let Some((mut tls, stream)) = accept_h2(tcp) else {
+            return;
+        };
+        if !send(&mut tls, HEADERS, END_HEADERS, stream, &[STATUS_200]) {
+            return;
+        }
+        let mut head = vec![0xff, 0xff, 0xff, DATA, 0];
+        head.extend_from_slice(&stream.to_be_bytes());
+        if tls.write_all(&head).and_then(|()| tls.flush()).is_err() {
+            return;
+        }
+        // Some of what it announced, then wait for the client to leave.
+        let _ = tls.write_all(&vec![0u8; 1 << 20]);
+        drain(&mut tls);
+    });
+    let answer = bounded("a 16 MiB frame header", || h2_get(addr));
+    let e = answer.expect_err("a frame past 16,384 octets is refused");
+    assert!(e.to_string().contains("SETTINGS_MAX_FRAME_SIZE"), "{e}");
+}
+
+/// A 200 whose body never ends: 2,048 DATA frames of 16 KiB (32 MiB) without END_STREAM. The
+/// probe keeps 64 KiB of a body and must not hold the rest.
+#[test]
+fn a_body_without_end_is_bounded() {
+    let addr = spawn(1, |tcp| {
+        let Some((mut tls, stream)) = accept_h2(tcp) else {
+            return;
+        };
+        if !send(&mut tls, HEADERS, END_HEADERS, stream, &[STATUS_200]) {
+            return;
+        }
+        let data = vec![b'd'; 16_384];
+        for _ in 0..2048 {
+            if !send(&mut tls, DATA, 0, stream, &data) {
+                return;
+            }
+        }
+    });
+    let answer = bounded("endless body", || h2_get(addr));
+    // Either the server's end (closed) or the deadline: never a response.
+    assert!(!matches!(answer, Ok(Answer::Response { .. })), "{answer:?}");
+}
