@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use misdirect::probe::Answer;
 use misdirect::probe::client::Dialer;
 use misdirect::probe::h2::{
-    CONTINUATION, DATA, END_HEADERS, HEADERS, Http2, SETTINGS, read_frame, write_frame,
+    CONTINUATION, DATA, END_HEADERS, END_STREAM, HEADERS, Http2, SETTINGS, read_frame, write_frame,
 };
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::{ServerConfig, ServerConnection, StreamOwned};
@@ -303,4 +303,85 @@ fn a_body_without_end_is_bounded() {
     let answer = bounded("endless body", || h2_get(addr));
     // Either the server's end (closed) or the deadline: never a response.
     assert!(!matches!(answer, Ok(Answer::Response { .. })), "{answer:?}");
+}
+
+// ---- Finding 7: HPACK ----
+
+/// RFC 7541 §5.1: an integer with an N-bit prefix.
+fn hpack_int(out: &mut Vec<u8>, first: u8, prefix: u32, value: usize) {
+    let max = (1usize << prefix) - 1;
+    if value < max {
+        out.push(first | value as u8);
+        return;
+    }
+    out.push(first | max as u8);
+    let mut rest = value - max;
+    while rest >= 128 {
+        out.push((rest % 128) as u8 | 0x80);
+        rest /= 128;
+    }
+    out.push(rest as u8);
+}
+
+/// One HEADERS frame (END_HEADERS, END_STREAM) carrying `block`, in answer to the request.
+fn answer_with(block: Vec<u8>) -> impl Fn(TcpStream) + Send + Sync + 'static {
+    move |tcp| {
+        let Some((mut tls, stream)) = accept_h2(tcp) else {
+            return;
+        };
+        if send(&mut tls, HEADERS, END_HEADERS | END_STREAM, stream, &block) {
+            drain(&mut tls);
+        }
+    }
+}
+
+/// `:status 200`, a literal with incremental indexing that fills a 4,096-octet table
+/// (2 + 4,062 + 32 octets), then index 62 until the block is 16 KiB: 12,316 fields, 47 MiB
+/// decoded from a table the probe said must be empty.
+#[test]
+fn hpack_amplification_through_the_dynamic_table_is_refused() {
+    let mut block = vec![STATUS_200, 0x40, 0x02, b'x', b'x'];
+    hpack_int(&mut block, 0, 7, 4062);
+    block.extend(std::iter::repeat_n(b'v', 4062));
+    block.resize(16_384, 0xbe);
+    let addr = spawn(1, answer_with(block));
+    let answer = bounded("HPACK amplification (dynamic table)", || h2_get(addr));
+    let e = answer.expect_err("index 62 of a table of size 0 is an error");
+    assert!(e.to_string().contains("HPACK"), "{e}");
+}
+
+/// 16,384 times `:status 200` from the static table: 42 octets each as RFC 9113 §6.5.2
+/// counts a header list, 688,128 in all, past the list size the probe advertised.
+#[test]
+fn a_header_list_past_the_advertised_size_is_refused() {
+    let addr = spawn(1, answer_with(vec![STATUS_200; 16_384]));
+    let answer = bounded("HPACK amplification (static table)", || h2_get(addr));
+    let e = answer.expect_err("a header list of 688,128 octets is refused");
+    assert!(e.to_string().contains("header list"), "{e}");
+}
+
+/// A dynamic table size update to 4,096 (RFC 7541 §6.3) when the probe advertised
+/// SETTINGS_HEADER_TABLE_SIZE 0: "MUST be lower than or equal to" it (§4.2).
+#[test]
+fn a_table_size_update_above_the_advertised_size_is_refused() {
+    let mut block = Vec::new();
+    hpack_int(&mut block, 0x20, 5, 4096);
+    block.push(STATUS_200);
+    let addr = spawn(1, answer_with(block));
+    let answer = bounded("table size update to 4,096", || h2_get(addr));
+    let e = answer.expect_err("a size update past the advertised 0 is an error");
+    assert!(e.to_string().contains("table size update"), "{e}");
+}
+
+/// A literal with incremental indexing then index 62: with a table of size 0 the literal adds
+/// nothing (RFC 7541 §4.4), so index 62 names no entry.
+#[test]
+fn nothing_is_indexed_in_a_table_of_size_0() {
+    let addr = spawn(
+        1,
+        answer_with(vec![0x40, 1, b'x', 1, b'y', 0xbe, STATUS_200]),
+    );
+    let answer = bounded("index 62 after an indexed literal", || h2_get(addr));
+    let e = answer.expect_err("index 62 of an empty table is an error");
+    assert!(e.to_string().contains("dynamic table"), "{e}");
 }

@@ -48,20 +48,41 @@ pub const PRIORITY: u8 = 0x20;
 pub const SETTINGS_HEADER_TABLE_SIZE: u16 = 0x1;
 /// SETTINGS_ENABLE_PUSH.
 pub const SETTINGS_ENABLE_PUSH: u16 = 0x2;
+/// SETTINGS_MAX_HEADER_LIST_SIZE.
+pub const SETTINGS_MAX_HEADER_LIST_SIZE: u16 = 0x6;
 /// SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441 §3).
 pub const SETTINGS_ENABLE_CONNECT_PROTOCOL: u16 = 0x8;
 
 /// Error code PROTOCOL_ERROR (RFC 9113 §7).
 pub const PROTOCOL_ERROR: u32 = 0x1;
+/// Error code COMPRESSION_ERROR (RFC 9113 §7).
+pub const COMPRESSION_ERROR: u32 = 0x9;
 /// Error code ENHANCE_YOUR_CALM (RFC 9113 §7).
 pub const ENHANCE_YOUR_CALM: u32 = 0xb;
+
+/// The client's SETTINGS_HEADER_TABLE_SIZE: 0, so the server's encoder may keep nothing in
+/// its dynamic table (RFC 7541 §4.2), and the client's decoder holds it to that: a table size
+/// update above 0 is a decoding error, and an indexed literal adds nothing.
+pub const HEADER_TABLE_SIZE: u32 = 0;
+
+/// The client's SETTINGS_MAX_HEADER_LIST_SIZE (RFC 9113 §6.5.2): the most a response's header
+/// list may hold, each field counting its name, its value and 32 octets. The decoder stops at
+/// a list past it and the connection fails (GOAWAY COMPRESSION_ERROR: the block is left half
+/// decoded, §4.3). A response's headers are a few KiB; this leaves room for large cookies
+/// and policies and keeps a block from decoding to more than 64 KiB.
+pub const MAX_HEADER_LIST_SIZE: u32 = 64 * 1024;
 
 /// The most octets of one header block (a HEADERS or PUSH_PROMISE frame's fragment and its
 /// CONTINUATION frames) the client gathers. RFC 9113 §6.10 sets no limit on how many
 /// CONTINUATION frames follow: without one, a server that never sets END_HEADERS grows the
 /// client without bound. A longer block fails the connection (GOAWAY ENHANCE_YOUR_CALM): it
 /// cannot be skipped, since every block shares the connection's HPACK state (§4.3, §10.5.1).
-pub const MAX_HEADER_BLOCK: usize = 64 * 1024;
+///
+/// It equals [`MAX_HEADER_LIST_SIZE`]: a block encoding a list the client accepts is no
+/// longer, since every field counts 32 octets in the list on top of its name and value, more
+/// than its encoding's prefixes take (unless an encoder Huffman-codes strings into more octets
+/// than they have, which RFC 7541 §5.2 allows and no encoder does).
+pub const MAX_HEADER_BLOCK: usize = MAX_HEADER_LIST_SIZE as usize;
 
 /// The largest frame payload read: SETTINGS_MAX_FRAME_SIZE's initial value, which the client
 /// never raises (RFC 9113 §4.2).
@@ -113,19 +134,21 @@ pub(crate) fn is_closed(e: &io::Error) -> bool {
 }
 
 impl<S: Read + Write> Http2<S> {
-    /// Sends the preface and the client's SETTINGS (push disabled, a header table of size 0),
-    /// reads the server's SETTINGS (its preface) and acknowledges them.
+    /// Sends the preface and the client's SETTINGS (push disabled, a header table of
+    /// [`HEADER_TABLE_SIZE`], header lists of at most [`MAX_HEADER_LIST_SIZE`]), reads the
+    /// server's SETTINGS (its preface) and acknowledges them.
     ///
     /// # Errors
     /// The stream's error, or `InvalidData` when the server's first frame is not SETTINGS.
     pub fn handshake(mut io: S) -> io::Result<Http2<S>> {
         io.write_all(PREFACE)?;
-        // A header table of size 0: the server's encoder may then keep nothing in its dynamic
-        // table (RFC 7541 §4.2); the decoder reads it anyway, should it use one.
+        // The server applies these before it reads the first request (RFC 9113 §6.5.3: in the
+        // order received), so every response's block is held to them.
         let mut settings = Vec::new();
         for (id, value) in [
-            (SETTINGS_HEADER_TABLE_SIZE, 0u32),
+            (SETTINGS_HEADER_TABLE_SIZE, HEADER_TABLE_SIZE),
             (SETTINGS_ENABLE_PUSH, 0),
+            (SETTINGS_MAX_HEADER_LIST_SIZE, MAX_HEADER_LIST_SIZE),
         ] {
             settings.extend_from_slice(&id.to_be_bytes());
             settings.extend_from_slice(&value.to_be_bytes());
@@ -151,7 +174,10 @@ impl<S: Read + Write> Http2<S> {
         io.flush()?;
         Ok(Http2 {
             io,
-            decoder: Decoder::new(),
+            decoder: Decoder::with_limits(
+                HEADER_TABLE_SIZE as usize,
+                MAX_HEADER_LIST_SIZE as usize,
+            ),
             next_stream: 1,
             settings,
             closed: false,
@@ -302,10 +328,12 @@ impl<S: Read + Write> Http2<S> {
                     if frame.flags & END_HEADERS == 0 {
                         continue;
                     }
-                    let fields = self
-                        .decoder
-                        .decode(&block)
-                        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+                    // A decoding error is a connection error (RFC 9113 §4.3): the shared
+                    // HPACK state is lost with the rest of the block.
+                    let fields = match self.decoder.decode(&block) {
+                        Ok(fields) => fields,
+                        Err(e) => return Err(self.fail(COMPRESSION_ERROR, e.to_string())),
+                    };
                     block.clear();
                     if block_stream != stream {
                         continue;
