@@ -20,11 +20,12 @@ use std::sync::{Arc, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use misdirect::probe::Answer;
-use misdirect::probe::client::Dialer;
+use misdirect::probe::client::{Dialer, http1_exchange};
 use misdirect::probe::h2::{
-    CONTINUATION, DATA, END_HEADERS, END_STREAM, HEADERS, Http2, SETTINGS, read_frame, write_frame,
+    CONTINUATION, DATA, END_HEADERS, END_STREAM, HEADERS, Http2, PING, SETTINGS, read_frame,
+    write_frame,
 };
+use misdirect::probe::{Answer, Got, Options, Outcome, run};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::{ServerConfig, ServerConnection, StreamOwned};
 
@@ -77,6 +78,11 @@ const MEMORY: usize = 8 << 20;
 /// Runs `f` on this thread, and asserts it ended within [`CEILING`] and held at most
 /// [`MEMORY`] bytes above what the thread held before.
 fn bounded<T: core::fmt::Debug>(what: &str, f: impl FnOnce() -> T) -> T {
+    bounded_by(what, CEILING, f)
+}
+
+/// [`bounded`] with another ceiling.
+fn bounded_by<T: core::fmt::Debug>(what: &str, ceiling: Duration, f: impl FnOnce() -> T) -> T {
     let start = LIVE.with(Cell::get);
     PEAK.with(|peak| peak.set(start));
     let began = Instant::now();
@@ -85,14 +91,33 @@ fn bounded<T: core::fmt::Debug>(what: &str, f: impl FnOnce() -> T) -> T {
     let peak = usize::try_from(PEAK.with(Cell::get) - start).unwrap_or(0);
     eprintln!("{what}: {elapsed:.2?}, peak {peak} bytes, {out:?}");
     assert!(
-        elapsed <= CEILING,
-        "{what}: took {elapsed:.2?}, past {CEILING:?} (deadline {DEADLINE:?}): {out:?}"
+        elapsed <= ceiling,
+        "{what}: took {elapsed:.2?}, past {ceiling:?} (deadline {DEADLINE:?}): {out:?}"
     );
     assert!(
         peak <= MEMORY,
         "{what}: held {peak} bytes at once, past {MEMORY}: {out:?}"
     );
     out
+}
+
+/// The counter is not vacuous: what a call holds at once is seen at its peak, and what it
+/// freed is no longer counted.
+#[test]
+fn the_counting_allocator_sees_what_a_call_holds() {
+    let held = bounded("1 MiB", || {
+        vec![1u8; 1 << 20]
+            .iter()
+            .map(|b| usize::from(*b))
+            .sum::<usize>()
+    });
+    assert_eq!(held, 1 << 20);
+    let start = LIVE.with(Cell::get);
+    PEAK.with(|peak| peak.set(start));
+    let v = std::hint::black_box(vec![0u8; 3 << 20]);
+    drop(v);
+    assert!(PEAK.with(Cell::get) - start >= 3 << 20);
+    assert!(LIVE.with(Cell::get) - start < 1 << 10);
 }
 
 // ---- The hostile servers ----
@@ -176,7 +201,11 @@ fn accept_tls(tcp: TcpStream, alpn: &[&[u8]]) -> Option<ServerTls> {
 /// TLS with h2, the client's preface read, the server's (empty) SETTINGS sent, and the
 /// client's frames read up to its request's HEADERS: the stream and its identifier.
 fn accept_h2(tcp: TcpStream) -> Option<(ServerTls, u32)> {
-    let mut tls = accept_tls(tcp, &[b"h2"])?;
+    h2_server(accept_tls(tcp, &[b"h2"])?)
+}
+
+/// [`accept_h2`] after the TLS handshake.
+fn h2_server(mut tls: ServerTls) -> Option<(ServerTls, u32)> {
     let mut preface = [0u8; 24];
     tls.read_exact(&mut preface).ok()?;
     write_frame(&mut tls, SETTINGS, 0, 0, &[]).ok()?;
@@ -384,4 +413,205 @@ fn nothing_is_indexed_in_a_table_of_size_0() {
     let answer = bounded("index 62 after an indexed literal", || h2_get(addr));
     let e = answer.expect_err("index 62 of an empty table is an error");
     assert!(e.to_string().contains("dynamic table"), "{e}");
+}
+
+// ---- Finding 8: a server that never finishes ----
+
+/// `GET /` over HTTP/1.1: the TLS handshake and one exchange.
+fn http1_get(addr: SocketAddr) -> io::Result<Answer> {
+    let mut tls = dialer(addr)
+        .tls(Some(NAME), &[b"http/1.1"])
+        .map_err(|e| io::Error::other(e.message))?;
+    http1_exchange(
+        &mut tls.stream,
+        format!("GET / HTTP/1.1\r\nHost: {NAME}\r\n\r\n").as_bytes(),
+    )
+}
+
+/// A PING every 250 ms after the request, for 15 s: each one acknowledged used to keep the
+/// probe reading.
+#[test]
+fn a_ping_flood_ends_at_the_deadline() {
+    let addr = spawn(1, |tcp| {
+        if let Some((tls, _)) = accept_h2(tcp) {
+            ping_trickle(tls);
+        }
+    });
+    let answer = bounded("PING flood", || h2_get(addr));
+    assert!(answer.is_err(), "no answer is an error: {answer:?}");
+}
+
+/// A PING every 250 ms, for 15 s.
+fn ping_trickle(mut tls: ServerTls) {
+    for i in 0..60u64 {
+        if !send(&mut tls, PING, 0, 0, &i.to_be_bytes()) {
+            return;
+        }
+        thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// Bursts of 32 SETTINGS frames every 100 ms, for 15 s: each one asks for an ACK.
+#[test]
+fn a_settings_flood_is_cut_off() {
+    let addr = spawn(1, |tcp| {
+        let Some((mut tls, _)) = accept_h2(tcp) else {
+            return;
+        };
+        // SETTINGS_MAX_CONCURRENT_STREAMS = 100, again and again.
+        let setting = [0, 3, 0, 0, 0, 100];
+        for _ in 0..150 {
+            for _ in 0..32 {
+                if write_frame(&mut tls, SETTINGS, 0, 0, &setting).is_err() {
+                    return;
+                }
+            }
+            if tls.flush().is_err() {
+                return;
+            }
+            thread::sleep(Duration::from_millis(100));
+        }
+    });
+    let answer = bounded("SETTINGS flood", || h2_get(addr));
+    assert!(answer.is_err(), "no answer is an error: {answer:?}");
+}
+
+/// `HTTP/1.1 100 Continue` every 250 ms, for 15 s, and never a final response.
+#[test]
+fn a_100_continue_trickle_ends_at_the_deadline() {
+    let addr = spawn(1, |tcp| {
+        if let Some(tls) = accept_tls(tcp, &[b"http/1.1"]) {
+            continue_trickle(tls);
+        }
+    });
+    let answer = bounded("100 Continue trickle", || http1_get(addr));
+    assert!(answer.is_err(), "no final response is an error: {answer:?}");
+}
+
+/// The request read, then `100 Continue` every 250 ms, for 15 s.
+fn continue_trickle(mut tls: ServerTls) {
+    let mut request = Vec::new();
+    let mut chunk = [0u8; 1024];
+    while !request.windows(4).any(|w| w == b"\r\n\r\n") && request.len() < 16_384 {
+        match tls.read(&mut chunk) {
+            Ok(n) if n > 0 => request.extend_from_slice(&chunk[..n]),
+            _ => return,
+        }
+    }
+    for _ in 0..60 {
+        let sent = tls
+            .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+            .and_then(|()| tls.flush());
+        if sent.is_err() {
+            return;
+        }
+        thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// A TLS record header announcing 16 KiB, then one byte a second for 15 s: each byte came
+/// within the per-read timeout, so the handshake never ended.
+#[test]
+fn a_tls_handshake_trickle_ends_at_the_deadline() {
+    let addr = spawn(1, |mut tcp| {
+        let mut hello = [0u8; 4096];
+        if !matches!(tcp.read(&mut hello), Ok(n) if n > 0) {
+            return;
+        }
+        // A handshake record of 16,384 octets, TLS 1.2 framing.
+        if tcp.write_all(&[0x16, 0x03, 0x03, 0x40, 0x00]).is_err() {
+            return;
+        }
+        for _ in 0..15 {
+            thread::sleep(Duration::from_secs(1));
+            if tcp.write_all(&[0x02]).is_err() {
+                return;
+            }
+        }
+    });
+    let dialed = bounded("TLS handshake trickle", || {
+        dialer(addr)
+            .tls(Some(NAME), &[b"h2"])
+            .map(|tls| tls.alpn)
+            .map_err(|e| e.message)
+    });
+    assert!(dialed.is_err(), "no handshake is an error: {dialed:?}");
+}
+
+// ---- A whole run ----
+
+/// Every connection answered with what never ends: over h2 a PING every 250 ms after the
+/// request, over HTTP/1.1 `100 Continue` every 250 ms.
+fn never_answer(tcp: TcpStream) {
+    let Some(tls) = accept_tls(tcp, &[b"h2", b"http/1.1"]) else {
+        return;
+    };
+    if tls.conn.alpn_protocol() == Some(b"h2") {
+        if let Some((tls, _)) = h2_server(tls) {
+            ping_trickle(tls);
+        }
+    } else {
+        continue_trickle(tls);
+    }
+}
+
+/// `run` against a server that answers nothing: its two discovery handshakes (the name and no
+/// SNI) and each of its 4 scenarios end within the deadline, so the run within 6 deadlines
+/// (and 5 s of slack), each scenario failed by a timeout.
+#[test]
+fn a_run_against_a_server_that_never_answers_ends_within_its_bound() {
+    let addr = spawn(16, never_answer);
+    let dir = std::env::temp_dir().join(format!("misdirect-probe-hostile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let port = addr.port();
+    std::fs::write(
+        dir.join("server.toml"),
+        format!(
+            r#"
+            [[listeners]]
+            name = "tls"
+            tls = true
+            port = {port}
+
+            [[vhosts]]
+            name = "a"
+            names = ["{NAME}"]
+            https_ports = [{port}]
+            policy = "public"
+            "#
+        ),
+    )
+    .unwrap();
+    let mut options = Options::new(&dir.join("server.toml"), addr);
+    options.deadline = Duration::from_secs(1);
+    options.max_requests = 4;
+    let ceiling = options.deadline * (2 + 4) + Duration::from_secs(5);
+    let report = bounded_by("a run of 4 scenarios", ceiling, || run(&options));
+    std::fs::remove_dir_all(&dir).unwrap();
+    let report = report.expect("the discovery handshakes succeed");
+    assert_eq!(report.results.len(), 4, "{}", report.text());
+    for result in &report.results {
+        assert!(
+            matches!(&result.got, Got::Error(why) if why.contains("timed out")),
+            "{}",
+            report.text()
+        );
+        assert_eq!(result.outcome, Outcome::Fail);
+    }
+    // Both kinds of connection were tried.
+    assert!(report.results.iter().any(|r| r.scenario.shape.is_h2()));
+    assert!(report.results.iter().any(|r| !r.scenario.shape.is_h2()));
+}
+
+/// The binary's `--help` states the bound with the deadline it uses.
+#[test]
+fn the_help_states_the_bound() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_misdirect-probe"))
+        .arg("--help")
+        .output()
+        .expect("the probe binary runs");
+    let text = String::from_utf8(output.stdout).unwrap();
+    let d = misdirect::probe::DEADLINE.as_secs();
+    assert!(text.contains(&format!("ends within {d} s")), "{text}");
+    assert!(text.contains(&format!("(N + 1 + S) x {d} s")), "{text}");
 }

@@ -8,11 +8,16 @@
 //! combination reaches the server as sent; it reads the answer frame by frame, acknowledging
 //! SETTINGS and PING and returning the flow-control window it used, over any byte stream (TLS
 //! or cleartext with prior knowledge, §3.3).
+//!
+//! What a server sends is bounded: a frame's payload, a header block, the header list it
+//! decodes to, the SETTINGS and PING frames and the informational responses one answer reads.
+//! Time is the stream's to bound: the probe's streams end by a deadline
+//! ([`TimedTcp`](super::client::TimedTcp)).
 
 use std::io::{self, Read, Write};
 
-use super::Answer;
 use super::hpack::{Decoder, encode_literals};
+use super::{Answer, MAX_INTERIM};
 
 /// DATA.
 pub const DATA: u8 = 0x0;
@@ -83,6 +88,11 @@ pub const MAX_HEADER_LIST_SIZE: u32 = 64 * 1024;
 /// than its encoding's prefixes take (unless an encoder Huffman-codes strings into more octets
 /// than they have, which RFC 7541 §5.2 allows and no encoder does).
 pub const MAX_HEADER_BLOCK: usize = MAX_HEADER_LIST_SIZE as usize;
+
+/// The most SETTINGS and PING frames, each asking for an acknowledgement, one answer reads:
+/// a server sending them without end keeps the client writing ACKs instead of reading an
+/// answer. Past it the connection fails with GOAWAY ENHANCE_YOUR_CALM (RFC 9113 §10.5).
+pub const MAX_ACKS: usize = 16;
 
 /// The largest frame payload read: SETTINGS_MAX_FRAME_SIZE's initial value, which the client
 /// never raises (RFC 9113 §4.2).
@@ -212,13 +222,22 @@ impl<S: Read + Write> Http2<S> {
         &self.io
     }
 
+    /// The stream underneath, to move its deadline before an exchange, say.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.io
+    }
+
     /// Sends a header block on a new stream (`end_stream`: no body follows, as for a GET) and
     /// reads the answer on that stream: the final response with its body, a reset, a GOAWAY,
     /// or the connection's end. A 2xx to a request whose stream stays open (CONNECT) is
     /// returned at its HEADERS.
     ///
     /// # Errors
-    /// A timeout, a TLS alert, a frame or header block that does not parse.
+    /// A timeout, a TLS alert, a frame or header block that does not parse, or a server past
+    /// a bound: a header block past [`MAX_HEADER_BLOCK`], a header list past
+    /// [`MAX_HEADER_LIST_SIZE`], more than [`MAX_ACKS`] SETTINGS and PING frames or more than
+    /// [`MAX_INTERIM`] informational responses. Past a bound the connection is failed
+    /// (GOAWAY) and [`Http2::is_closed`].
     pub fn exchange(&mut self, fields: &[(&[u8], &[u8])], end_stream: bool) -> io::Result<Answer> {
         if self.closed {
             return Ok(Answer::Closed);
@@ -256,15 +275,24 @@ impl<S: Read + Write> Http2<S> {
         let mut block = Vec::new();
         let mut block_stream = 0;
         let mut body = Vec::new();
+        let (mut acks, mut interim) = (0, 0);
         loop {
             let frame = read_frame(&mut self.io)?;
             match frame.kind {
-                SETTINGS if frame.flags & ACK == 0 => {
-                    write_frame(&mut self.io, SETTINGS, ACK, 0, &[])?;
-                    self.io.flush()?;
-                }
-                PING if frame.flags & ACK == 0 => {
-                    write_frame(&mut self.io, PING, ACK, 0, &frame.payload)?;
+                SETTINGS | PING if frame.flags & ACK == 0 => {
+                    acks += 1;
+                    if acks > MAX_ACKS {
+                        return Err(self.fail(
+                            ENHANCE_YOUR_CALM,
+                            format!("more than {MAX_ACKS} SETTINGS and PING frames in one answer"),
+                        ));
+                    }
+                    let payload: &[u8] = if frame.kind == PING {
+                        &frame.payload
+                    } else {
+                        &[]
+                    };
+                    write_frame(&mut self.io, frame.kind, ACK, 0, payload)?;
                     self.io.flush()?;
                 }
                 GOAWAY if frame.payload.len() >= 8 => {
@@ -346,7 +374,18 @@ impl<S: Read + Write> Http2<S> {
                     // :status.
                     match code {
                         Some(code) if code >= 200 => status = Some(code),
-                        Some(_) => {}
+                        Some(_) => {
+                            // RFC 9110 §15.2 puts no bound on how many precede the final one.
+                            interim += 1;
+                            if interim > MAX_INTERIM {
+                                return Err(self.fail(
+                                    ENHANCE_YOUR_CALM,
+                                    format!(
+                                        "more than {MAX_INTERIM} informational (1xx) responses"
+                                    ),
+                                ));
+                            }
+                        }
                         None if status.is_none() => {
                             return Err(io::Error::new(
                                 io::ErrorKind::InvalidData,
@@ -559,5 +598,61 @@ mod tests {
         let goaway = written(&conn, GOAWAY);
         assert_eq!(goaway.len(), 1);
         assert_eq!(be32(&goaway[0].payload[4..8]), ENHANCE_YOUR_CALM);
+    }
+
+    /// Up to the bound every SETTINGS and PING is acknowledged and the answer read; one more
+    /// fails the connection.
+    #[test]
+    fn settings_and_pings_in_one_answer_are_bounded() {
+        let frames = |n: usize| {
+            let mut frames: Vec<_> = (0..n)
+                .map(|i| match i % 2 {
+                    0 => (PING, 0, 0, (i as u64).to_be_bytes().to_vec()),
+                    _ => (SETTINGS, 0, 0, Vec::new()),
+                })
+                .collect();
+            frames.push((HEADERS, END_HEADERS | END_STREAM, 1, vec![0x88]));
+            frames
+        };
+        let mut conn = connection(&frames(MAX_ACKS));
+        assert_eq!(get(&mut conn).unwrap().status(), Some(200));
+        assert_eq!(written(&conn, PING).len(), MAX_ACKS / 2);
+        // The handshake's ACK and one for each SETTINGS of the answer.
+        assert_eq!(written(&conn, SETTINGS).len(), 2 + MAX_ACKS / 2);
+        // The count is per answer: as many again before the second request's response.
+        let mut two = frames(MAX_ACKS);
+        two.extend(
+            frames(MAX_ACKS)
+                .into_iter()
+                .map(|(kind, flags, stream, payload)| {
+                    let stream = if kind == HEADERS { 3 } else { stream };
+                    (kind, flags, stream, payload)
+                }),
+        );
+        let mut conn = connection(&two);
+        assert_eq!(get(&mut conn).unwrap().status(), Some(200));
+        assert_eq!(get(&mut conn).unwrap().status(), Some(200));
+
+        let mut conn = connection(&frames(MAX_ACKS + 1));
+        let e = get(&mut conn).unwrap_err();
+        assert!(e.to_string().contains("SETTINGS and PING"), "{e}");
+        assert!(conn.is_closed());
+        assert_eq!(written(&conn, PING).len(), MAX_ACKS / 2);
+    }
+
+    #[test]
+    fn informational_responses_are_bounded() {
+        let frames = |n: usize| {
+            // :status 100, a literal without indexing on the static name :status.
+            let mut frames = vec![(HEADERS, END_HEADERS, 1, vec![0x08, 3, b'1', b'0', b'0']); n];
+            frames.push((HEADERS, END_HEADERS | END_STREAM, 1, vec![0x88]));
+            frames
+        };
+        let mut conn = connection(&frames(MAX_INTERIM));
+        assert_eq!(get(&mut conn).unwrap().status(), Some(200));
+        let mut conn = connection(&frames(MAX_INTERIM + 1));
+        let e = get(&mut conn).unwrap_err();
+        assert!(e.to_string().contains("informational"), "{e}");
+        assert!(conn.is_closed());
     }
 }
