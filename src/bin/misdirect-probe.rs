@@ -9,14 +9,21 @@
 //!
 //! Exit status: 0 when every scenario passed (or was skipped), 1 when one failed, 2 when the
 //! run could not start (arguments, configuration, no handshake).
+//!
+//! Each discovery handshake and each scenario ends within `DEADLINE` (5 s), whatever the
+//! server sends or holds back, so a run's length is bounded by its scenario count.
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use misdirect::probe::{MAX_RATE, MAX_REQUESTS, Options, run};
+use misdirect::probe::{DEADLINE, MAX_RATE, MAX_REQUESTS, MAX_SITES, Options, run};
 
-const USAGE: &str = "usage: misdirect-probe --config FILE --connect HOST:PORT [--listener NAME] \
+fn usage() -> String {
+    let d = DEADLINE.as_secs();
+    let most = (MAX_SITES + 1 + MAX_REQUESTS) as u64 * d;
+    format!(
+        "usage: misdirect-probe --config FILE --connect HOST:PORT [--listener NAME] \
 [--insecure-ca CA.pem] [--client-cert CERT.pem --client-key KEY.pem] [--rate N] \
 [--max-requests N] [--json]
 
@@ -29,7 +36,15 @@ const USAGE: &str = "usage: misdirect-probe --config FILE --connect HOST:PORT [-
   --client-cert   a client certificate (and --client-key) to offer when a server asks
   --rate          requests and connections per second, at most 50 (default 50)
   --max-requests  at most 500 (default 500)
-  --json          one JSON document instead of lines";
+  --json          one JSON document instead of lines
+
+Whatever the server sends or holds back, each TLS handshake of the discovery (one per name
+and one without SNI) and each scenario (its connection when it needs a new one, and its
+answer) ends within {d} s: a run of S scenarios over N names ends within (N + 1 + S) x {d} s
+(at most {most} s: {MAX_SITES} names, {MAX_REQUESTS} scenarios), plus its pacing by --rate:
+at most (N + 1 + 2 x S) / rate s."
+    )
+}
 
 struct Args {
     options: Options,
@@ -80,7 +95,7 @@ fn parse() -> Result<Args, String> {
             }
             "--json" => json = true,
             "-h" | "--help" => {
-                println!("{USAGE}");
+                println!("{}", usage());
                 std::process::exit(0);
             }
             other => return Err(format!("unknown argument {other:?}")),
@@ -106,7 +121,7 @@ fn main() -> ExitCode {
     let args = match parse() {
         Ok(args) => args,
         Err(e) => {
-            eprintln!("misdirect-probe: {e}\n{USAGE}");
+            eprintln!("misdirect-probe: {e}\n{}", usage());
             return ExitCode::from(2);
         }
     };

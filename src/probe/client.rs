@@ -1,13 +1,15 @@
 //! The probe's own client: TLS with any SNI or none and a chosen client certificate or none
 //! (rustls, ring), and HTTP/1.x written byte for byte.
 //!
-//! Everything is blocking with bounded timeouts: one connection, one request at a time, which
-//! is all a probe needs and keeps every exchange's order plain.
+//! Everything is blocking, one connection and one request at a time, which is all a probe
+//! needs and keeps every exchange's order plain. Every connection ends by a deadline
+//! ([`TimedTcp`]): a per-read timeout alone is reset by each byte, so a server answering one
+//! byte at a time, or a PING a second, would hold the probe for ever.
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::{Resumption, WebPkiServerVerifier};
@@ -20,10 +22,94 @@ use rustls::{
 };
 
 use super::h2::is_closed;
-use super::{Answer, ProbeError};
+use super::{Answer, MAX_INTERIM, ProbeError};
 
 /// A TLS connection of the probe's client.
-pub type TlsStream = StreamOwned<ClientConnection, TcpStream>;
+pub type TlsStream = StreamOwned<ClientConnection, TimedTcp>;
+
+/// A TCP stream whose reads and writes all end by one deadline: before each, the socket's
+/// timeout is set to the time left, so however the peer trickles its bytes, nothing waits
+/// past the deadline; once it has passed, every read and write fails at once
+/// (`ErrorKind::TimedOut`).
+#[derive(Debug)]
+pub struct TimedTcp {
+    tcp: TcpStream,
+    deadline: Instant,
+}
+
+impl TimedTcp {
+    /// A connection to `addr` made by `deadline`, whose reads and writes end by it too.
+    ///
+    /// # Errors
+    /// The connect's, or `TimedOut` when the deadline has passed.
+    pub fn connect(addr: SocketAddr, deadline: Instant) -> io::Result<TimedTcp> {
+        let tcp = TcpStream::connect_timeout(&addr, left(deadline, "connect")?)?;
+        tcp.set_nodelay(true)?;
+        Ok(TimedTcp { tcp, deadline })
+    }
+
+    /// The instant every read and write ends by.
+    #[must_use]
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// Moves the deadline (later for the next exchange on the connection, or sooner).
+    pub fn set_deadline(&mut self, deadline: Instant) {
+        self.deadline = deadline;
+    }
+
+    /// The socket underneath.
+    #[must_use]
+    pub fn get_ref(&self) -> &TcpStream {
+        &self.tcp
+    }
+}
+
+/// The time left before `deadline`, or `TimedOut` when none is.
+fn left(deadline: Instant, what: &str) -> io::Result<Duration> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err(past(what));
+    }
+    Ok(left)
+}
+
+fn past(what: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::TimedOut,
+        format!("{what} timed out: the deadline passed"),
+    )
+}
+
+/// A socket timeout is the deadline's: `WouldBlock` (as Unix reports `SO_RCVTIMEO`) would
+/// read as "try again" to rustls, which must not retry past the deadline.
+fn timed_out(e: io::Error, what: &str) -> io::Error {
+    match e.kind() {
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => past(what),
+        _ => e,
+    }
+}
+
+impl Read for TimedTcp {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.tcp
+            .set_read_timeout(Some(left(self.deadline, "read")?))?;
+        self.tcp.read(buf).map_err(|e| timed_out(e, "read"))
+    }
+}
+
+impl Write for TimedTcp {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.tcp
+            .set_write_timeout(Some(left(self.deadline, "write")?))?;
+        self.tcp.write(buf).map_err(|e| timed_out(e, "write"))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.tcp.flush()
+    }
+}
 
 /// A connection that could not be made.
 #[derive(Debug)]
@@ -47,7 +133,8 @@ impl std::error::Error for DialError {}
 /// A connected TLS session and what its handshake showed.
 #[derive(Debug)]
 pub struct Tls {
-    /// The stream, handshake done.
+    /// The stream, handshake done; its deadline is still the handshake's (see
+    /// [`TimedTcp::set_deadline`] for what follows on it).
     pub stream: TlsStream,
     /// The end-entity certificate the server presented.
     pub certificate: CertificateDer<'static>,
@@ -60,21 +147,22 @@ pub struct Tls {
 #[derive(Debug)]
 pub struct Dialer {
     addr: SocketAddr,
-    timeout: Duration,
+    deadline: Duration,
     provider: Arc<CryptoProvider>,
     roots: Option<Arc<RootCertStore>>,
     client: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
 }
 
 impl Dialer {
-    /// A dialer to `addr` whose connects, reads and writes each time out after `timeout`. It
+    /// A dialer to `addr` whose handshakes ([`Dialer::tls`]: the connect, TLS and what
+    /// follows on the stream until its deadline is moved) each end within `deadline`. It
     /// accepts any server certificate (the probe records it) until [`Dialer::trust`] names a
     /// CA, and sends no client certificate until [`Dialer::client_certificate`] gives one.
     #[must_use]
-    pub fn new(addr: SocketAddr, timeout: Duration) -> Dialer {
+    pub fn new(addr: SocketAddr, deadline: Duration) -> Dialer {
         Dialer {
             addr,
-            timeout,
+            deadline,
             provider: Arc::new(rustls::crypto::ring::default_provider()),
             roots: None,
             client: None,
@@ -85,6 +173,12 @@ impl Dialer {
     #[must_use]
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// How long a handshake of [`Dialer::tls`] may take.
+    #[must_use]
+    pub fn deadline(&self) -> Duration {
+        self.deadline
     }
 
     /// Checks every server certificate chain against the CAs in this PEM text. Names are not
@@ -131,25 +225,36 @@ impl Dialer {
         Ok(self)
     }
 
-    /// A TCP connection with the dialer's timeouts.
+    /// A TCP connection whose connect, reads and writes end by `deadline`.
     ///
     /// # Errors
-    /// The connect's.
-    pub fn tcp(&self) -> io::Result<TcpStream> {
-        let tcp = TcpStream::connect_timeout(&self.addr, self.timeout)?;
-        tcp.set_read_timeout(Some(self.timeout))?;
-        tcp.set_write_timeout(Some(self.timeout))?;
-        tcp.set_nodelay(true)?;
-        Ok(tcp)
+    /// The connect's, or `TimedOut`.
+    pub fn tcp(&self, deadline: Instant) -> io::Result<TimedTcp> {
+        TimedTcp::connect(self.addr, deadline)
     }
 
     /// A TLS connection with this SNI (`None`: no server_name extension at all) offering these
-    /// ALPN protocols. No session is resumed: every handshake is a full one, so the
-    /// certificate and policy are the ones this SNI selects.
+    /// ALPN protocols, made within the dialer's deadline from now. No session is resumed:
+    /// every handshake is a full one, so the certificate and policy are the ones this SNI
+    /// selects.
     ///
     /// # Errors
     /// A [`DialError`], with the certificate when the server presented one before failing.
     pub fn tls(&self, sni: Option<&str>, alpn: &[&[u8]]) -> Result<Tls, DialError> {
+        self.tls_by(sni, alpn, Instant::now() + self.deadline)
+    }
+
+    /// [`Dialer::tls`], made by `deadline`: the connect and every read and write of the
+    /// handshake end by it, and the stream keeps it.
+    ///
+    /// # Errors
+    /// A [`DialError`], with the certificate when the server presented one before failing.
+    pub fn tls_by(
+        &self,
+        sni: Option<&str>,
+        alpn: &[&[u8]],
+        deadline: Instant,
+    ) -> Result<Tls, DialError> {
         let seen = Arc::new(Mutex::new(None));
         let fail = |message: String| DialError {
             message,
@@ -191,7 +296,7 @@ impl Dialer {
         let conn =
             ClientConnection::new(Arc::new(config), name).map_err(|e| fail(format!("TLS: {e}")))?;
         let tcp = self
-            .tcp()
+            .tcp(deadline)
             .map_err(|e| fail(format!("connect {}: {e}", self.addr)))?;
         let mut stream = StreamOwned::new(conn, tcp);
         while stream.conn.is_handshaking() {
@@ -306,10 +411,11 @@ const MAX_RESPONSE: usize = 64 * 1024;
 /// Writes an HTTP/1.x request as given, byte for byte, and reads the response: the status of
 /// the final (non-1xx) response and its body (by `Content-Length`, chunked until the last
 /// chunk, or until the connection ends). A connection that ends before a status line is
-/// [`Answer::Closed`].
+/// [`Answer::Closed`]. At most [`MAX_INTERIM`] informational responses are read before it.
 ///
 /// # Errors
-/// A timeout, a TLS alert, or a response that is not HTTP/1.x.
+/// A timeout, a TLS alert, a response that is not HTTP/1.x, or more than [`MAX_INTERIM`]
+/// informational responses.
 pub fn http1_exchange<S: Read + Write>(io: &mut S, request: &[u8]) -> io::Result<Answer> {
     match io.write_all(request).and_then(|()| io.flush()) {
         Err(e) if is_closed(&e) => return Ok(Answer::Closed),
@@ -327,6 +433,7 @@ pub fn http1_exchange<S: Read + Write>(io: &mut S, request: &[u8]) -> io::Result
         }
         Ok(())
     };
+    let mut interim = 0;
     loop {
         // Skip informational responses; stop at the final one's end of headers.
         let end = loop {
@@ -348,6 +455,14 @@ pub fn http1_exchange<S: Read + Write>(io: &mut S, request: &[u8]) -> io::Result
         let head = String::from_utf8_lossy(&buf[..end]).into_owned();
         let status = parse_status_line(&head)?;
         if (100..200).contains(&status) {
+            // RFC 9110 §15.2 puts no bound on how many precede the final response.
+            interim += 1;
+            if interim > MAX_INTERIM {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("more than {MAX_INTERIM} informational (1xx) responses"),
+                ));
+            }
             buf.drain(..end);
             continue;
         }
@@ -458,5 +573,48 @@ mod tests {
         assert_eq!(run(b"").unwrap(), Answer::Closed);
         assert_eq!(run(b"HTTP/1.1 200 O").unwrap(), Answer::Closed);
         assert!(run(b"SSH-2.0-OpenSSH\r\n\r\n").is_err());
+    }
+
+    #[test]
+    fn informational_responses_are_bounded() {
+        let interim = |n: usize| {
+            let mut response = b"HTTP/1.1 100 Continue\r\n\r\n".repeat(n);
+            response.extend_from_slice(b"HTTP/1.1 204 No Content\r\n\r\n");
+            response
+        };
+        assert_eq!(run(&interim(MAX_INTERIM)).unwrap().status(), Some(204));
+        let e = run(&interim(MAX_INTERIM + 1)).unwrap_err();
+        assert!(e.to_string().contains("informational"), "{e}");
+    }
+
+    /// A deadline already passed fails every read and write at once; one in the future lets
+    /// them through.
+    #[test]
+    fn a_timed_stream_ends_at_its_deadline() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut tcp = TimedTcp::connect(addr, Instant::now() + Duration::from_secs(5)).unwrap();
+        let (mut server, _) = listener.accept().unwrap();
+        server.write_all(b"x").unwrap();
+        let mut byte = [0u8; 1];
+        assert_eq!(tcp.read(&mut byte).unwrap(), 1);
+        // Nothing more comes: the read waits for the deadline, and not past it.
+        tcp.set_deadline(Instant::now() + Duration::from_millis(200));
+        let began = Instant::now();
+        let e = tcp.read(&mut byte).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::TimedOut, "{e}");
+        assert!(
+            began.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            began.elapsed()
+        );
+        // Past it, even a byte waiting is not read, and nothing is written.
+        server.write_all(b"y").unwrap();
+        assert_eq!(
+            tcp.read(&mut byte).unwrap_err().kind(),
+            io::ErrorKind::TimedOut
+        );
+        assert_eq!(tcp.write(b"z").unwrap_err().kind(), io::ErrorKind::TimedOut);
+        assert!(TimedTcp::connect(addr, Instant::now()).is_err());
     }
 }

@@ -8,11 +8,16 @@
 //! combination reaches the server as sent; it reads the answer frame by frame, acknowledging
 //! SETTINGS and PING and returning the flow-control window it used, over any byte stream (TLS
 //! or cleartext with prior knowledge, §3.3).
+//!
+//! What a server sends is bounded: a frame's payload, a header block, the header list it
+//! decodes to, the SETTINGS and PING frames and the informational responses one answer reads.
+//! Time is the stream's to bound: the probe's streams end by a deadline
+//! ([`TimedTcp`](super::client::TimedTcp)).
 
 use std::io::{self, Read, Write};
 
-use super::Answer;
 use super::hpack::{Decoder, encode_literals};
+use super::{Answer, MAX_INTERIM};
 
 /// DATA.
 pub const DATA: u8 = 0x0;
@@ -48,11 +53,46 @@ pub const PRIORITY: u8 = 0x20;
 pub const SETTINGS_HEADER_TABLE_SIZE: u16 = 0x1;
 /// SETTINGS_ENABLE_PUSH.
 pub const SETTINGS_ENABLE_PUSH: u16 = 0x2;
+/// SETTINGS_MAX_HEADER_LIST_SIZE.
+pub const SETTINGS_MAX_HEADER_LIST_SIZE: u16 = 0x6;
 /// SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441 §3).
 pub const SETTINGS_ENABLE_CONNECT_PROTOCOL: u16 = 0x8;
 
 /// Error code PROTOCOL_ERROR (RFC 9113 §7).
 pub const PROTOCOL_ERROR: u32 = 0x1;
+/// Error code COMPRESSION_ERROR (RFC 9113 §7).
+pub const COMPRESSION_ERROR: u32 = 0x9;
+/// Error code ENHANCE_YOUR_CALM (RFC 9113 §7).
+pub const ENHANCE_YOUR_CALM: u32 = 0xb;
+
+/// The client's SETTINGS_HEADER_TABLE_SIZE: 0, so the server's encoder may keep nothing in
+/// its dynamic table (RFC 7541 §4.2), and the client's decoder holds it to that: a table size
+/// update above 0 is a decoding error, and an indexed literal adds nothing.
+pub const HEADER_TABLE_SIZE: u32 = 0;
+
+/// The client's SETTINGS_MAX_HEADER_LIST_SIZE (RFC 9113 §6.5.2): the most a response's header
+/// list may hold, each field counting its name, its value and 32 octets. The decoder stops at
+/// a list past it and the connection fails (GOAWAY COMPRESSION_ERROR: the block is left half
+/// decoded, §4.3). A response's headers are a few KiB; this leaves room for large cookies
+/// and policies and keeps a block from decoding to more than 64 KiB.
+pub const MAX_HEADER_LIST_SIZE: u32 = 64 * 1024;
+
+/// The most octets of one header block (a HEADERS or PUSH_PROMISE frame's fragment and its
+/// CONTINUATION frames) the client gathers. RFC 9113 §6.10 sets no limit on how many
+/// CONTINUATION frames follow: without one, a server that never sets END_HEADERS grows the
+/// client without bound. A longer block fails the connection (GOAWAY ENHANCE_YOUR_CALM): it
+/// cannot be skipped, since every block shares the connection's HPACK state (§4.3, §10.5.1).
+///
+/// It equals [`MAX_HEADER_LIST_SIZE`]: a block encoding a list the client accepts is no
+/// longer, since every field counts 32 octets in the list on top of its name and value, more
+/// than its encoding's prefixes take (unless an encoder Huffman-codes strings into more octets
+/// than they have, which RFC 7541 §5.2 allows and no encoder does).
+pub const MAX_HEADER_BLOCK: usize = MAX_HEADER_LIST_SIZE as usize;
+
+/// The most SETTINGS and PING frames, each asking for an acknowledgement, one answer reads:
+/// a server sending them without end keeps the client writing ACKs instead of reading an
+/// answer. Past it the connection fails with GOAWAY ENHANCE_YOUR_CALM (RFC 9113 §10.5).
+pub const MAX_ACKS: usize = 16;
 
 /// The largest frame payload read: SETTINGS_MAX_FRAME_SIZE's initial value, which the client
 /// never raises (RFC 9113 §4.2).
@@ -104,19 +144,21 @@ pub(crate) fn is_closed(e: &io::Error) -> bool {
 }
 
 impl<S: Read + Write> Http2<S> {
-    /// Sends the preface and the client's SETTINGS (push disabled, a header table of size 0),
-    /// reads the server's SETTINGS (its preface) and acknowledges them.
+    /// Sends the preface and the client's SETTINGS (push disabled, a header table of
+    /// [`HEADER_TABLE_SIZE`], header lists of at most [`MAX_HEADER_LIST_SIZE`]), reads the
+    /// server's SETTINGS (its preface) and acknowledges them.
     ///
     /// # Errors
     /// The stream's error, or `InvalidData` when the server's first frame is not SETTINGS.
     pub fn handshake(mut io: S) -> io::Result<Http2<S>> {
         io.write_all(PREFACE)?;
-        // A header table of size 0: the server's encoder may then keep nothing in its dynamic
-        // table (RFC 7541 §4.2); the decoder reads it anyway, should it use one.
+        // The server applies these before it reads the first request (RFC 9113 §6.5.3: in the
+        // order received), so every response's block is held to them.
         let mut settings = Vec::new();
         for (id, value) in [
-            (SETTINGS_HEADER_TABLE_SIZE, 0u32),
+            (SETTINGS_HEADER_TABLE_SIZE, HEADER_TABLE_SIZE),
             (SETTINGS_ENABLE_PUSH, 0),
+            (SETTINGS_MAX_HEADER_LIST_SIZE, MAX_HEADER_LIST_SIZE),
         ] {
             settings.extend_from_slice(&id.to_be_bytes());
             settings.extend_from_slice(&value.to_be_bytes());
@@ -142,7 +184,10 @@ impl<S: Read + Write> Http2<S> {
         io.flush()?;
         Ok(Http2 {
             io,
-            decoder: Decoder::new(),
+            decoder: Decoder::with_limits(
+                HEADER_TABLE_SIZE as usize,
+                MAX_HEADER_LIST_SIZE as usize,
+            ),
             next_stream: 1,
             settings,
             closed: false,
@@ -165,7 +210,8 @@ impl<S: Read + Write> Http2<S> {
             .map(|(_, v)| *v)
     }
 
-    /// Whether the connection is known to be unusable: GOAWAY or EOF seen.
+    /// Whether the connection is known to be unusable: GOAWAY or EOF seen, or GOAWAY sent
+    /// after an answer it could not read.
     #[must_use]
     pub fn is_closed(&self) -> bool {
         self.closed
@@ -176,13 +222,22 @@ impl<S: Read + Write> Http2<S> {
         &self.io
     }
 
+    /// The stream underneath, to move its deadline before an exchange, say.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.io
+    }
+
     /// Sends a header block on a new stream (`end_stream`: no body follows, as for a GET) and
     /// reads the answer on that stream: the final response with its body, a reset, a GOAWAY,
     /// or the connection's end. A 2xx to a request whose stream stays open (CONNECT) is
     /// returned at its HEADERS.
     ///
     /// # Errors
-    /// A timeout, a TLS alert, a frame or header block that does not parse.
+    /// A timeout, a TLS alert, a frame or header block that does not parse, or a server past
+    /// a bound: a header block past [`MAX_HEADER_BLOCK`], a header list past
+    /// [`MAX_HEADER_LIST_SIZE`], more than [`MAX_ACKS`] SETTINGS and PING frames or more than
+    /// [`MAX_INTERIM`] informational responses. Past a bound the connection is failed
+    /// (GOAWAY) and [`Http2::is_closed`].
     pub fn exchange(&mut self, fields: &[(&[u8], &[u8])], end_stream: bool) -> io::Result<Answer> {
         if self.closed {
             return Ok(Answer::Closed);
@@ -220,15 +275,24 @@ impl<S: Read + Write> Http2<S> {
         let mut block = Vec::new();
         let mut block_stream = 0;
         let mut body = Vec::new();
+        let (mut acks, mut interim) = (0, 0);
         loop {
             let frame = read_frame(&mut self.io)?;
             match frame.kind {
-                SETTINGS if frame.flags & ACK == 0 => {
-                    write_frame(&mut self.io, SETTINGS, ACK, 0, &[])?;
-                    self.io.flush()?;
-                }
-                PING if frame.flags & ACK == 0 => {
-                    write_frame(&mut self.io, PING, ACK, 0, &frame.payload)?;
+                SETTINGS | PING if frame.flags & ACK == 0 => {
+                    acks += 1;
+                    if acks > MAX_ACKS {
+                        return Err(self.fail(
+                            ENHANCE_YOUR_CALM,
+                            format!("more than {MAX_ACKS} SETTINGS and PING frames in one answer"),
+                        ));
+                    }
+                    let payload: &[u8] = if frame.kind == PING {
+                        &frame.payload
+                    } else {
+                        &[]
+                    };
+                    write_frame(&mut self.io, frame.kind, ACK, 0, payload)?;
                     self.io.flush()?;
                 }
                 GOAWAY if frame.payload.len() >= 8 => {
@@ -279,14 +343,25 @@ impl<S: Read + Write> Http2<S> {
                     } else {
                         &frame.payload[..]
                     };
+                    if block.len() + fragment.len() > MAX_HEADER_BLOCK {
+                        return Err(self.fail(
+                            ENHANCE_YOUR_CALM,
+                            format!(
+                                "a header block past {MAX_HEADER_BLOCK} octets (HEADERS and \
+                                 CONTINUATION)"
+                            ),
+                        ));
+                    }
                     block.extend_from_slice(fragment);
                     if frame.flags & END_HEADERS == 0 {
                         continue;
                     }
-                    let fields = self
-                        .decoder
-                        .decode(&block)
-                        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+                    // A decoding error is a connection error (RFC 9113 §4.3): the shared
+                    // HPACK state is lost with the rest of the block.
+                    let fields = match self.decoder.decode(&block) {
+                        Ok(fields) => fields,
+                        Err(e) => return Err(self.fail(COMPRESSION_ERROR, e.to_string())),
+                    };
                     block.clear();
                     if block_stream != stream {
                         continue;
@@ -299,7 +374,18 @@ impl<S: Read + Write> Http2<S> {
                     // :status.
                     match code {
                         Some(code) if code >= 200 => status = Some(code),
-                        Some(_) => {}
+                        Some(_) => {
+                            // RFC 9110 §15.2 puts no bound on how many precede the final one.
+                            interim += 1;
+                            if interim > MAX_INTERIM {
+                                return Err(self.fail(
+                                    ENHANCE_YOUR_CALM,
+                                    format!(
+                                        "more than {MAX_INTERIM} informational (1xx) responses"
+                                    ),
+                                ));
+                            }
+                        }
                         None if status.is_none() => {
                             return Err(io::Error::new(
                                 io::ErrorKind::InvalidData,
@@ -321,6 +407,19 @@ impl<S: Read + Write> Http2<S> {
                 _ => {}
             }
         }
+    }
+}
+
+impl<S: Write> Http2<S> {
+    /// Ends the connection from the client's side: GOAWAY with this code (RFC 9113 §5.4.1,
+    /// last stream 0: the client accepts no pushes), written as a courtesy since the server
+    /// may be past listening, and the error to return.
+    fn fail(&mut self, code: u32, why: String) -> io::Error {
+        self.closed = true;
+        let mut goaway = [0u8; 8];
+        goaway[4..].copy_from_slice(&code.to_be_bytes());
+        let _ = write_frame(&mut self.io, GOAWAY, 0, 0, &goaway).and_then(|()| self.io.flush());
+        io::Error::new(io::ErrorKind::InvalidData, why)
     }
 }
 
@@ -399,4 +498,161 @@ pub fn read_frame<R: Read>(io: &mut R) -> io::Result<Frame> {
         stream: be32(&head[5..9]) & 0x7fff_ffff,
         payload,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A byte stream that reads from a script of frames and records what is written.
+    struct Script {
+        input: io::Cursor<Vec<u8>>,
+        written: Vec<u8>,
+    }
+
+    impl Read for Script {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.input.read(buf)
+        }
+    }
+
+    impl Write for Script {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.written.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// The server's preface (empty SETTINGS) and then these frames, each (type, flags,
+    /// stream, payload); the client's connection after its handshake.
+    fn connection(frames: &[(u8, u8, u32, Vec<u8>)]) -> Http2<Script> {
+        let mut input = Vec::new();
+        write_frame(&mut input, SETTINGS, 0, 0, &[]).unwrap();
+        for (kind, flags, stream, payload) in frames {
+            write_frame(&mut input, *kind, *flags, *stream, payload).unwrap();
+        }
+        Http2::handshake(Script {
+            input: io::Cursor::new(input),
+            written: Vec::new(),
+        })
+        .unwrap()
+    }
+
+    fn get(conn: &mut Http2<Script>) -> io::Result<Answer> {
+        conn.exchange(&[(b":method", b"GET"), (b":path", b"/")], true)
+    }
+
+    /// The frames the client wrote of this type.
+    fn written(conn: &Http2<Script>, kind: u8) -> Vec<Frame> {
+        let mut io = &conn.io.written[PREFACE.len()..];
+        let mut frames = Vec::new();
+        while !io.is_empty() {
+            let frame = read_frame(&mut io).unwrap();
+            if frame.kind == kind {
+                frames.push(frame);
+            }
+        }
+        frames
+    }
+
+    #[test]
+    fn a_response_reads() {
+        let mut conn = connection(&[(HEADERS, END_HEADERS | END_STREAM, 1, vec![0x88])]);
+        assert_eq!(
+            get(&mut conn).unwrap(),
+            Answer::Response {
+                status: 200,
+                body: Vec::new()
+            }
+        );
+    }
+
+    /// RFC 9113 §6.10 sets no bound on CONTINUATION frames; the client does. A block of
+    /// exactly the bound is read, one octet more fails the connection with GOAWAY.
+    #[test]
+    fn a_header_block_past_its_bound_fails_the_connection() {
+        let last = MAX_HEADER_BLOCK - 3 * MAX_FRAME - 1;
+        let block = |last: usize| {
+            let mut frames = vec![(HEADERS, 0, 1, vec![0x88])];
+            for _ in 0..3 {
+                frames.push((CONTINUATION, 0, 1, vec![0x20; MAX_FRAME]));
+            }
+            // Size updates to 0 are no fields: the block is long and harmless.
+            frames.push((CONTINUATION, END_HEADERS | END_STREAM, 1, vec![0x20; last]));
+            frames
+        };
+        let mut conn = connection(&block(last));
+        assert_eq!(get(&mut conn).unwrap().status(), Some(200));
+
+        let mut conn = connection(&block(last + 1));
+        let e = get(&mut conn).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+        assert!(
+            e.to_string().contains("header block past 65536 octets"),
+            "{e}"
+        );
+        assert!(conn.is_closed());
+        let goaway = written(&conn, GOAWAY);
+        assert_eq!(goaway.len(), 1);
+        assert_eq!(be32(&goaway[0].payload[4..8]), ENHANCE_YOUR_CALM);
+    }
+
+    /// Up to the bound every SETTINGS and PING is acknowledged and the answer read; one more
+    /// fails the connection.
+    #[test]
+    fn settings_and_pings_in_one_answer_are_bounded() {
+        let frames = |n: usize| {
+            let mut frames: Vec<_> = (0..n)
+                .map(|i| match i % 2 {
+                    0 => (PING, 0, 0, (i as u64).to_be_bytes().to_vec()),
+                    _ => (SETTINGS, 0, 0, Vec::new()),
+                })
+                .collect();
+            frames.push((HEADERS, END_HEADERS | END_STREAM, 1, vec![0x88]));
+            frames
+        };
+        let mut conn = connection(&frames(MAX_ACKS));
+        assert_eq!(get(&mut conn).unwrap().status(), Some(200));
+        assert_eq!(written(&conn, PING).len(), MAX_ACKS / 2);
+        // The handshake's ACK and one for each SETTINGS of the answer.
+        assert_eq!(written(&conn, SETTINGS).len(), 2 + MAX_ACKS / 2);
+        // The count is per answer: as many again before the second request's response.
+        let mut two = frames(MAX_ACKS);
+        two.extend(
+            frames(MAX_ACKS)
+                .into_iter()
+                .map(|(kind, flags, stream, payload)| {
+                    let stream = if kind == HEADERS { 3 } else { stream };
+                    (kind, flags, stream, payload)
+                }),
+        );
+        let mut conn = connection(&two);
+        assert_eq!(get(&mut conn).unwrap().status(), Some(200));
+        assert_eq!(get(&mut conn).unwrap().status(), Some(200));
+
+        let mut conn = connection(&frames(MAX_ACKS + 1));
+        let e = get(&mut conn).unwrap_err();
+        assert!(e.to_string().contains("SETTINGS and PING"), "{e}");
+        assert!(conn.is_closed());
+        assert_eq!(written(&conn, PING).len(), MAX_ACKS / 2);
+    }
+
+    #[test]
+    fn informational_responses_are_bounded() {
+        let frames = |n: usize| {
+            // :status 100, a literal without indexing on the static name :status.
+            let mut frames = vec![(HEADERS, END_HEADERS, 1, vec![0x08, 3, b'1', b'0', b'0']); n];
+            frames.push((HEADERS, END_HEADERS | END_STREAM, 1, vec![0x88]));
+            frames
+        };
+        let mut conn = connection(&frames(MAX_INTERIM));
+        assert_eq!(get(&mut conn).unwrap().status(), Some(200));
+        let mut conn = connection(&frames(MAX_INTERIM + 1));
+        let e = get(&mut conn).unwrap_err();
+        assert!(e.to_string().contains("informational"), "{e}");
+        assert!(conn.is_closed());
+    }
 }

@@ -6,7 +6,11 @@
 //!
 //! In, a response header block may use the static table (Appendix A), the dynamic table (§2.3,
 //! §4), size updates (§6.3) and Huffman-coded strings (§5.2, Appendix B): the [`Decoder`] reads
-//! them all, keeping the one dynamic table the connection's header blocks share.
+//! them all, keeping the one dynamic table the connection's header blocks share. It holds the
+//! server to what the client advertised: a table no larger than SETTINGS_HEADER_TABLE_SIZE,
+//! a header list no larger than SETTINGS_MAX_HEADER_LIST_SIZE ([`Decoder::with_limits`]).
+//! Without the second, one octet naming a 4 KiB table entry decodes to 4 KiB, again and again:
+//! a 16 KiB block to 47 MiB.
 
 use core::fmt;
 use std::collections::VecDeque;
@@ -145,8 +149,14 @@ pub fn encode_literals(fields: &[(&[u8], &[u8])]) -> Vec<u8> {
     out
 }
 
-/// The dynamic table's size limit before the encoder says otherwise (RFC 9113 §6.5.2).
-const DEFAULT_TABLE_SIZE: usize = 4096;
+/// SETTINGS_HEADER_TABLE_SIZE's initial value (RFC 9113 §6.5.2): the table limit of
+/// [`Decoder::new`].
+pub const DEFAULT_TABLE_SIZE: usize = 4096;
+
+/// The header list limit of [`Decoder::new`]. SETTINGS_MAX_HEADER_LIST_SIZE starts unlimited
+/// (RFC 9113 §6.5.2), but a decoder without a limit turns each octet of a block into a field
+/// of up to 4 KiB.
+pub const DEFAULT_MAX_LIST_SIZE: usize = 64 * 1024;
 
 /// A header block decoder, one per connection: the dynamic table lives across blocks.
 #[derive(Debug)]
@@ -154,7 +164,12 @@ pub struct Decoder {
     /// Newest first, as indices count (RFC 7541 §2.3.3).
     dynamic: VecDeque<(Vec<u8>, Vec<u8>)>,
     size: usize,
+    /// The table's maximum size: the last size update's, else `limit` (RFC 7541 §4.2).
     max: usize,
+    /// The most `max` may be: SETTINGS_HEADER_TABLE_SIZE as the client advertised it.
+    limit: usize,
+    /// The most one decoded header list may hold, counted as RFC 9113 §6.5.2 counts it.
+    max_list: usize,
 }
 
 impl Default for Decoder {
@@ -164,13 +179,38 @@ impl Default for Decoder {
 }
 
 impl Decoder {
-    /// An empty dynamic table of the protocol's default size, 4,096 octets.
+    /// An empty dynamic table of the protocol's default size, 4,096 octets, and header lists
+    /// of at most [`DEFAULT_MAX_LIST_SIZE`].
     #[must_use]
     pub fn new() -> Decoder {
+        Decoder::with_limits(DEFAULT_TABLE_SIZE, DEFAULT_MAX_LIST_SIZE)
+    }
+
+    /// The decoder of a client that advertised SETTINGS_HEADER_TABLE_SIZE `table_size` and
+    /// SETTINGS_MAX_HEADER_LIST_SIZE `max_list_size`. The table's maximum size is
+    /// `table_size` from the start: an entry larger than it empties the table and is not
+    /// added (RFC 7541 §4.4), so with 0 nothing is ever indexed, and a size update above it
+    /// is a decoding error (§4.2, §6.3: it "MUST be lower than or equal to" the limit). A
+    /// header list whose fields' sizes (name, value and 32 octets each, RFC 9113 §6.5.2) add
+    /// up past `max_list_size` is a decoding error too: the block stops being decoded there.
+    ///
+    /// ```
+    /// use misdirect::probe::hpack::Decoder;
+    /// let mut decoder = Decoder::with_limits(0, 84);
+    /// // A literal with incremental indexing (x: y), then index 62: no such entry.
+    /// assert!(decoder.decode(&[0x40, 1, b'x', 1, b'y', 0xbe]).is_err());
+    /// // :status 200 (index 8) counts 7 + 3 + 32 = 42 octets: two fit in 84, three do not.
+    /// assert_eq!(decoder.decode(&[0x88, 0x88]).unwrap().len(), 2);
+    /// assert!(decoder.decode(&[0x88, 0x88, 0x88]).is_err());
+    /// ```
+    #[must_use]
+    pub fn with_limits(table_size: usize, max_list_size: usize) -> Decoder {
         Decoder {
             dynamic: VecDeque::new(),
             size: 0,
-            max: DEFAULT_TABLE_SIZE,
+            max: table_size,
+            limit: table_size,
+            max_list: max_list_size,
         }
     }
 
@@ -195,21 +235,38 @@ impl Decoder {
     ///
     /// # Errors
     /// An [`HpackError`] for a truncated block, an index past the tables, a size update past
-    /// the limit, or a bad Huffman string.
+    /// the limit, a header list past its limit, or a bad Huffman string.
     pub fn decode(&mut self, block: &[u8]) -> Result<Fields, HpackError> {
         let mut fields = Vec::new();
+        let mut list = 0;
+        let max_list = self.max_list;
+        // Each field is counted before it is copied out: the list's limit bounds what a block
+        // makes, not only what it returns.
+        let mut count = |name: &[u8], value: &[u8]| {
+            list += name.len() + value.len() + 32;
+            if list > max_list {
+                return Err(HpackError(
+                    "a header list past the SETTINGS_MAX_HEADER_LIST_SIZE advertised",
+                ));
+            }
+            Ok(())
+        };
         let mut at = 0;
         while at < block.len() {
             let first = block[at];
             if first & 0x80 != 0 {
                 // Indexed field (§6.1).
                 let index = get_int(block, &mut at, 7)?;
-                fields.push(self.entry(index)?);
+                let (name, value) = self.entry(index)?;
+                count(name, value)?;
+                fields.push((name.to_vec(), value.to_vec()));
             } else if first & 0xe0 == 0x20 {
                 // Dynamic table size update (§6.3).
                 let max = get_int(block, &mut at, 5)?;
-                if max > DEFAULT_TABLE_SIZE {
-                    return Err(HpackError("a table size update past 4,096 octets"));
+                if max > self.limit {
+                    return Err(HpackError(
+                        "a table size update past the SETTINGS_HEADER_TABLE_SIZE advertised",
+                    ));
                 }
                 self.max = max;
                 self.evict(0);
@@ -220,11 +277,12 @@ impl Decoder {
                 let name = if index == 0 {
                     get_str(block, &mut at)?
                 } else {
-                    self.entry(index)?.0
+                    self.entry(index)?.0.to_vec()
                 };
                 let value = get_str(block, &mut at)?;
+                count(&name, &value)?;
                 if indexing {
-                    self.insert(name.clone(), value.clone());
+                    self.insert(&name, &value);
                 }
                 fields.push((name, value));
             }
@@ -232,29 +290,29 @@ impl Decoder {
         Ok(fields)
     }
 
-    fn entry(&self, index: usize) -> Result<(Vec<u8>, Vec<u8>), HpackError> {
+    fn entry(&self, index: usize) -> Result<(&[u8], &[u8]), HpackError> {
         match index {
             0 => Err(HpackError("index 0")),
             1..=61 => {
                 let (name, value) = STATIC[index - 1];
-                Ok((name.as_bytes().to_vec(), value.as_bytes().to_vec()))
+                Ok((name.as_bytes(), value.as_bytes()))
             }
             _ => self
                 .dynamic
                 .get(index - 62)
-                .cloned()
+                .map(|(name, value)| (name.as_slice(), value.as_slice()))
                 .ok_or(HpackError("an index past the dynamic table")),
         }
     }
 
     /// Adds an entry, evicting the oldest until it fits (§4.4); an entry larger than the
     /// table empties it and is not added.
-    fn insert(&mut self, name: Vec<u8>, value: Vec<u8>) {
+    fn insert(&mut self, name: &[u8], value: &[u8]) {
         let size = name.len() + value.len() + 32;
         self.evict(size);
         if size <= self.max {
             self.size += size;
-            self.dynamic.push_front((name, value));
+            self.dynamic.push_front((name.to_vec(), value.to_vec()));
         }
     }
 
@@ -397,5 +455,56 @@ mod tests {
             decoder.decode(&[0x08, 0x03, b'4', b'2', b'1']).unwrap(),
             [(b":status".to_vec(), b"421".to_vec())]
         );
+    }
+
+    /// The hostile review's block: a literal with incremental indexing that fills a 4,096-octet
+    /// table (2 + 4,062 + 32 octets), then index 62 to the end of 16 KiB.
+    fn amplifier() -> Vec<u8> {
+        let mut block = vec![0x40, 0x02, b'x', b'x'];
+        put_int(&mut block, 0, 7, 4062);
+        block.extend(std::iter::repeat_n(b'v', 4062));
+        block.resize(16_384, 0xbe);
+        block
+    }
+
+    #[test]
+    fn the_header_list_limit_bounds_amplification() {
+        // Without a list limit: 12,316 fields of 4,096 octets, 47 MiB out of 16 KiB.
+        let mut decoder = Decoder::with_limits(DEFAULT_TABLE_SIZE, usize::MAX);
+        assert_eq!(decoder.decode(&amplifier()).unwrap().len(), 12_316);
+        // With the default limit, 16 fields fit (16 × 4,096 = 65,536) and the 17th is refused.
+        let e = Decoder::new().decode(&amplifier()).unwrap_err();
+        assert!(
+            e.to_string().contains("SETTINGS_MAX_HEADER_LIST_SIZE"),
+            "{e}"
+        );
+        let mut decoder = Decoder::new();
+        let mut sixteen = amplifier();
+        sixteen.truncate(sixteen.len() - (16_384 - 4069 - 15));
+        assert_eq!(decoder.decode(&sixteen).unwrap().len(), 16);
+        sixteen.push(0xbe);
+        assert!(Decoder::new().decode(&sixteen).is_err());
+    }
+
+    #[test]
+    fn the_advertised_table_size_is_the_limit() {
+        // With 0 advertised, an indexed literal is decoded but not kept (RFC 7541 §4.4).
+        let mut decoder = Decoder::with_limits(0, DEFAULT_MAX_LIST_SIZE);
+        let e = decoder.decode(&amplifier()).unwrap_err();
+        assert_eq!(e, HpackError("an index past the dynamic table"));
+        assert_eq!(
+            decoder.decode(&[0x40, 1, b'x', 1, b'y']).unwrap(),
+            [(b"x".to_vec(), b"y".to_vec())]
+        );
+        assert_eq!((decoder.dynamic.len(), decoder.size), (0, 0));
+        // Updates to at most the limit are taken; past it they are errors (§4.2, §6.3).
+        decoder.decode(&[0x20]).unwrap();
+        assert!(decoder.decode(&[0x21]).is_err());
+        let mut small = Decoder::with_limits(100, DEFAULT_MAX_LIST_SIZE);
+        small.decode(&[0x3f, 0x45]).unwrap();
+        assert!(small.decode(&[0x3f, 0x46]).is_err(), "a size of 101");
+        // Default 4,096: an update to 4,096 is taken, 4,097 is not.
+        Decoder::new().decode(&[0x3f, 0xe1, 0x1f]).unwrap();
+        assert!(Decoder::new().decode(&[0x3f, 0xe2, 0x1f]).is_err());
     }
 }

@@ -20,6 +20,12 @@
 //!    a coalescing client would; HTTP/1.x on a fresh connection per request), at most
 //!    [`MAX_REQUESTS`] requests at most [`MAX_RATE`] per second, and compares.
 //!
+//! A run's length is bounded whatever the server does: each discovery handshake, and each
+//! scenario (its connection when it needs a new one, and its answer), ends by a deadline
+//! ([`DEADLINE`] after it starts, [`Options::deadline`]) that every read and write of its
+//! connection is held to, so a run of S scenarios over N names ends within (N + 1 + S)
+//! deadlines and its pacing. What a server sends is bounded too (see [`h2`] and [`hpack`]).
+//!
 //! A 421 expected matches a 421. A 400 expected matches a 400 or the stream or connection
 //! being refused as malformed (RST_STREAM, GOAWAY, the connection closed before a response).
 //! A request the crate would serve matches any 2xx, 3xx or 404 from the site. A 2xx where 421
@@ -55,8 +61,12 @@ pub use scenario::{Group, Scenario, Shape, USER_AGENT};
 pub const MAX_REQUESTS: usize = 500;
 /// The most requests (and connections) per second.
 pub const MAX_RATE: u32 = 50;
-/// How long a connect, a read or a write may take.
-pub const TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a discovery handshake, or a scenario, may take in all: the connect, TLS, the
+/// HTTP/2 preface, the request and its answer. It is a deadline, not a timeout per read: a
+/// server sending a byte or a PING now and then does not move it.
+pub const DEADLINE: Duration = Duration::from_secs(5);
+/// The most informational (1xx) responses read before a final one, over HTTP/1.x and HTTP/2.
+pub const MAX_INTERIM: usize = 8;
 
 /// A run that could not start or finish: configuration, address, certificates.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -310,11 +320,13 @@ pub struct Options {
     pub rate: u32,
     /// Requests at most, at most [`MAX_REQUESTS`].
     pub max_requests: usize,
+    /// How long each discovery handshake and each scenario may take ([`DEADLINE`]).
+    pub deadline: Duration,
 }
 
 impl Options {
     /// Options with the defaults: no CA, no client certificate, [`MAX_RATE`],
-    /// [`MAX_REQUESTS`].
+    /// [`MAX_REQUESTS`], [`DEADLINE`].
     #[must_use]
     pub fn new(config: &Path, connect: SocketAddr) -> Options {
         Options {
@@ -325,6 +337,7 @@ impl Options {
             client_cert: None,
             rate: MAX_RATE,
             max_requests: MAX_REQUESTS,
+            deadline: DEADLINE,
         }
     }
 }
@@ -367,7 +380,7 @@ fn representative(pattern: &str) -> Option<String> {
 }
 
 /// At most this many virtual hosts take part (each adds a connection and a row of names).
-const MAX_SITES: usize = 8;
+pub const MAX_SITES: usize = 8;
 
 /// Runs the probe: discovery handshakes, scenarios, answers, verdicts.
 ///
@@ -377,7 +390,7 @@ const MAX_SITES: usize = 8;
 pub fn run(options: &Options) -> Result<Report, ProbeError> {
     let mut config: Config<IgnoredAny> = Config::from_toml_file(&options.config)
         .map_err(|e| ProbeError(format!("{}: {e}", options.config.display())))?;
-    let mut dialer = Dialer::new(options.connect, TIMEOUT);
+    let mut dialer = Dialer::new(options.connect, options.deadline);
     if let Some(ca) = &options.ca {
         dialer = dialer.trust(&read(ca, "CA")?)?;
     }
@@ -649,13 +662,19 @@ pub fn run(options: &Options) -> Result<Report, ProbeError> {
             // server ended it. A connection the server refused is not tried again.
             let reuse = matches!(&h2, Some((s, c)) if s.as_deref() == sni
                 && c.as_ref().map_or(true, |c| !c.is_closed()));
+            // The pacing first (a slot for the connection, one for the request), then one
+            // deadline for the rest of the scenario.
             if !reuse {
                 pacer.wait();
-                h2 = Some((scenario.sni.clone(), open_h2(&dialer, sni)));
             }
             pacer.wait();
+            let deadline = Instant::now() + options.deadline;
+            if !reuse {
+                h2 = Some((scenario.sni.clone(), open_h2(&dialer, sni, deadline)));
+            }
             match h2.as_mut().map(|(_, c)| c) {
                 Some(Ok(conn)) => {
+                    conn.get_mut().sock.set_deadline(deadline);
                     let fields = scenario.shape.http2_fields(scenario.id).unwrap_or_default();
                     let fields: Vec<(&[u8], &[u8])> = fields
                         .iter()
@@ -676,6 +695,7 @@ pub fn run(options: &Options) -> Result<Report, ProbeError> {
         } else {
             pacer.wait();
             let bytes = scenario.shape.http1_bytes(scenario.id).unwrap_or_default();
+            // The handshake's deadline is the scenario's: the exchange follows on the stream.
             match dialer.tls(sni, &[b"http/1.1"]) {
                 Ok(mut tls) => match client::http1_exchange(&mut tls.stream, &bytes) {
                     Ok(answer) => Got::Answer(answer),
@@ -822,7 +842,7 @@ struct Discovered {
 /// Whether the server keeps a session it completed: with TLS 1.3 a server that requires a
 /// client certificate sends its alert only after the client's handshake is done. Over h2 the
 /// server's SETTINGS (or the alert) come at once; over HTTP/1.1 a short read waits for an
-/// alert.
+/// alert. Both within the handshake's deadline.
 fn accepted(tls: Tls) -> Result<(), String> {
     if tls.alpn.as_deref() == Some(b"h2") {
         return Http2::handshake(tls.stream)
@@ -830,7 +850,8 @@ fn accepted(tls: Tls) -> Result<(), String> {
             .map_err(|e| tls_alert(&e).unwrap_or_else(|| format!("HTTP/2 preface: {e}")));
     }
     let mut stream = tls.stream;
-    let _ = stream.sock.set_read_timeout(Some(SETTLE));
+    let settle = stream.sock.deadline().min(Instant::now() + SETTLE);
+    stream.sock.set_deadline(settle);
     match std::io::Read::read(&mut stream, &mut [0u8; 1]) {
         Err(e) if tls_alert(&e).is_some() => Err(tls_alert(&e).unwrap_or_default()),
         Ok(0) => Err("the server closed the connection after the handshake".into()),
@@ -841,9 +862,9 @@ fn accepted(tls: Tls) -> Result<(), String> {
 /// How long a discovery handshake without h2 waits for a late alert.
 const SETTLE: Duration = Duration::from_millis(300);
 
-fn open_h2(dialer: &Dialer, sni: Option<&str>) -> Result<Http2<TlsStream>, Got> {
+fn open_h2(dialer: &Dialer, sni: Option<&str>, deadline: Instant) -> Result<Http2<TlsStream>, Got> {
     let tls = dialer
-        .tls(sni, &[b"h2"])
+        .tls_by(sni, &[b"h2"], deadline)
         .map_err(|e| Got::Refused(e.message))?;
     if tls.alpn.as_deref() != Some(b"h2") {
         return Err(Got::Refused("the server did not agree to h2 (ALPN)".into()));
