@@ -11,10 +11,16 @@
 //! configuration that does not parse or build leaves the running one serving
 //! ([`Reloadable::try_reload`]). Once replaced, a generation is *retired*; connections on it
 //! are asked to close ([`Reloadable::superseded`] resolves, and the embedder starts a graceful
-//! shutdown: HTTP/2 GOAWAY, HTTP/1.1 `Connection: close` on the next response), and past the
-//! drain grace the tower layer answers 421 to any request still arriving on them, so no
-//! connection decides on a stale configuration for longer than the grace. Requests already in
-//! flight are never cut.
+//! shutdown: HTTP/2 and HTTP/3 GOAWAY, HTTP/1.1 `Connection: close` on the next response), and
+//! past the drain grace the tower layer answers 421 to any request still arriving on them, so
+//! no connection decides on a stale configuration for longer than the grace. The embedder
+//! closes them at the grace plus its head timeout, whatever the client does, so that a retired
+//! generation is freed in bounded time (`examples/server.rs` and `examples/common/h3.rs` do,
+//! for TCP and QUIC): the grace should outlast the longest response.
+//!
+//! Every listener follows the current generation: the TCP `Acceptor` and the `QuicAcceptor`
+//! belong to one build, so each new connection, TCP or QUIC, is given the acceptor of the
+//! generation it takes (quinn: `Incoming::accept_with`).
 //!
 //! [`Changes`] says what a reload changed: virtual hosts and names added and removed,
 //! certificates whose names changed, listeners, policies and knobs.

@@ -5,6 +5,9 @@
 #[path = "../examples/server.rs"]
 mod server;
 
+#[path = "common/h3_client.rs"]
+mod h3_client;
+
 use std::net::SocketAddr;
 use std::process::Command;
 use std::sync::Arc;
@@ -27,6 +30,11 @@ use server::{Options, Running};
 static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 async fn start() -> Running {
+    start_with(Options::default()).await
+}
+
+/// The example server with these options, on an ephemeral port and a folder of its own.
+async fn start_with(options: Options) -> Running {
     let out = std::env::temp_dir().join(format!(
         "misdirect-e2e-{}-{}",
         std::process::id(),
@@ -36,7 +44,7 @@ async fn start() -> Running {
         port: 0,
         out: Some(out),
         quiet: true,
-        ..Options::default()
+        ..options
     })
     .await
     .expect("the example server starts")
@@ -619,4 +627,116 @@ async fn reload_under_an_open_connection_drains_it_and_serves_the_new_generation
     let mut newest = h2(stream).await;
     let (status, _) = get(&mut newest, &url("fresh.example.test", "/")).await;
     assert_eq!(status, StatusCode::OK);
+}
+
+/// Hostile review (issue 21), defect 9: a client that sent five bytes of a request head before
+/// two reloads, then one byte at a time, kept generation 1 (its keys, its configuration)
+/// alive for as long as it trickled. Now a head has the head timeout to arrive, a retired
+/// generation's connections (TCP and QUIC) are closed at the grace plus the head timeout, and
+/// generation 1 is freed while the trickle still has most of its bytes to send.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retired_generation_is_freed_while_a_client_trickles() {
+    let running = start_with(Options {
+        grace: Some(Duration::from_millis(300)),
+        head_timeout: Some(Duration::from_millis(700)),
+        ..Options::default()
+    })
+    .await;
+    let port = running.addr.port();
+    let first = Arc::downgrade(&running.sites.current());
+    let stream = tls(
+        running.addr,
+        "a.example.test",
+        client_config(&running, false, &[b"http/1.1"]),
+    )
+    .await
+    .unwrap();
+    let (mut reader, mut writer) = tokio::io::split(stream);
+    writer.write_all(b"GET /").await.unwrap();
+    // And over QUIC: a connection of generation 1 with a request head half sent.
+    let quic = h3_client::handshake(
+        &running,
+        "a.example.test",
+        h3_client::client_config(&running, false),
+    )
+    .await;
+    let (mut send, _recv) = quic.open_bi().await.unwrap();
+    send.write_all(&[0x01, 0x40]).await.unwrap();
+
+    running.reload().expect("generation 2");
+    running.reload().expect("generation 3");
+    let rest = format!(
+        " HTTP/1.1\r\nHost: a.example.test:{port}\r\nX-Pad: {}\r\n\r\n",
+        "x".repeat(40)
+    );
+    let trickle = tokio::spawn(async move {
+        let mut sent = 0;
+        for byte in rest.bytes() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if writer.write_all(&[byte]).await.is_err() {
+                break;
+            }
+            sent += 1;
+        }
+        (sent, rest.len())
+    });
+    // The server ends the TCP connection: end of stream or an error, with no response.
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(30), reader.read_to_end(&mut answer))
+        .await
+        .expect("the server closes the trickling connection");
+    let _ = tokio::time::timeout(Duration::from_secs(30), quic.closed())
+        .await
+        .expect("the server closes the QUIC connection");
+    let freed = async {
+        while first.upgrade().is_some() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), freed)
+        .await
+        .expect("generation 1 is freed");
+    // The trickle stops at its first write after the close.
+    let (sent, all) = tokio::time::timeout(Duration::from_secs(30), trickle)
+        .await
+        .expect("the trickle stops")
+        .unwrap();
+    assert!(
+        sent < all / 2,
+        "generation 1 lived until {sent} of the trickle's {all} bytes were sent"
+    );
+    assert!(
+        !String::from_utf8_lossy(&answer).contains("200 OK"),
+        "a head that never completed was served"
+    );
+}
+
+/// Hostile review (issue 21), defect 5: the example's request log kept every request: 8,000
+/// refused requests with 12 KiB paths held 93 MiB. It keeps the last entries, with their texts
+/// cut, whatever the clients send.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_request_log_is_bounded() {
+    let running = start().await;
+    let port = running.addr.port();
+    let stream = tls(
+        running.addr,
+        "a.example.test",
+        client_config(&running, false, &[b"h2"]),
+    )
+    .await
+    .unwrap();
+    let mut sender = h2(stream).await;
+    let path = "/".to_string() + &"p".repeat(12 * 1024);
+    for _ in 0..2_000 {
+        let (status, _) = get(&mut sender, &format!("https://c.other.test:{port}{path}")).await;
+        assert_eq!(status, StatusCode::MISDIRECTED_REQUEST);
+    }
+    let entries = running.log.entries();
+    assert!(entries.len() <= 1024, "{} entries kept", entries.len());
+    let held: usize = entries
+        .iter()
+        .map(|e| e.path.len() + e.authority.len())
+        .sum();
+    assert!(held <= 1024 * 600, "{held} octets of text held");
+    assert!(entries.iter().all(|e| e.status == 421));
 }

@@ -11,12 +11,15 @@ mod h3_client;
 
 use std::future::poll_fn;
 use std::sync::Arc;
+use std::time::Duration;
 
 use hyper::StatusCode;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 
-use h3_client::{bounded, client_config, get, h3, handshake, headers_frame, request, start};
+use h3_client::{
+    bounded, client_config, get, h3, handshake, headers_frame, request, start, try_get,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn h3_coalesced_requests_are_served_and_foreign_ones_get_421() {
@@ -320,6 +323,145 @@ async fn h3_authority_and_host_must_be_byte_identical() {
             [200, 200, 200, 200, 200, 400, 200, 200],
             "{log:?}"
         );
+    })
+    .await;
+}
+
+/// `server.toml` with one virtual host's block removed.
+fn without_vhost(config: &str, name: &str) -> String {
+    let start = config
+        .find(&format!("[[vhosts]]\nname = \"{name}\""))
+        .expect("the block");
+    let end = config[start + 1..]
+        .find("[[vhosts]]")
+        .map_or(config.len(), |e| start + 1 + e);
+    format!("{}{}", &config[..start], &config[end..])
+}
+
+/// Hostile review (issue 21), defect 1: the QUIC endpoint kept the first generation after
+/// every reload. Here an HTTP/3 connection is open across two reloads. After the first (virtual
+/// host b now under policy mtls, c removed), a new QUIC connection with SNI b and no client
+/// certificate is refused and c is a 421; the old connection gets GOAWAY and is closed at the
+/// grace plus the head timeout. After the second (a new CA, new server and client
+/// certificates), new QUIC connections present the new certificate, are refused by a client
+/// trusting only the old CA, and admin takes the new client certificate, not the old.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_under_an_open_h3_connection_moves_new_connections_and_retires_old_ones() {
+    bounded(async {
+        let running = h3_client::start_with(server::Options {
+            grace: Some(Duration::from_millis(300)),
+            head_timeout: Some(Duration::from_millis(700)),
+            ..server::Options::default()
+        })
+        .await;
+        let port = running.addr.port();
+        let url = |host: &str| format!("https://{host}:{port}/");
+        let old_pki = running.pki.clone();
+
+        let mut old =
+            h3(handshake(&running, "a.example.test", client_config(&running, false)).await).await;
+        assert_eq!(
+            get(&mut old, &url("b.example.test")).await.0,
+            StatusCode::OK
+        );
+        let quic = handshake(&running, "c.other.test", client_config(&running, false)).await;
+        let mut c = h3(quic).await;
+        assert_eq!(get(&mut c, &url("c.other.test")).await.0, StatusCode::OK);
+
+        // Generation 2: b requires a client certificate, c is gone.
+        let toml = running.dir.join("server.toml");
+        let config = std::fs::read_to_string(&toml).unwrap();
+        let config = without_vhost(&config, "c").replace(
+            "policy = \"public\"\nvalue = \"site b\"",
+            "policy = \"mtls\"\nvalue = \"site b\"",
+        );
+        std::fs::write(&toml, config).unwrap();
+        let report = running.reload().expect("generation 2 builds");
+        assert!(report.contains("- virtual host \"c\""), "{report}");
+
+        // New connections are generation 2's.
+        let quic = handshake(&running, "b.example.test", client_config(&running, false)).await;
+        let mut b = h3(quic).await;
+        let outcome = try_get(&mut b, &url("b.example.test")).await;
+        assert!(
+            outcome.is_err(),
+            "b served without a client certificate: {outcome:?}"
+        );
+        let quic = handshake(&running, "b.example.test", client_config(&running, true)).await;
+        let mut b = h3(quic).await;
+        let (status, body) = get(&mut b, &url("b.example.test")).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body.contains("policy mtls"), "{body}");
+        let quic = handshake(&running, "c.other.test", client_config(&running, false)).await;
+        let mut c2 = h3(quic).await;
+        assert_eq!(
+            get(&mut c2, &url("c.other.test")).await.0,
+            StatusCode::MISDIRECTED_REQUEST
+        );
+
+        // The old connections: asked to go (no new request is taken), then closed.
+        for (name, conn) in [("a", &old), ("c", &c)] {
+            let closed = tokio::time::timeout(Duration::from_secs(10), conn.quic.closed()).await;
+            assert!(
+                closed.is_ok(),
+                "the old connection {name} is closed at the grace + head timeout"
+            );
+        }
+        assert!(try_get(&mut old, &url("b.example.test")).await.is_err());
+
+        // Generation 3: a fresh PKI.
+        let fresh = server::generate_pki_with(&["*.example.test"]).unwrap();
+        for (name, text) in server::FILES.iter().zip(server::pki_files(&fresh)) {
+            std::fs::write(running.dir.join(name), text).unwrap();
+        }
+        running.reload().expect("generation 3 builds");
+        let refused = h3_client::try_handshake(
+            &running,
+            "a.example.test",
+            h3_client::client_config_for(&old_pki, false),
+        )
+        .await;
+        assert!(
+            refused.is_err(),
+            "a client trusting only the old CA connected"
+        );
+        let quic = handshake(
+            &running,
+            "a.example.test",
+            h3_client::client_config_for(&fresh, false),
+        )
+        .await;
+        let presented = quic
+            .peer_identity()
+            .unwrap()
+            .downcast::<Vec<CertificateDer<'static>>>()
+            .unwrap();
+        let expected = CertificateDer::from_pem_slice(fresh.example.0.as_bytes()).unwrap();
+        assert_eq!(
+            presented[0], expected,
+            "the renewed certificate is presented"
+        );
+        // admin: the old client certificate (another CA) is refused, the new one served.
+        let mut mixed = fresh.clone();
+        mixed.client = old_pki.client.clone();
+        let stale = h3_client::client_config_for(&mixed, true);
+        let outcome = match h3_client::try_handshake(&running, "admin.example.test", stale).await {
+            Ok(quic) => try_get(&mut h3(quic).await, &url("admin.example.test")).await,
+            Err(e) => Err(e.to_string()),
+        };
+        assert!(
+            outcome.is_err(),
+            "admin served to the replaced client certificate: {outcome:?}"
+        );
+        let quic = handshake(
+            &running,
+            "admin.example.test",
+            h3_client::client_config_for(&fresh, true),
+        )
+        .await;
+        let mut admin = h3(quic).await;
+        let (status, body) = get(&mut admin, &url("admin.example.test")).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
     })
     .await;
 }

@@ -27,6 +27,11 @@ pub async fn bounded<F: Future>(test: F) -> F::Output {
 }
 
 pub async fn start() -> Running {
+    start_with(Options::default()).await
+}
+
+/// The example server with these options, on ephemeral ports and a folder of its own.
+pub async fn start_with(options: Options) -> Running {
     let out = std::env::temp_dir().join(format!(
         "misdirect-h3-{}-{}",
         std::process::id(),
@@ -36,7 +41,7 @@ pub async fn start() -> Running {
         port: 0,
         out: Some(out),
         quiet: true,
-        ..Options::default()
+        ..options
     })
     .await
     .expect("the example server starts")
@@ -45,17 +50,23 @@ pub async fn start() -> Running {
 /// A rustls client for QUIC (ALPN h3) trusting the example CA, with or without its client
 /// certificate.
 pub fn client_config(running: &Running, client_cert: bool) -> quinn::ClientConfig {
+    client_config_for(&running.pki, client_cert)
+}
+
+/// A rustls client for QUIC (ALPN h3) trusting this PKI's CA, with or without its client
+/// certificate.
+pub fn client_config_for(pki: &server::Pki, client_cert: bool) -> quinn::ClientConfig {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = rustls::RootCertStore::empty();
     roots
-        .add(CertificateDer::from_pem_slice(running.pki.ca.as_bytes()).unwrap())
+        .add(CertificateDer::from_pem_slice(pki.ca.as_bytes()).unwrap())
         .unwrap();
     let builder = rustls::ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13])
         .unwrap()
         .with_root_certificates(roots);
     let mut config = if client_cert {
-        let (cert, key) = &running.pki.client;
+        let (cert, key) = &pki.client;
         builder
             .with_client_auth_cert(
                 vec![CertificateDer::from_pem_slice(cert.as_bytes()).unwrap()],
@@ -84,13 +95,34 @@ pub async fn handshake(
     sni: &str,
     config: quinn::ClientConfig,
 ) -> quinn::Connection {
-    let mut endpoint = quinn::Endpoint::client("127.0.0.1:0".parse().unwrap()).unwrap();
-    endpoint.set_default_client_config(config);
-    endpoint
-        .connect(running.h3.addr, sni)
-        .unwrap()
+    try_handshake(running, sni, config)
         .await
         .expect("QUIC handshake")
+}
+
+/// Opens a QUIC connection to the HTTP/3 listener with this SNI, or says why it failed.
+pub async fn try_handshake(
+    running: &Running,
+    sni: &str,
+    config: quinn::ClientConfig,
+) -> Result<quinn::Connection, quinn::ConnectionError> {
+    let mut endpoint = quinn::Endpoint::client("127.0.0.1:0".parse().unwrap()).unwrap();
+    endpoint.set_default_client_config(config);
+    endpoint.connect(running.h3.addr, sni).unwrap().await
+}
+
+/// Sends a GET for `uri` and reads the status, or says why there is none (a refused client
+/// certificate shows here under TLS 1.3, after the handshake).
+pub async fn try_get(conn: &mut H3, uri: &str) -> Result<StatusCode, String> {
+    let request = http::Request::get(uri).body(()).unwrap();
+    let mut stream = conn
+        .send
+        .send_request(request)
+        .await
+        .map_err(|e| e.to_string())?;
+    let _ = stream.finish().await;
+    let response = stream.recv_response().await.map_err(|e| e.to_string())?;
+    Ok(response.status())
 }
 
 pub async fn h3(quic: quinn::Connection) -> H3 {
