@@ -28,7 +28,7 @@ if ! command -v nginx >/dev/null || ! command -v haproxy >/dev/null; then
   apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nginx haproxy
 fi
 cargo build -q --release --features rustls,tower,serde,reload,quinn --example server
-cargo build -q --release --features probe --bin misdirect-probe
+cargo build -q --release -p misdirect-probe --bin misdirect-probe
 TARGET=${CARGO_TARGET_DIR:-target}/release
 WORK=$(mktemp -d)
 PIDS=()

@@ -134,40 +134,18 @@
 // docs.rs labels each feature-gated item with its feature.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-mod authority;
-#[cfg(feature = "serde")]
-mod config_file;
-mod decide;
-mod facts;
-mod fast_path;
-#[cfg(feature = "http")]
-mod from_http;
-#[cfg(feature = "quinn")]
-pub mod h3_guard;
-mod host;
-#[cfg(any(feature = "probe", feature = "quinn"))]
-mod huffman;
-mod index;
-mod ipv6;
-#[cfg(feature = "tower")]
-mod layer;
-mod name;
-mod pattern;
-#[cfg(feature = "quinn")]
-mod quic;
-#[cfg(feature = "reload")]
-mod reload;
-mod server;
-#[cfg(feature = "rustls")]
-mod tls;
-mod verdict;
-#[cfg(any(feature = "rustls", feature = "serde"))]
-mod x509;
+// The stages, in the order data flows (a lower stage never imports from a higher one):
+// wire bytes -> `Authority` and `Host` (parse), matched against `NamePattern`s compiled into a
+// `NameIndex` (names), decided on a `Server`'s configuration and a `Connection`'s facts into a
+// `Verdict` (decision); the adapters to hyper, tower, rustls, quinn, TOML and X.509 sit outside
+// (embed) and only build facts and act on verdicts.
+mod decision;
+mod embed;
+mod names;
+mod parse;
 
 #[cfg(feature = "model")]
 pub mod model;
-#[cfg(feature = "probe")]
-pub mod probe;
 
 /// Internals the fuzz crate (`fuzz/`) compares with their references. Not API: hidden, exempt
 /// from semver, and gone whenever the fuzz targets stop needing them.
@@ -176,35 +154,36 @@ pub mod probe;
 pub mod __fuzz {
     /// The wire parser's IPv6 text parser (the inside of `[...]`): `None` exactly where
     /// `str::parse::<std::net::Ipv6Addr>` refuses the bytes (or they are not UTF-8).
-    pub use crate::ipv6::parse_ipv6;
+    pub use crate::parse::ipv6::parse_ipv6;
 }
 
-pub use authority::{Authority, AuthorityError, MAX_AUTHORITY_LEN, WireUnicode};
-#[cfg(feature = "serde")]
-pub use config_file::ConfigError;
-pub use facts::{
+pub use decision::facts::{
     Connection, ConnectionFacts, FactsError, Gateway, Handshake, Method, Request, Sni, Target,
     Version,
 };
-#[cfg(feature = "http")]
-pub use from_http::HttpRequest;
-#[cfg(feature = "quinn")]
-pub use h3_guard::H3Guard;
-pub use host::{DnsName, Host, MAX_LABEL_LEN, MAX_NAME_LEN};
-pub use index::{Hit, IndexError, Lookup, MatchKind, NameIndex};
-#[cfg(feature = "tower")]
-pub use layer::{Misdirect, MisdirectBody, MisdirectLayer, ResponseFuture};
-pub use pattern::{NamePattern, PatternError};
-#[cfg(feature = "quinn")]
-pub use quic::{QuicAcceptor, bounded_transport};
-#[cfg(feature = "reload")]
-pub use reload::{Changes, Generation, Reloadable, Retirement};
-pub use server::{
+pub use decision::server::{
     BuildError, CertId, CertificateConfig, Config, Knobs, ListenerConfig, ListenerId, PolicyId,
-    San, Scheme, Server, SkippedSan, SniPolicy, UnknownHost, VhostConfig,
+    Scheme, Server, SkippedSan, SniPolicy, UnknownHost, VhostConfig,
 };
+pub use decision::verdict::{Cause, Reason, Rule, Status, Verdict};
+#[cfg(feature = "serde")]
+pub use embed::config_file::ConfigError;
+#[cfg(feature = "http")]
+pub use embed::from_http::HttpRequest;
+#[cfg(feature = "quinn")]
+pub use embed::h3_guard::{self, H3Guard};
+#[cfg(feature = "tower")]
+pub use embed::layer::{Misdirect, MisdirectBody, MisdirectLayer, ResponseFuture};
+#[cfg(feature = "quinn")]
+pub use embed::quic::{QuicAcceptor, bounded_transport};
+#[cfg(feature = "reload")]
+pub use embed::reload::{Changes, Generation, Reloadable, Retirement};
 #[cfg(feature = "rustls")]
-pub use tls::{Acceptor, CertResolver, TlsError, TlsFacts};
-pub use verdict::{Cause, Reason, Rule, Status, Verdict};
+pub use embed::tls::{Acceptor, CertResolver, TlsError, TlsFacts};
 #[cfg(any(feature = "rustls", feature = "serde"))]
-pub use x509::{CertificateError, certificate_sans};
+pub use embed::x509::{CertificateError, certificate_sans};
+pub use names::index::{Hit, IndexError, Lookup, MatchKind, NameIndex};
+pub use names::pattern::{NamePattern, PatternError, San};
+pub use parse::authority::{Authority, AuthorityError, MAX_AUTHORITY_LEN, WireUnicode};
+pub use parse::host::{DnsName, Host, MAX_LABEL_LEN, MAX_NAME_LEN};
+pub use parse::huffman;

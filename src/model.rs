@@ -82,7 +82,7 @@ fn strict_ipv4(text: &str) -> Option<Ipv4Addr> {
 }
 
 fn uts46_valid(lower: &str) -> bool {
-    match crate::name::uts46_to_ascii(lower.as_bytes(), true) {
+    match crate::parse::name::uts46_to_ascii(lower.as_bytes(), true) {
         Ok(out) => out == lower,
         Err(_) => false,
     }
@@ -182,7 +182,7 @@ fn parse_wire_host(host: &str, convert_unicode: bool) -> Result<Host, String> {
         if !convert_unicode {
             return Err("non-ASCII".into());
         }
-        name = match crate::name::uts46_to_ascii(name.as_bytes(), false) {
+        name = match crate::parse::name::uts46_to_ascii(name.as_bytes(), false) {
             Ok(out) => out.into_owned(),
             Err(_) => return Err("UTS #46 refused".into()),
         };
@@ -231,7 +231,7 @@ pub fn parse_pattern(input: &str, configuration: bool) -> Result<Pattern, String
         if !configuration {
             return Err("non-ASCII SAN".into());
         }
-        text = match crate::name::uts46_to_ascii(text.as_bytes(), false) {
+        text = match crate::parse::name::uts46_to_ascii(text.as_bytes(), false) {
             Ok(out) => out.into_owned(),
             Err(_) => return Err("UTS #46 refused".into()),
         };
@@ -391,9 +391,10 @@ pub fn first_duplicate(patterns: &[Pattern]) -> Option<(usize, usize)> {
 // The decision (SPEC §4-§5), as a plain function over the same inputs as `Server::decide`.
 // ---------------------------------------------------------------------------------------------
 
-use crate::facts::{ConnectionFacts, Method, Request, Target, Version};
-use crate::server::{Config, San, SniPolicy, UnknownHost};
-use crate::verdict::{Rule, Status};
+use crate::decision::facts::{ConnectionFacts, Method, Request, Target, Version};
+use crate::decision::server::{Config, SniPolicy, UnknownHost};
+use crate::decision::verdict::{Rule, Status};
+use crate::names::pattern::San;
 
 /// The model's verdict: the status class, the rule that fired (for `Serve`, `None`), and the
 /// virtual host served (its position in `Config::vhosts`).

@@ -294,7 +294,7 @@ pub fn status_of(reply: &[u8]) -> Option<u16> {
     let (huffman, len) = (value[0] & 0x80 != 0, usize::from(value[0] & 0x7f));
     let raw = value.get(1..1 + len)?;
     let text = if huffman {
-        misdirect::probe::hpack::huffman_decode(raw).ok()?
+        misdirect::huffman::decode(raw, 64).ok()?
     } else {
         raw.to_vec()
     };

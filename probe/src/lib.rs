@@ -1,0 +1,881 @@
+//! `misdirect-probe`: point it at a live HTTPS server and learn where it
+//! serves what it must refuse, as h2spec does for HTTP/2 framing.
+//!
+//! The configuration is the crate's own TOML ([`Config::from_toml_file`](misdirect::Config::from_toml_file)), describing what the
+//! server under test is meant to serve. The probe:
+//!
+//! 1. Opens a TLS connection for each configured name as SNI, and one without SNI, and reads
+//!    the certificate each got ([`certificate_sans`](misdirect::certificate_sans)). Certificates the
+//!    configuration lists are matched by their SANs; when it lists none, the presented ones
+//!    become the configuration's.
+//! 2. Builds the crate's [`Server`](misdirect::Server) from that configuration and, for every connection, the
+//!    facts of its handshake: the SNI sent, the certificate presented, the TLS policy the
+//!    configuration gives that SNI ([`Server::sni_policy`](misdirect::Server::sni_policy)).
+//! 3. Generates scenarios from the configuration (see [`Group`]): every name on every
+//!    connection, spellings, ports, schemes, malformed authorities, framing. The expected
+//!    verdict of each is [`Server::decide`](misdirect::Server::decide) for the same facts. One name per virtual host
+//!    serving https on the listener's first origin port takes part, for the first eight such
+//!    virtual hosts.
+//! 4. Sends each over its connection (HTTP/2 streams on one connection per SNI, reused the way
+//!    a coalescing client would; HTTP/1.x on a fresh connection per request), at most
+//!    [`MAX_REQUESTS`] requests at most [`MAX_RATE`] per second, and compares.
+//!
+//! A run's length is bounded whatever the server does: each discovery handshake, and each
+//! scenario (its connection when it needs a new one, and its answer), ends by a deadline
+//! ([`DEADLINE`] after it starts, [`Options::deadline`]) that every read and write of its
+//! connection is held to, so a run of S scenarios over N names ends within (N + 1 + S)
+//! deadlines and its pacing. What a server sends is bounded too (see [`h2`] and [`hpack`]).
+//!
+//! A 421 expected matches a 421. A 400 expected matches a 400 or the stream or connection
+//! being refused as malformed (RST_STREAM, GOAWAY, the connection closed before a response).
+//! A request the crate would serve matches any 2xx, 3xx or 404 from the site. A 2xx where 421
+//! or 400 is expected is a failure whatever else, and is marked `SERVED`.
+//!
+//! It connects only to the address given, and sends only `GET /` without a body: a
+//! [`Shape`] has no method, path or body to set.
+
+pub mod client;
+pub mod h2;
+pub mod hpack;
+mod report;
+mod scenario;
+
+use core::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use rustls::pki_types::CertificateDer;
+use serde::de::IgnoredAny;
+
+use client::{Dialer, Tls, TlsStream, tls_alert};
+use h2::Http2;
+use misdirect::{
+    CertId, CertificateConfig, Config, Connection, ConnectionFacts, Handshake, Host, ListenerId,
+    NamePattern, PolicyId, Rule, San, Server, Status, certificate_sans,
+};
+
+pub use scenario::{Group, Scenario, Shape, USER_AGENT};
+
+/// The most requests one run sends.
+pub const MAX_REQUESTS: usize = 500;
+/// The most requests (and connections) per second.
+pub const MAX_RATE: u32 = 50;
+/// How long a discovery handshake, or a scenario, may take in all: the connect, TLS, the
+/// HTTP/2 preface, the request and its answer. It is a deadline, not a timeout per read: a
+/// server sending a byte or a PING now and then does not move it.
+pub const DEADLINE: Duration = Duration::from_secs(5);
+/// The most informational (1xx) responses read before a final one, over HTTP/1.x and HTTP/2.
+pub const MAX_INTERIM: usize = 8;
+
+/// A run that could not start or finish: configuration, address, certificates.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProbeError(pub String);
+
+impl fmt::Display for ProbeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ProbeError {}
+
+/// What the server answered to one request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Answer {
+    /// A final response: its status and (the start of) its body.
+    Response {
+        /// The status code.
+        status: u16,
+        /// The body, at most 64 KiB of it.
+        body: Vec<u8>,
+    },
+    /// HTTP/2 RST_STREAM on the request's stream, with this error code.
+    Reset(u32),
+    /// HTTP/2 GOAWAY with this error code, before a response.
+    GoAway(u32),
+    /// The connection closed before a response.
+    Closed,
+}
+
+impl Answer {
+    /// The status, for a response.
+    #[must_use]
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Answer::Response { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Answer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Answer::Response { status, .. } => write!(f, "{status}"),
+            Answer::Reset(code) => write!(f, "RST_STREAM({code})"),
+            Answer::GoAway(code) => write!(f, "GOAWAY({code})"),
+            Answer::Closed => f.write_str("closed"),
+        }
+    }
+}
+
+/// What came back for a scenario.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Got {
+    /// An answer.
+    Answer(Answer),
+    /// The server refused the TLS session (a client certificate it requires was not sent,
+    /// say): the request never reached HTTP. The scenario is skipped.
+    Refused(String),
+    /// A timeout, or an answer that does not parse: a failure.
+    Error(String),
+}
+
+impl fmt::Display for Got {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Got::Answer(answer) => write!(f, "{answer}"),
+            Got::Refused(why) => write!(f, "refused at TLS: {why}"),
+            Got::Error(why) => write!(f, "error: {why}"),
+        }
+    }
+}
+
+/// The crate's verdict for a scenario, as the probe compares it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Expected {
+    /// Served, by the virtual host with this name.
+    Serve(String),
+    /// 421, 400 or 404, with the rule and the reason's line.
+    Refuse {
+        /// The status.
+        status: u16,
+        /// The rule that fired.
+        rule: Rule,
+        /// The reason, as [`Reason`](misdirect::Reason)'s `Display` writes it.
+        reason: String,
+    },
+}
+
+impl Expected {
+    /// Whether an answer matches.
+    #[must_use]
+    pub fn matches(&self, answer: &Answer) -> bool {
+        match (self, answer) {
+            (Expected::Serve(_), Answer::Response { status, .. }) => {
+                (200..400).contains(status) || *status == 404
+            }
+            (Expected::Serve(_), _) => false,
+            (Expected::Refuse { status: 400, .. }, Answer::Response { status, .. }) => {
+                *status == 400
+            }
+            (Expected::Refuse { status: 400, .. }, _) => true,
+            (Expected::Refuse { status, .. }, answer) => answer.status() == Some(*status),
+        }
+    }
+
+    /// The status expected, 200 standing for "served".
+    #[must_use]
+    pub fn status(&self) -> u16 {
+        match self {
+            Expected::Serve(_) => 200,
+            Expected::Refuse { status, .. } => *status,
+        }
+    }
+
+    /// `rule N (name)`, or `served by V`.
+    #[must_use]
+    pub fn rule(&self) -> String {
+        match self {
+            Expected::Serve(vhost) => format!("served by {vhost}"),
+            Expected::Refuse { rule, .. } => format!("rule {} ({})", rule.number(), rule.name()),
+        }
+    }
+}
+
+/// A scenario's result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The answer matches the expected verdict.
+    Pass,
+    /// It does not.
+    Fail,
+    /// The request never reached HTTP (TLS refused, or no HTTP/2).
+    Skip,
+}
+
+/// One scenario, sent and judged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScenarioResult {
+    /// The scenario.
+    pub scenario: Scenario,
+    /// The crate's verdict for it; `None` when no handshake on its SNI showed a certificate,
+    /// so there are no facts to decide on.
+    pub expected: Option<Expected>,
+    /// What came back.
+    pub got: Got,
+    /// Pass, fail or skip.
+    pub outcome: Outcome,
+}
+
+impl ScenarioResult {
+    /// Whether the server served a body (2xx) where the crate refuses: the worst failure.
+    #[must_use]
+    pub fn served_refused(&self) -> bool {
+        matches!(
+            self.expected,
+            Some(Expected::Refuse {
+                status: 400 | 421,
+                ..
+            })
+        ) && matches!(&self.got, Got::Answer(Answer::Response { status, .. }) if (200..300).contains(status))
+    }
+}
+
+/// What one handshake of the discovery showed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Presented {
+    /// The SNI sent (`None`: none).
+    pub sni: Option<String>,
+    /// The id of the certificate presented: the configuration's, matched by SANs, or one
+    /// named after its first SAN.
+    pub certificate: Option<String>,
+    /// Its SANs.
+    pub sans: Vec<String>,
+    /// Whether the configuration lists this certificate.
+    pub configured: bool,
+    /// The TLS policy the configuration gives this SNI.
+    pub policy: Option<String>,
+    /// The ALPN protocol agreed when both h2 and http/1.1 were offered.
+    pub alpn: Option<String>,
+    /// Why the handshake failed, if it did.
+    pub error: Option<String>,
+}
+
+/// A whole run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Report {
+    /// The address probed.
+    pub target: SocketAddr,
+    /// The configuration file.
+    pub config: PathBuf,
+    /// The listener of the configuration the address stands for.
+    pub listener: String,
+    /// Its first origin port: the port every authority carries.
+    pub port: u16,
+    /// The discovery handshakes.
+    pub presented: Vec<Presented>,
+    /// Every scenario, in sending order.
+    pub results: Vec<ScenarioResult>,
+    /// Scenarios generated past the request limit, not sent.
+    pub dropped: usize,
+    /// Virtual hosts past the first eight serving https on the port: their names were not
+    /// probed (each adds a connection and a row of names to every connection).
+    pub vhosts_left_out: usize,
+}
+
+impl Report {
+    /// How many scenarios had this outcome.
+    #[must_use]
+    pub fn count(&self, outcome: Outcome) -> usize {
+        self.results.iter().filter(|r| r.outcome == outcome).count()
+    }
+
+    /// 0 when no scenario failed, else 1.
+    #[must_use]
+    pub fn exit_code(&self) -> i32 {
+        i32::from(self.count(Outcome::Fail) > 0)
+    }
+
+    /// One line per scenario, then a summary.
+    #[must_use]
+    pub fn text(&self) -> String {
+        report::text(self)
+    }
+
+    /// One JSON document.
+    #[must_use]
+    pub fn json(&self) -> String {
+        report::json(self)
+    }
+}
+
+/// What to probe and how.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The configuration file (TOML) describing what the server is meant to serve.
+    pub config: PathBuf,
+    /// The only address connected to.
+    pub connect: SocketAddr,
+    /// The listener of the configuration this address stands for; by default the TLS listener
+    /// on the address's port, else the only TLS listener.
+    pub listener: Option<String>,
+    /// A CA (PEM) the server's certificate chains must verify against (names are not
+    /// checked); without it any certificate is accepted and recorded.
+    pub ca: Option<PathBuf>,
+    /// A client certificate and key (PEM) to offer when a server asks for one.
+    pub client_cert: Option<(PathBuf, PathBuf)>,
+    /// Requests (and connections) per second, at most [`MAX_RATE`].
+    pub rate: u32,
+    /// Requests at most, at most [`MAX_REQUESTS`].
+    pub max_requests: usize,
+    /// How long each discovery handshake and each scenario may take ([`DEADLINE`]).
+    pub deadline: Duration,
+}
+
+impl Options {
+    /// Options with the defaults: no CA, no client certificate, [`MAX_RATE`],
+    /// [`MAX_REQUESTS`], [`DEADLINE`].
+    #[must_use]
+    pub fn new(config: &Path, connect: SocketAddr) -> Options {
+        Options {
+            config: config.to_path_buf(),
+            connect,
+            listener: None,
+            ca: None,
+            client_cert: None,
+            rate: MAX_RATE,
+            max_requests: MAX_REQUESTS,
+            deadline: DEADLINE,
+        }
+    }
+}
+
+/// Paces sends: one per interval at most.
+struct Pacer {
+    interval: Duration,
+    next: Instant,
+}
+
+impl Pacer {
+    fn new(rate: u32) -> Pacer {
+        Pacer {
+            interval: Duration::from_secs(1) / rate.clamp(1, MAX_RATE),
+            next: Instant::now(),
+        }
+    }
+
+    fn wait(&mut self) {
+        let now = Instant::now();
+        if self.next > now {
+            std::thread::sleep(self.next - now);
+        }
+        self.next = self.next.max(now) + self.interval;
+    }
+}
+
+fn read(path: &Path, what: &str) -> Result<Vec<u8>, ProbeError> {
+    std::fs::read(path).map_err(|e| ProbeError(format!("{what} {}: {e}", path.display())))
+}
+
+/// One representative host per pattern kind: an exact name is itself, `*.parent` gives
+/// `probe.parent`; IP patterns give none (an IP is never an SNI).
+fn representative(pattern: &str) -> Option<String> {
+    match NamePattern::parse(pattern).ok()? {
+        NamePattern::Exact(name) => Some(name.to_string()),
+        NamePattern::Wildcard(parent) => Some(format!("probe.{parent}")),
+        NamePattern::Ip(_) => None,
+    }
+}
+
+/// At most this many virtual hosts take part (each adds a connection and a row of names).
+pub const MAX_SITES: usize = 8;
+
+/// Runs the probe: discovery handshakes, scenarios, answers, verdicts.
+///
+/// # Errors
+/// A [`ProbeError`] when the configuration does not read or build, names no TLS listener for
+/// the address, or no handshake could be made at all.
+pub fn run(options: &Options) -> Result<Report, ProbeError> {
+    let mut config: Config<IgnoredAny> = Config::from_toml_file(&options.config)
+        .map_err(|e| ProbeError(format!("{}: {e}", options.config.display())))?;
+    let mut dialer = Dialer::new(options.connect, options.deadline);
+    if let Some(ca) = &options.ca {
+        dialer = dialer.trust(&read(ca, "CA")?)?;
+    }
+    if let Some((cert, key)) = &options.client_cert {
+        dialer = dialer.client_certificate(
+            &read(cert, "client certificate")?,
+            &read(key, "client key")?,
+        )?;
+    }
+    let tls_listeners: Vec<&misdirect::ListenerConfig> =
+        config.listeners.iter().filter(|l| l.tls).collect();
+    let listener = match &options.listener {
+        Some(name) => tls_listeners
+            .iter()
+            .find(|l| &l.name == name)
+            .ok_or_else(|| ProbeError(format!("no TLS listener named {name:?}")))?,
+        None => tls_listeners
+            .iter()
+            .find(|l| l.port == options.connect.port())
+            .or(match tls_listeners.as_slice() {
+                [only] => Some(only),
+                _ => None,
+            })
+            .ok_or_else(|| {
+                ProbeError(format!(
+                    "no TLS listener on port {} and not exactly one TLS listener: name one with \
+                     --listener",
+                    options.connect.port()
+                ))
+            })?,
+    };
+    let listener_name = listener.name.clone();
+    let origin_ports = listener.effective_origin_ports().to_vec();
+    let port = origin_ports[0];
+
+    // The names: one per virtual host serving https on the port.
+    let mut sites: Vec<scenario::Site> = Vec::new();
+    for vhost in config
+        .vhosts
+        .iter()
+        .filter(|v| v.https_ports.contains(&port))
+    {
+        if let Some(name) = vhost.names.iter().find_map(|n| representative(n)) {
+            if !sites.iter().any(|s| s.name == name) {
+                sites.push(scenario::Site { name });
+            }
+        }
+    }
+    let vhosts_left_out = sites.len().saturating_sub(MAX_SITES);
+    sites.truncate(MAX_SITES);
+    if sites.is_empty() {
+        return Err(ProbeError(format!(
+            "no virtual host serves https on port {port} with a DNS name"
+        )));
+    }
+
+    // Discovery: which certificate each SNI gets.
+    let mut pacer = Pacer::new(options.rate);
+    let snis: Vec<Option<String>> = sites
+        .iter()
+        .map(|s| Some(s.name.clone()))
+        .chain([None])
+        .collect();
+    let mut seen: Vec<Discovered> = Vec::new();
+    for sni in &snis {
+        pacer.wait();
+        seen.push(match dialer.tls(sni.as_deref(), &[b"h2", b"http/1.1"]) {
+            Ok(tls) => {
+                let certificate = Some(tls.certificate.clone());
+                let alpn = tls
+                    .alpn
+                    .as_ref()
+                    .map(|a| String::from_utf8_lossy(a).into_owned());
+                Discovered {
+                    sni: sni.clone(),
+                    certificate,
+                    alpn,
+                    refused: accepted(tls).err(),
+                }
+            }
+            Err(e) => Discovered {
+                sni: sni.clone(),
+                certificate: e.certificate,
+                alpn: None,
+                refused: Some(e.message),
+            },
+        });
+    }
+    if seen.iter().all(|d| d.certificate.is_none()) {
+        let why = seen
+            .iter()
+            .find_map(|d| d.refused.clone())
+            .unwrap_or_default();
+        return Err(ProbeError(format!(
+            "no handshake with {} showed a certificate: {why}",
+            options.connect
+        )));
+    }
+
+    // Certificates: matched by SANs to the configuration's, or added.
+    let configured = config.certificates.len();
+    // Each distinct certificate presented: its DER, id, SANs, and whether it is configured.
+    let mut certs: Vec<(CertificateDer<'static>, String, Vec<String>, bool)> = Vec::new();
+    for d in &seen {
+        let Some(cert) = &d.certificate else { continue };
+        if certs.iter().any(|(d, ..)| d == cert) {
+            continue;
+        }
+        let sans = certificate_sans(cert)
+            .map_err(|e| ProbeError(format!("a presented certificate: {e}")))?;
+        let key = sorted(&sans);
+        let shown = sans.iter().map(ToString::to_string).collect();
+        match config.certificates[..configured]
+            .iter()
+            .find(|c| sorted(&c.sans) == key)
+        {
+            Some(c) => certs.push((cert.clone(), c.id.clone(), shown, true)),
+            None => {
+                let id = new_id(&config.certificates, &sans, configured > 0);
+                config.certificates.push(CertificateConfig {
+                    id: id.clone(),
+                    sans,
+                });
+                certs.push((cert.clone(), id, shown, false));
+            }
+        }
+    }
+    let server = Server::build(config)
+        .map_err(|e| ProbeError(format!("{}: {e}", options.config.display())))?;
+    let listener = server
+        .listener_id(&listener_name)
+        .ok_or_else(|| ProbeError("the listener vanished".into()))?;
+
+    // Each SNI's connection facts.
+    let mut presented = Vec::new();
+    let mut conns: Vec<(Option<String>, Facts)> = Vec::new();
+    for d in &seen {
+        let sni = &d.sni;
+        let found = d
+            .certificate
+            .as_ref()
+            .and_then(|c| certs.iter().find(|(der, ..)| der == c));
+        let policy = server.sni_policy(listener, sni.as_deref().map(str::as_bytes));
+        presented.push(Presented {
+            sni: sni.clone(),
+            certificate: found.map(|(_, id, ..)| id.clone()),
+            sans: found
+                .map(|(_, _, sans, _)| sans.clone())
+                .unwrap_or_default(),
+            configured: found.is_some_and(|(.., configured)| *configured),
+            policy: policy
+                .and_then(|p| server.policy_name(p))
+                .map(str::to_string),
+            alpn: d.alpn.clone(),
+            error: d.refused.clone(),
+        });
+        let conn = match found.and_then(|(_, id, ..)| server.certificate_id(id)) {
+            Some(certificate) => facts(&server, listener, sni.as_deref(), certificate, policy)
+                .map(|conn| (conn, certificate)),
+            None => Err(d.refused.clone().unwrap_or_default()),
+        };
+        conns.push((sni.clone(), conn));
+    }
+
+    // The scenarios.
+    let conn_of = |sni: Option<&str>| {
+        conns
+            .iter()
+            .find(|(s, _)| s.as_deref() == sni)
+            .and_then(|(_, c)| c.as_ref().ok())
+    };
+    let relation = |sni: Option<&str>, target: &str| -> String {
+        relation(
+            &server,
+            listener,
+            conn_of(sni).map(|c| c.1),
+            sni,
+            target,
+            &sites,
+        )
+    };
+    let covered_unknown =
+        server
+            .config()
+            .certificates
+            .iter()
+            .flat_map(|c| &c.sans)
+            .find_map(|san| match san {
+                San::Dns(name) => name.strip_prefix(b"*.").map(|p| {
+                    format!(
+                        "probe-unknown.{}",
+                        String::from_utf8_lossy(p).to_ascii_lowercase()
+                    )
+                }),
+                San::Ip(_) => None,
+            })
+            .filter(|name| {
+                // No virtual host may claim it, through any of its patterns.
+                let host = Host::parse(name.as_bytes());
+                !server.config().vhosts.iter().flat_map(|v| &v.names).any(
+                    |n| matches!((NamePattern::parse(n), &host), (Ok(p), Ok(h)) if p.matches(h)),
+                )
+            });
+    let first = sites[0].name.clone();
+    let coalesced = sites[1..]
+        .iter()
+        .find(|s| {
+            conn_of(Some(&first)).is_some_and(|(conn, _)| {
+                Shape::h2(&format!("{}:{port}", s.name))
+                    .decide(&server, conn)
+                    .status()
+                    .is_none()
+            })
+        })
+        .map(|s| s.name.clone());
+    let plan = scenario::Plan {
+        port,
+        origin_ports: &origin_ports,
+        sites: sites.clone(),
+        covered_unknown,
+        uncovered: "misdirect-probe.invalid".into(),
+        relation: &relation,
+        coalesced,
+    };
+    let mut scenarios = scenario::generate(&plan);
+    let max = options.max_requests.min(MAX_REQUESTS);
+    let dropped = scenarios.len().saturating_sub(max);
+    scenarios.truncate(max);
+
+    // Send them, connection by connection.
+    let mut results = Vec::new();
+    let mut h2: Option<OpenH2> = None;
+    for scenario in scenarios {
+        let sni = scenario.sni.as_deref();
+        let expected = match conn_of(sni) {
+            Some((conn, _)) => expected(&server, conn, &scenario.shape),
+            None => {
+                let why = conns
+                    .iter()
+                    .find(|(s, _)| s.as_deref() == sni)
+                    .and_then(|(_, c)| c.as_ref().err().cloned())
+                    .unwrap_or_default();
+                results.push(ScenarioResult {
+                    scenario,
+                    expected: None,
+                    got: Got::Refused(why),
+                    outcome: Outcome::Skip,
+                });
+                continue;
+            }
+        };
+        // The server refused this SNI's session at discovery: the request would never reach
+        // HTTP, so it is not sent.
+        if let Some(why) = seen
+            .iter()
+            .find(|d| d.sni.as_deref() == sni)
+            .and_then(|d| d.refused.clone())
+        {
+            results.push(ScenarioResult {
+                scenario,
+                expected: Some(expected),
+                got: Got::Refused(why),
+                outcome: Outcome::Skip,
+            });
+            continue;
+        }
+        let got = if scenario.shape.is_h2() {
+            // One connection per SNI, as a coalescing client keeps; a new one only when the
+            // server ended it. A connection the server refused is not tried again.
+            let reuse = matches!(&h2, Some((s, c)) if s.as_deref() == sni
+                && c.as_ref().map_or(true, |c| !c.is_closed()));
+            // The pacing first (a slot for the connection, one for the request), then one
+            // deadline for the rest of the scenario.
+            if !reuse {
+                pacer.wait();
+            }
+            pacer.wait();
+            let deadline = Instant::now() + options.deadline;
+            if !reuse {
+                h2 = Some((scenario.sni.clone(), open_h2(&dialer, sni, deadline)));
+            }
+            match h2.as_mut().map(|(_, c)| c) {
+                Some(Ok(conn)) => {
+                    conn.get_mut().sock.set_deadline(deadline);
+                    let fields = scenario.shape.http2_fields(scenario.id).unwrap_or_default();
+                    let fields: Vec<(&[u8], &[u8])> = fields
+                        .iter()
+                        .map(|(n, v)| (n.as_slice(), v.as_slice()))
+                        .collect();
+                    match conn.exchange(&fields, true) {
+                        Ok(answer) => Got::Answer(answer),
+                        Err(e) => {
+                            let got = io_got(&e);
+                            h2 = None;
+                            got
+                        }
+                    }
+                }
+                Some(Err(got)) => got.clone(),
+                None => Got::Error("no connection".into()),
+            }
+        } else {
+            pacer.wait();
+            let bytes = scenario.shape.http1_bytes(scenario.id).unwrap_or_default();
+            // The handshake's deadline is the scenario's: the exchange follows on the stream.
+            match dialer.tls(sni, &[b"http/1.1"]) {
+                Ok(mut tls) => match client::http1_exchange(&mut tls.stream, &bytes) {
+                    Ok(answer) => Got::Answer(answer),
+                    Err(e) => io_got(&e),
+                },
+                Err(e) => Got::Refused(e.message),
+            }
+        };
+        let outcome = match &got {
+            Got::Answer(answer) if expected.matches(answer) => Outcome::Pass,
+            Got::Refused(_) => Outcome::Skip,
+            _ => Outcome::Fail,
+        };
+        results.push(ScenarioResult {
+            scenario,
+            expected: Some(expected),
+            got,
+            outcome,
+        });
+    }
+    Ok(Report {
+        target: options.connect,
+        config: options.config.clone(),
+        listener: listener_name,
+        port,
+        presented,
+        results,
+        dropped,
+        vhosts_left_out,
+    })
+}
+
+fn sorted(sans: &[San]) -> Vec<String> {
+    let mut v: Vec<String> = sans.iter().map(ToString::to_string).collect();
+    v.sort();
+    v
+}
+
+fn facts(
+    server: &Server<IgnoredAny>,
+    listener: ListenerId,
+    sni: Option<&str>,
+    certificate: CertId,
+    policy: Option<PolicyId>,
+) -> Result<Connection, String> {
+    server
+        .connection(&ConnectionFacts {
+            listener,
+            tls: Some(Handshake {
+                sni: sni.map(str::as_bytes),
+                certificate,
+                policy,
+            }),
+            gateway: None,
+        })
+        .map_err(|e| e.to_string())
+}
+
+fn expected(server: &Server<IgnoredAny>, conn: &Connection, shape: &Shape) -> Expected {
+    match shape.choose(server, conn) {
+        Ok(vhost) => Expected::Serve(server.config().vhosts[vhost as usize].name.clone()),
+        Err(reason) => Expected::Refuse {
+            status: match reason.status {
+                Status::BadRequest => 400,
+                Status::NotFound => 404,
+                Status::Misdirected => 421,
+                // CONNECT: the probe never sends it.
+                Status::NotOrigin => 501,
+            },
+            rule: reason.rule,
+            reason: reason.to_string(),
+        },
+    }
+}
+
+/// A certificate id for a presented certificate the configuration does not list: its first
+/// SAN, made unique.
+fn new_id(existing: &[CertificateConfig], sans: &[San], configured: bool) -> String {
+    let first = sans
+        .first()
+        .map_or("no SAN".to_string(), ToString::to_string);
+    let first = first.strip_prefix("DNS:").unwrap_or(&first);
+    let base = if configured {
+        format!("presented {first}")
+    } else {
+        first.to_string()
+    };
+    let mut id = base.clone();
+    let mut n = 2;
+    while existing.iter().any(|c| c.id == id) {
+        id = format!("{base} #{n}");
+        n += 1;
+    }
+    id
+}
+
+/// How a target name relates to a connection, in words.
+fn relation(
+    server: &Server<IgnoredAny>,
+    listener: ListenerId,
+    certificate: Option<CertId>,
+    sni: Option<&str>,
+    target: &str,
+    sites: &[scenario::Site],
+) -> String {
+    let on = match sni {
+        Some(sni) => format!("on {sni}'s connection"),
+        None => "on a connection without SNI".to_string(),
+    };
+    if sni == Some(target) {
+        return format!("{target} on its own connection");
+    }
+    let covered = certificate.is_some_and(|c| {
+        Host::parse(target.as_bytes()).is_ok_and(|host| server.certificate_covers(c, &host))
+    });
+    let configured = sites.iter().any(|s| s.name == target);
+    let same_policy = server.sni_policy(listener, Some(target.as_bytes()))
+        == server.sni_policy(listener, sni.map(str::as_bytes));
+    let what = match (configured, covered, same_policy) {
+        (true, true, true) => "coalesced (covered, same policy)",
+        (true, true, false) => "covered, another policy",
+        (true, false, _) => "not covered by the certificate",
+        (false, true, _) => "covered, no virtual host",
+        (false, false, _) => "covered by no certificate",
+    };
+    format!("{target} {on}: {what}")
+}
+
+/// A connection's facts and the certificate presented on it, or why there are none.
+type Facts = Result<(Connection, CertId), String>;
+
+/// The HTTP/2 connection in use: its SNI, and the connection or why it could not be made.
+type OpenH2 = (Option<String>, Result<Http2<TlsStream>, Got>);
+
+/// What one discovery handshake showed.
+struct Discovered {
+    sni: Option<String>,
+    certificate: Option<CertificateDer<'static>>,
+    alpn: Option<String>,
+    /// Why the server refused the session, in the handshake or right after it.
+    refused: Option<String>,
+}
+
+/// Whether the server keeps a session it completed: with TLS 1.3 a server that requires a
+/// client certificate sends its alert only after the client's handshake is done. Over h2 the
+/// server's SETTINGS (or the alert) come at once; over HTTP/1.1 a short read waits for an
+/// alert. Both within the handshake's deadline.
+fn accepted(tls: Tls) -> Result<(), String> {
+    if tls.alpn.as_deref() == Some(b"h2") {
+        return Http2::handshake(tls.stream)
+            .map(drop)
+            .map_err(|e| tls_alert(&e).unwrap_or_else(|| format!("HTTP/2 preface: {e}")));
+    }
+    let mut stream = tls.stream;
+    let settle = stream.sock.deadline().min(Instant::now() + SETTLE);
+    stream.sock.set_deadline(settle);
+    match std::io::Read::read(&mut stream, &mut [0u8; 1]) {
+        Err(e) if tls_alert(&e).is_some() => Err(tls_alert(&e).unwrap_or_default()),
+        Ok(0) => Err("the server closed the connection after the handshake".into()),
+        _ => Ok(()),
+    }
+}
+
+/// How long a discovery handshake without h2 waits for a late alert.
+const SETTLE: Duration = Duration::from_millis(300);
+
+fn open_h2(dialer: &Dialer, sni: Option<&str>, deadline: Instant) -> Result<Http2<TlsStream>, Got> {
+    let tls = dialer
+        .tls_by(sni, &[b"h2"], deadline)
+        .map_err(|e| Got::Refused(e.message))?;
+    if tls.alpn.as_deref() != Some(b"h2") {
+        return Err(Got::Refused("the server did not agree to h2 (ALPN)".into()));
+    }
+    Http2::handshake(tls.stream).map_err(|e| io_got(&e))
+}
+
+fn io_got(e: &std::io::Error) -> Got {
+    match tls_alert(e) {
+        Some(alert) => Got::Refused(alert),
+        None if h2::is_closed(e) => Got::Answer(Answer::Closed),
+        None => Got::Error(e.to_string()),
+    }
+}

@@ -1,0 +1,142 @@
+//! `misdirect-probe`: sends every request shape a configuration implies to a live HTTPS
+//! server and checks each answer against the crate's own decision (see the `misdirect_probe` library).
+//!
+//! ```text
+//! misdirect-probe --config server.toml --connect 127.0.0.1:8443 [--listener NAME]
+//!     [--insecure-ca ca.pem] [--client-cert cert.pem --client-key key.pem]
+//!     [--rate N] [--max-requests N] [--json]
+//! ```
+//!
+//! Exit status: 0 when every scenario passed (or was skipped), 1 when one failed, 2 when the
+//! run could not start (arguments, configuration, no handshake).
+//!
+//! Each discovery handshake and each scenario ends within `DEADLINE` (5 s), whatever the
+//! server sends or holds back, so a run's length is bounded by its scenario count.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use misdirect_probe::{DEADLINE, MAX_RATE, MAX_REQUESTS, MAX_SITES, Options, run};
+
+fn usage() -> String {
+    let d = DEADLINE.as_secs();
+    let most = (MAX_SITES + 1 + MAX_REQUESTS) as u64 * d;
+    format!(
+        "usage: misdirect-probe --config FILE --connect HOST:PORT [--listener NAME] \
+[--insecure-ca CA.pem] [--client-cert CERT.pem --client-key KEY.pem] [--rate N] \
+[--max-requests N] [--json]
+
+  --config        the crate's TOML configuration: what the server is meant to serve
+  --connect       the only address connected to (resolved once)
+  --listener      the configuration's TLS listener the address stands for (default: the one
+                  on the address's port, else the only one)
+  --insecure-ca   check the server's chains against this CA, not its names (default: accept
+                  and record any certificate)
+  --client-cert   a client certificate (and --client-key) to offer when a server asks
+  --rate          requests and connections per second, at most 50 (default 50)
+  --max-requests  at most 500 (default 500)
+  --json          one JSON document instead of lines
+
+Whatever the server sends or holds back, each TLS handshake of the discovery (one per name
+and one without SNI) and each scenario (its connection when it needs a new one, and its
+answer) ends within {d} s: a run of S scenarios over N names ends within (N + 1 + S) x {d} s
+(at most {most} s: {MAX_SITES} names, {MAX_REQUESTS} scenarios), plus its pacing by --rate:
+at most (N + 1 + 2 x S) / rate s."
+    )
+}
+
+struct Args {
+    options: Options,
+    json: bool,
+}
+
+fn parse() -> Result<Args, String> {
+    let mut config = None;
+    let mut connect: Option<SocketAddr> = None;
+    let mut listener = None;
+    let mut ca = None;
+    let mut cert = None;
+    let mut key = None;
+    let mut rate = MAX_RATE;
+    let mut max = MAX_REQUESTS;
+    let mut json = false;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--config" => config = Some(PathBuf::from(value()?)),
+            "--connect" => {
+                let text = value()?;
+                connect = Some(
+                    text.to_socket_addrs()
+                        .map_err(|e| format!("--connect {text}: {e}"))?
+                        .next()
+                        .ok_or_else(|| format!("--connect {text}: no address"))?,
+                );
+            }
+            "--listener" => listener = Some(value()?),
+            "--insecure-ca" => ca = Some(PathBuf::from(value()?)),
+            "--client-cert" => cert = Some(PathBuf::from(value()?)),
+            "--client-key" => key = Some(PathBuf::from(value()?)),
+            "--rate" => {
+                rate = value()?
+                    .parse()
+                    .ok()
+                    .filter(|r| (1..=MAX_RATE).contains(r))
+                    .ok_or(format!("--rate takes 1 to {MAX_RATE}"))?;
+            }
+            "--max-requests" => {
+                max = value()?
+                    .parse()
+                    .ok()
+                    .filter(|m| (1..=MAX_REQUESTS).contains(m))
+                    .ok_or(format!("--max-requests takes 1 to {MAX_REQUESTS}"))?;
+            }
+            "--json" => json = true,
+            "-h" | "--help" => {
+                println!("{}", usage());
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    let config = config.ok_or("--config is required")?;
+    let connect = connect.ok_or("--connect is required")?;
+    let client_cert = match (cert, key) {
+        (Some(cert), Some(key)) => Some((cert, key)),
+        (None, None) => None,
+        _ => return Err("--client-cert and --client-key go together".into()),
+    };
+    let mut options = Options::new(&config, connect);
+    options.listener = listener;
+    options.ca = ca;
+    options.client_cert = client_cert;
+    options.rate = rate;
+    options.max_requests = max;
+    Ok(Args { options, json })
+}
+
+fn main() -> ExitCode {
+    let args = match parse() {
+        Ok(args) => args,
+        Err(e) => {
+            eprintln!("misdirect-probe: {e}\n{}", usage());
+            return ExitCode::from(2);
+        }
+    };
+    match run(&args.options) {
+        Ok(report) => {
+            if args.json {
+                println!("{}", report.json());
+            } else {
+                print!("{}", report.text());
+            }
+            ExitCode::from(u8::try_from(report.exit_code()).unwrap_or(1))
+        }
+        Err(e) => {
+            eprintln!("misdirect-probe: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,217 @@
+//! Subject Alternative Names read from a certificate (features `rustls`, `serde`), so a
+//! [`CertificateConfig`] can come from the certificate the TLS layer presents instead of a SAN
+//! list typed twice.
+//!
+//! Only the path to the SAN extension is walked (RFC 5280 §4.1, §4.2.1.6), with DER's rules on
+//! lengths; the certificate's signature and validity are the TLS library's business. The input
+//! is configuration, but it is still bounded: every length is checked against what remains.
+
+use core::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use crate::decision::server::CertificateConfig;
+use crate::names::pattern::San;
+
+/// id-ce-subjectAltName, 2.5.29.17 (RFC 5280 §4.2.1.6), as DER content octets.
+const SAN_OID: &[u8] = &[0x55, 0x1d, 0x11];
+
+/// A certificate whose DER does not have the shape RFC 5280 gives it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CertificateError {
+    /// What was expected where the walk stopped.
+    pub expected: &'static str,
+}
+
+impl fmt::Display for CertificateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "malformed certificate DER: expected {}", self.expected)
+    }
+}
+
+impl std::error::Error for CertificateError {}
+
+/// One DER element: its tag and contents.
+struct Tlv<'a> {
+    tag: u8,
+    contents: &'a [u8],
+}
+
+/// Reads one element off the front of `input`; only single-byte tags (all X.509 needs).
+fn next<'a>(input: &mut &'a [u8], expected: &'static str) -> Result<Tlv<'a>, CertificateError> {
+    let err = CertificateError { expected };
+    let (&tag, rest) = input.split_first().ok_or(err.clone())?;
+    let (&first, mut rest) = rest.split_first().ok_or(err.clone())?;
+    let len = if first < 0x80 {
+        usize::from(first)
+    } else {
+        let octets = usize::from(first & 0x7f);
+        if octets == 0 || octets > 4 || rest.len() < octets {
+            return Err(err);
+        }
+        let (bytes, after) = rest.split_at(octets);
+        rest = after;
+        bytes.iter().fold(0usize, |n, &b| (n << 8) | usize::from(b))
+    };
+    if tag & 0x1f == 0x1f || rest.len() < len {
+        return Err(err);
+    }
+    let (contents, after) = rest.split_at(len);
+    *input = after;
+    Ok(Tlv { tag, contents })
+}
+
+fn expect<'a>(
+    input: &mut &'a [u8],
+    tag: u8,
+    expected: &'static str,
+) -> Result<&'a [u8], CertificateError> {
+    let tlv = next(input, expected)?;
+    if tlv.tag == tag {
+        Ok(tlv.contents)
+    } else {
+        Err(CertificateError { expected })
+    }
+}
+
+/// The dNSName and iPAddress SANs of a DER certificate, each with its kind, in certificate
+/// order. An iPAddress of a length other than 4 or 16 octets is left out (it names no address). Other name forms (email, URI, ...) are not names a host can
+/// match (RFC 9525 §6.3) and are left out.
+///
+/// # Errors
+/// A [`CertificateError`] when the DER is not a certificate.
+pub fn certificate_sans(der: &[u8]) -> Result<Vec<San>, CertificateError> {
+    let mut input = der;
+    let mut cert = expect(&mut input, 0x30, "Certificate SEQUENCE")?;
+    let mut tbs = expect(&mut cert, 0x30, "TBSCertificate SEQUENCE")?;
+    let mut sans = Vec::new();
+    while !tbs.is_empty() {
+        let field = next(&mut tbs, "a TBSCertificate field")?;
+        // extensions [3] EXPLICIT, the last field.
+        if field.tag != 0xa3 {
+            continue;
+        }
+        let mut explicit = field.contents;
+        let mut extensions = expect(&mut explicit, 0x30, "Extensions SEQUENCE")?;
+        while !extensions.is_empty() {
+            let mut extension = expect(&mut extensions, 0x30, "Extension SEQUENCE")?;
+            let oid = expect(&mut extension, 0x06, "extnID OBJECT IDENTIFIER")?;
+            let mut value = next(&mut extension, "critical BOOLEAN or extnValue")?;
+            if value.tag == 0x01 {
+                value = next(&mut extension, "extnValue OCTET STRING")?;
+            }
+            if value.tag != 0x04 {
+                return Err(CertificateError {
+                    expected: "extnValue OCTET STRING",
+                });
+            }
+            if oid != SAN_OID {
+                continue;
+            }
+            let mut octets = value.contents;
+            let mut names = expect(&mut octets, 0x30, "GeneralNames SEQUENCE")?;
+            while !names.is_empty() {
+                let name = next(&mut names, "GeneralName")?;
+                match (name.tag, name.contents.len()) {
+                    // dNSName [2] IMPLICIT IA5String
+                    (0x82, _) => sans.push(San::Dns(name.contents.to_vec())),
+                    // iPAddress [7] IMPLICIT OCTET STRING
+                    (0x87, 4) => {
+                        let octets: [u8; 4] = name.contents.try_into().unwrap_or_default();
+                        sans.push(San::Ip(IpAddr::V4(Ipv4Addr::from(octets))));
+                    }
+                    (0x87, 16) => {
+                        let octets: [u8; 16] = name.contents.try_into().unwrap_or_default();
+                        sans.push(San::Ip(IpAddr::V6(Ipv6Addr::from(octets))));
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    Ok(sans)
+}
+
+impl CertificateConfig {
+    /// A certificate with the SANs of a DER certificate.
+    ///
+    /// # Errors
+    /// A [`CertificateError`] when the DER is not a certificate.
+    pub fn from_der(id: &str, der: &[u8]) -> Result<Self, CertificateError> {
+        Ok(CertificateConfig {
+            id: id.to_string(),
+            sans: certificate_sans(der)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cert(names: &[&str], ips: &[&str]) -> Vec<u8> {
+        let mut params =
+            rcgen::CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+                .unwrap();
+        for ip in ips {
+            params
+                .subject_alt_names
+                .push(rcgen::SanType::IpAddress(ip.parse().unwrap()));
+        }
+        params.subject_alt_names.push(rcgen::SanType::Rfc822Name(
+            "ops@example.com".try_into().unwrap(),
+        ));
+        let key = rcgen::KeyPair::generate().unwrap();
+        params.self_signed(&key).unwrap().der().to_vec()
+    }
+
+    #[test]
+    fn reads_dns_and_ip_sans_in_order() {
+        let der = cert(
+            &["a.example.test", "*.example.test"],
+            &["192.0.2.1", "2001:db8::1"],
+        );
+        let sans = certificate_sans(&der).unwrap();
+        assert_eq!(
+            sans,
+            [
+                San::Dns(b"a.example.test".to_vec()),
+                San::Dns(b"*.example.test".to_vec()),
+                San::Ip("192.0.2.1".parse().unwrap()),
+                San::Ip("2001:db8::1".parse().unwrap()),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_dns_name_that_reads_as_an_address_stays_a_dns_name() {
+        // The hostile review's certificate: its only SAN is the dNSName "192.0.2.1" (rcgen
+        // reads address text as an iPAddress, so the dNSName is written explicitly).
+        let mut params = rcgen::CertificateParams::default();
+        params.subject_alt_names = vec![rcgen::SanType::DnsName(
+            "192.0.2.1".to_string().try_into().unwrap(),
+        )];
+        let key = rcgen::KeyPair::generate().unwrap();
+        let der = params.self_signed(&key).unwrap().der().to_vec();
+        assert_eq!(
+            certificate_sans(&der).unwrap(),
+            [San::Dns(b"192.0.2.1".to_vec())]
+        );
+    }
+
+    #[test]
+    fn truncated_or_foreign_der_is_an_error_not_a_panic() {
+        let der = cert(&["a.example.test"], &[]);
+        for cut in 0..der.len() {
+            // The outer length no longer fits: every strict prefix is refused.
+            assert!(
+                certificate_sans(&der[..cut]).is_err(),
+                "prefix of {cut} bytes"
+            );
+        }
+        assert!(certificate_sans(b"").is_err());
+        assert!(certificate_sans(b"\x30\x84\xff\xff\xff\xff").is_err());
+        assert!(certificate_sans(&[0x30; 64]).is_err());
+        let err = certificate_sans(b"-----BEGIN CERTIFICATE-----").unwrap_err();
+        assert_eq!(err.expected, "Certificate SEQUENCE");
+    }
+}
