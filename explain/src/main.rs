@@ -2,10 +2,10 @@
 //! by a configuration file or inline SANs and virtual hosts.
 //!
 //! ```text
-//! cargo run --features cli --example explain -- --san '*.example.com' \
+//! cargo run -p misdirect-explain -- --san '*.example.com' \
 //!     --vhost a=a.example.com --vhost b=b.example.com --sni a.example.com \
 //!     https://b.example.com/
-//! cargo run --features cli --example explain -- --config server.toml --sni a.example.com \
+//! cargo run -p misdirect-explain -- --config server.toml --sni a.example.com \
 //!     --port 443 --http-version 1.1 c.example.org
 //! ```
 //!
