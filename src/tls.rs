@@ -23,11 +23,11 @@ use core::fmt;
 use std::io;
 use std::sync::Arc;
 
-use rustls::ServerConfig;
 use rustls::server::{
     ClientHello, ProducesTickets, ResolvesServerCert, ServerConnection, StoresServerSessions,
 };
 use rustls::sign::CertifiedKey;
+use rustls::{HandshakeKind, ServerConfig};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_rustls::LazyConfigAcceptor;
@@ -52,8 +52,9 @@ pub enum TlsError {
     /// The handshake's SNI selects a policy no `ServerConfig` was registered for.
     NoConfigForPolicy(String),
     /// A resumed session whose resumption data does not name a policy and certificate of this
-    /// server (not made by an [`Acceptor`], or by one of a server whose certificates changed):
-    /// its certificate and policy are unknown, so it is refused rather than guessed.
+    /// server (not made by an [`Acceptor`], or by one of a server whose certificates changed),
+    /// or, read by [`TlsFacts::from_stream`], that has none (a TLS 1.2 session): its
+    /// certificate and policy are unknown, so it is refused rather than guessed.
     ForeignResumption,
     /// The resolver was made for another build of the server than the acceptor's.
     ForeignResolver,
@@ -351,6 +352,13 @@ pub struct TlsFacts {
 /// rebuilt server reads as other entries; it is refused as foreign.
 const RESUMPTION_TAG: &[u8; 10] = b"misdirect2";
 
+/// Whether rustls resumed the session, TLS 1.3 or TLS 1.2. Not `received_resumption_data`:
+/// rustls hands that back for TLS 1.3 only, so a resumed TLS 1.2 session (session id or
+/// ticket) has none.
+fn resumed(conn: &ServerConnection) -> bool {
+    conn.handshake_kind() == Some(HandshakeKind::Resumed)
+}
+
 impl TlsFacts {
     /// Reads the facts off an accepted tokio-rustls stream whose handshake was not made by an
     /// [`Acceptor`] (one `ServerConfig` with a [`CertResolver`]): the certificate is the one the
@@ -358,7 +366,9 @@ impl TlsFacts {
     /// SNI. A resumed session carrying an [`Acceptor`]'s resumption data reports its original
     /// certificate and policy; any other resumed session is refused: its original handshake,
     /// and so the policy its client was checked under, is unknown, and guessing it from today's
-    /// SNI is CVE-2025-23048. Use an [`Acceptor`] (or disable resumption) to resume sessions.
+    /// SNI is CVE-2025-23048. That includes every resumed TLS 1.2 session, whose resumption
+    /// data rustls does not hand back. Use an [`Acceptor`] (or disable resumption) to resume
+    /// sessions.
     ///
     /// # Errors
     /// [`TlsError::NoCertificate`] when the resolver has no certificate for the SNI;
@@ -376,6 +386,10 @@ impl TlsFacts {
                     resolver.resolve(data).ok_or(TlsError::ForeignResumption)?;
                 (certificate, Some(policy))
             }
+            // Resumed without data: not an acceptor's session, or a TLS 1.2 one, whose data
+            // rustls does not hand back. Nothing here scoped it, so its original policy is
+            // unknown.
+            None if resumed(conn) => return Err(TlsError::ForeignResumption),
             None => {
                 let (certificate, _) = resolver
                     .select(sni.as_deref())
@@ -396,7 +410,7 @@ impl TlsFacts {
             sni,
             certificate,
             policy,
-            resumed: conn.received_resumption_data().is_some(),
+            resumed: resumed(conn),
             alpn: conn.alpn_protocol().map(<[u8]>::to_vec),
             client_certificate: conn.peer_certificates().is_some_and(|c| !c.is_empty()),
         }
@@ -534,12 +548,15 @@ impl<T> Acceptor<T> {
             .into_stream_with(config, |conn| conn.set_resumption_data(&data))
             .await?;
         let (_, conn) = stream.get_ref();
+        // The scoped store only resumes sessions of this policy and these certificates, and
+        // rustls only resumes one for the same SNI (RFC 6066 §3), which selects the same
+        // certificate: the original handshake is this one's. A TLS 1.3 session's data says so
+        // too, and is checked: anything else was not made by this acceptor's scope (a store
+        // shared with an unscoped configuration) and is refused, never guessed. New tickets
+        // carry `data`, which is then the original's too. A resumed TLS 1.2 session has no data
+        // to check (rustls stores it but hands it back for TLS 1.3 only); the scope alone
+        // vouches for it, as the scoped store and ticketer found it.
         if let Some(original) = conn.received_resumption_data() {
-            // The scoped store only resumes sessions of this policy and these certificates, and
-            // rustls only resumes one for the same SNI (RFC 6066 §3), which selects the same
-            // certificate: the original handshake is this one's. Anything else was not made by
-            // this acceptor's scope (a store shared with an unscoped configuration): refused,
-            // never guessed. New tickets carry `data`, which is then the original's too.
             if self.resolver.resolve(original) != Some((certificate, policy)) {
                 return Err(TlsError::ForeignResumption.into());
             }
