@@ -204,7 +204,7 @@ pub use server::{
     San, Scheme, Server, SkippedSan, SniPolicy, UnknownHost, VhostConfig,
 };
 #[cfg(feature = "rustls")]
-pub use tls::{Acceptor, CertResolver, TlsError, TlsFacts};
+pub use tls::{Acceptor, CertResolver, ClientAuth, PolicyTls, TlsError, TlsFacts};
 pub use verdict::{Cause, Reason, Rule, Status, Verdict};
 #[cfg(any(feature = "rustls", feature = "serde"))]
 pub use x509::{CertificateError, certificate_sans};
