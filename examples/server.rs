@@ -40,6 +40,9 @@
 //! get the new generation (new certificates included) and the old generation's connections are
 //! drained (HTTP/2 GOAWAY, HTTP/1.1 `Connection: close`; past `--grace` their requests get 421).
 //! A file that does not parse or build changes nothing, and the log names the file and entry.
+//! Every CA in `ca.pem` is trusted for the `mtls` policy's client certificates. TLS sessions
+//! (tickets and session ids) made before a reload resume after it when the policy, its client
+//! CAs and the certificates are unchanged; any change gives the client a full handshake.
 #![allow(dead_code)] // `main` and some fields are unused when the tests include this file.
 
 #[path = "common/browser.rs"]
@@ -63,14 +66,13 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use misdirect::{
-    Acceptor, CertResolver, CertificateConfig, Changes, Config, Generation, ListenerId,
-    MisdirectLayer, QuicAcceptor, Reloadable, Server, TlsFacts,
+    Acceptor, CertResolver, CertificateConfig, Changes, ClientAuth, Config, Generation, ListenerId,
+    MisdirectLayer, PolicyTls, QuicAcceptor, Reloadable, Server, TlsFacts,
 };
-use rustls::RootCertStore;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use rustls::server::{ServerSessionMemoryCache, StoresServerSessions, WebPkiClientVerifier};
+use rustls::server::{ProducesTickets, ServerSessionMemoryCache, StoresServerSessions};
 use rustls::sign::CertifiedKey;
 use tokio::net::{TcpListener, TcpStream};
 
@@ -189,14 +191,25 @@ pub struct Running {
     pub dir: PathBuf,
     /// The current configuration generation; connections keep the one they were made on.
     pub sites: Arc<Reloadable<Site>>,
-    /// The TLS session cache every generation's configurations share.
-    sessions: Arc<dyn StoresServerSessions>,
+    /// The TLS session cache and ticket key every generation's configurations share.
+    sessions: Sessions,
     /// The accept loop.
     pub task: tokio::task::JoinHandle<()>,
     /// HTTP/3.
     pub h3: h3::Running,
     /// Every answered request.
     pub log: browser::RequestLog,
+}
+
+/// Where TLS sessions live, kept across generations: the session cache (TLS 1.2 session ids)
+/// and the ticketer (TLS 1.3 and TLS 1.2 tickets), whose key must outlive a reload for a
+/// session made before it to resume after it.
+#[derive(Clone)]
+pub struct Sessions {
+    /// The session cache.
+    pub cache: Arc<dyn StoresServerSessions>,
+    /// The ticketer.
+    pub ticketer: Arc<dyn ProducesTickets>,
 }
 
 /// What one configuration generation serves with: the decision and the TLS glue built for it.
@@ -406,9 +419,14 @@ pub async fn start(options: Options) -> Result<Running> {
             .replace("PORT", &addr.port().to_string());
         std::fs::write(&file, text)?;
     }
-    // One session cache for every policy and every generation: the acceptor scopes what it
-    // stores to the policy and certificates that made it, so nothing resumes into another.
-    let sessions: Arc<dyn StoresServerSessions> = ServerSessionMemoryCache::new(1024);
+    // One session cache and one ticket key for every policy and every generation: the
+    // acceptor scopes what they hold to the policy, its declared client trust and versions, and
+    // the certificates that made it, so nothing resumes into another, and a reload that changes
+    // none of them keeps its clients' sessions.
+    let sessions = Sessions {
+        cache: ServerSessionMemoryCache::new(1024),
+        ticketer: rustls::crypto::ring::Ticketer::new()?,
+    };
     let sites = Arc::new(Reloadable::new(build_site(&dir, addr.port(), &sessions)?));
     let grace = options.grace.unwrap_or(Duration::from_secs(10));
 
@@ -458,7 +476,7 @@ pub async fn start(options: Options) -> Result<Running> {
 
 /// Builds one generation from `server.toml` and the PEM files in `dir`: the decision, with the
 /// certificates' SANs read from the PEMs served, and the TLS glue.
-fn build_site(dir: &Path, port: u16, sessions: &Arc<dyn StoresServerSessions>) -> Result<Site> {
+fn build_site(dir: &Path, port: u16, sessions: &Sessions) -> Result<Site> {
     let pki = load_pki(dir)?;
     let file = dir.join("server.toml");
     let mut config: Config<String> =
@@ -472,7 +490,11 @@ fn build_site(dir: &Path, port: u16, sessions: &Arc<dyn StoresServerSessions>) -
         .listener_for(true, port)
         .ok_or_else(|| format!("{}: no TLS listener on port {port}", file.display()))?;
 
-    // TLS: one resolver, one rustls configuration per policy, all on the shared session cache.
+    // TLS: one resolver, one declared rustls configuration per policy, all on the shared
+    // session cache and ticket key. Declared, not hand-built: the crate builds each policy's
+    // client verifier itself, so it knows the trust a session was verified under, and a session
+    // resumes after a reload exactly when that trust, the policy and the certificates are
+    // unchanged.
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let resolver = Arc::new(CertResolver::new(
         &server,
@@ -482,43 +504,31 @@ fn build_site(dir: &Path, port: u16, sessions: &Arc<dyn StoresServerSessions>) -
         ],
         Some("example"),
     )?);
-    let alpn = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    let mut public = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
-        .with_safe_default_protocol_versions()?
-        .with_no_client_auth()
-        .with_cert_resolver(resolver.clone());
-    public.alpn_protocols = alpn.clone();
-    public.session_storage = Arc::clone(sessions);
-    let mut roots = RootCertStore::empty();
-    roots.add(leaf_der(&pki.ca)?)?;
-    let verifier =
-        WebPkiClientVerifier::builder_with_provider(Arc::new(roots), Arc::clone(&provider))
-            .build()?;
-    let mut mtls = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
-        .with_safe_default_protocol_versions()?
-        .with_client_cert_verifier(verifier)
-        .with_cert_resolver(resolver.clone());
-    mtls.alpn_protocols = alpn.clone();
-    mtls.session_storage = Arc::clone(sessions);
+    let declare = |client_auth: ClientAuth| {
+        PolicyTls::new(Arc::clone(&provider), client_auth)
+            .with_alpn(vec![b"h2".to_vec(), b"http/1.1".to_vec()])
+            .with_session_storage(Arc::clone(&sessions.cache))
+            .with_ticketer(Arc::clone(&sessions.ticketer))
+    };
+    let public = declare(ClientAuth::None);
+    // mtls: every CA in ca.pem is trusted for client certificates.
+    let mtls = declare(ClientAuth::Required {
+        roots: CertificateDer::pem_slice_iter(pki.ca.as_bytes())
+            .collect::<std::result::Result<Vec<_>, _>>()?,
+    });
     // legacy: a site kept for old clients, TLS 1.2 only (over QUIC, which has TLS 1.3 alone,
     // its policy is public's settings under its own name).
-    let mut legacy = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
-        .with_protocol_versions(&[&rustls::version::TLS12])?
-        .with_no_client_auth()
-        .with_cert_resolver(resolver.clone());
-    legacy.alpn_protocols = alpn;
-    legacy.session_storage = Arc::clone(sessions);
-    let (public, mtls, legacy) = (Arc::new(public), Arc::new(mtls), Arc::new(legacy));
+    let legacy = declare(ClientAuth::None).with_versions(&[&rustls::version::TLS12]);
     let acceptor = Arc::new(
-        Acceptor::new(
+        Acceptor::new_declared(
             Arc::clone(&server),
             listener,
             Arc::clone(&resolver),
             "public",
-            Arc::clone(&public),
+            &public,
         )?
-        .with_policy("mtls", Arc::clone(&mtls))?
-        .with_policy("legacy", legacy)?,
+        .with_declared_policy("mtls", &mtls)?
+        .with_declared_policy("legacy", &legacy)?,
     );
 
     // HTTP/3: the same policies with the ALPN `h3` (legacy, TLS 1.2 on TCP, is public's
@@ -526,20 +536,16 @@ fn build_site(dir: &Path, port: u16, sessions: &Arc<dyn StoresServerSessions>) -
     let h3_listener = server
         .listener_id("h3")
         .ok_or_else(|| format!("{}: no listener \"h3\"", file.display()))?;
-    let h3 = |config: &rustls::ServerConfig| {
-        let mut config = config.clone();
-        config.alpn_protocols = vec![b"h3".to_vec()];
-        Arc::new(config)
-    };
-    let quic = QuicAcceptor::new(
+    let h3 = |tls: &PolicyTls| tls.clone().with_alpn(vec![b"h3".to_vec()]);
+    let quic = QuicAcceptor::new_declared(
         Arc::clone(&server),
         h3_listener,
         Arc::clone(&resolver),
         "public",
-        h3(&public),
+        &h3(&public),
     )?
-    .with_policy("mtls", h3(&mtls))?
-    .with_policy("legacy", h3(&public))?;
+    .with_declared_policy("mtls", &h3(&mtls))?
+    .with_declared_policy("legacy", &h3(&public))?;
     Ok(Site {
         server,
         acceptor,

@@ -179,7 +179,7 @@ pub use embed::quic::{QuicAcceptor, bounded_transport};
 #[cfg(feature = "reload")]
 pub use embed::reload::{Changes, Generation, Reloadable, Retirement};
 #[cfg(feature = "rustls")]
-pub use embed::tls::{Acceptor, CertResolver, TlsError, TlsFacts};
+pub use embed::tls::{Acceptor, CertResolver, ClientAuth, PolicyTls, TlsError, TlsFacts};
 #[cfg(any(feature = "rustls", feature = "serde"))]
 pub use embed::x509::{CertificateError, certificate_sans};
 pub use names::index::{Hit, IndexError, Lookup, MatchKind, NameIndex};

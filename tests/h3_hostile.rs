@@ -66,6 +66,9 @@ const MIB: usize = 1 << 20;
 const EXCESSIVE_LOAD: u64 = 0x107;
 const MESSAGE_ERROR: u64 = 0x10e;
 
+/// A field line: name and value, as written.
+type Field<'a> = (&'a [u8], &'a [u8]);
+
 /// A client whose send buffer is small, so that what the counting allocator sees grow is the
 /// server's, not the client's own queue.
 fn lean_client(running: &server::Running) -> quinn::ClientConfig {
@@ -90,7 +93,7 @@ async fn h3_repeated_or_misplaced_pseudo_headers_are_refused() {
         let site_a = format!("https://a.example.test:{port}/");
         let authority = format!("a.example.test:{port}");
         let a = authority.as_bytes();
-        let shapes: [(&str, Vec<(&[u8], &[u8])>); 6] = [
+        let shapes: [(&str, Vec<Field>); 6] = [
             (
                 "two :authority, the foreign one first",
                 vec![
@@ -163,7 +166,7 @@ async fn h3_repeated_or_misplaced_pseudo_headers_are_refused() {
             );
         }
         // The same fields once each, in order: served (the control).
-        let good: Vec<(&[u8], &[u8])> = vec![
+        let good: Vec<Field> = vec![
             (b":method", b"GET"),
             (b":scheme", b"https"),
             (b":path", b"/"),

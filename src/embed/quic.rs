@@ -32,8 +32,10 @@
 //!
 //! Resumption: each policy's `ServerConfig` gets the same scoped session store and ticketer as
 //! with [`Acceptor`], so a session resumes only under the policy and certificates it was made
-//! with; rustls resumes only for the same SNI, which selects the same certificate. QUIC's
-//! rustls connection takes no resumption data from outside, and it needs none here.
+//! with, and with the same declaration ([`QuicAcceptor::with_declared_policy`]: also across a
+//! reload) or on the same server build (a hand-built configuration); rustls resumes only for
+//! the same SNI, which selects the same certificate. QUIC's rustls connection takes no
+//! resumption data from outside, and it needs none here.
 //!
 //! This leans on quinn's crypto traits (`crypto::ServerConfig`, `crypto::Session`), which quinn
 //! exposes for alternative TLS stacks; they are a lower layer than its connection API and
@@ -58,7 +60,7 @@ use rustls::ServerConfig;
 use rustls::pki_types::CertificateDer;
 
 use crate::decision::server::{CertId, ListenerId, PolicyId, Server};
-use crate::embed::tls::{CertResolver, TlsError, TlsFacts, scoped};
+use crate::embed::tls::{CertResolver, PolicyTls, TlsError, TlsFacts, scoped};
 
 /// The longest ClientHello held back before its SNI is read. quinn's own limit on buffered
 /// CRYPTO data is 16 KiB by default; real ClientHellos, post-quantum key shares included, are a
@@ -98,10 +100,12 @@ impl<T> fmt::Debug for QuicAcceptor<T> {
 }
 
 impl<T: Send + Sync + 'static> QuicAcceptor<T> {
-    /// A QUIC acceptor for a TLS listener, with the `ServerConfig` of the policy that handshakes
-    /// selecting no virtual host get (`default_policy`). Like [`Acceptor::new`], it keeps its
-    /// own copy of each configuration, with a session store and ticketer scoped to the policy
-    /// and certificates.
+    /// A QUIC acceptor for a TLS listener, with the hand-built `ServerConfig` of the policy
+    /// that handshakes selecting no virtual host get (`default_policy`). Like
+    /// [`Acceptor::new`], it keeps its own copy of each configuration, with a session store
+    /// and ticketer scoped to the policy, the certificates and, for a hand-built
+    /// configuration, the server build (no resumption across a reload; see
+    /// [`QuicAcceptor::new_declared`] for that).
     ///
     /// # Errors
     /// [`TlsError::NotTlsListener`], [`TlsError::UnknownPolicy`], [`TlsError::ForeignResolver`],
@@ -115,39 +119,99 @@ impl<T: Send + Sync + 'static> QuicAcceptor<T> {
         default_policy: &str,
         config: Arc<ServerConfig>,
     ) -> Result<Self, TlsError> {
+        Self::empty(server, listener, resolver, default_policy)?.with_policy(default_policy, config)
+    }
+
+    /// A QUIC acceptor for a TLS listener, with the declaration of the default policy: the
+    /// crate builds its `ServerConfig`, as [`Acceptor::with_declared_policy`] does, so its
+    /// sessions resume across a reload that changes none of the policy's name, certificates
+    /// and declaration. The declaration must allow TLS 1.3 and should offer the ALPN `h3`.
+    ///
+    /// # Errors
+    /// [`TlsError::NotTlsListener`], [`TlsError::UnknownPolicy`], [`TlsError::ForeignResolver`],
+    /// [`TlsError::PolicyConfig`] for a declaration rustls cannot build, or
+    /// [`TlsError::QuicConfig`] for one QUIC cannot run.
+    ///
+    /// [`Acceptor::with_declared_policy`]: crate::Acceptor::with_declared_policy
+    pub fn new_declared(
+        server: Arc<Server<T>>,
+        listener: ListenerId,
+        resolver: Arc<CertResolver>,
+        default_policy: &str,
+        tls: &PolicyTls,
+    ) -> Result<Self, TlsError> {
+        Self::empty(server, listener, resolver, default_policy)?
+            .with_declared_policy(default_policy, tls)
+    }
+
+    /// An acceptor with no configuration yet; `new` and `new_declared` register the default
+    /// policy's before anyone sees it.
+    fn empty(
+        server: Arc<Server<T>>,
+        listener: ListenerId,
+        resolver: Arc<CertResolver>,
+        default_policy: &str,
+    ) -> Result<Self, TlsError> {
         let policy = crate::embed::tls::check_parts(&server, listener, &resolver, default_policy)?;
         let configs = vec![None; server.config().policies.len()];
-        let acceptor = QuicAcceptor {
+        Ok(QuicAcceptor {
             server,
             listener,
             resolver,
             configs,
             default_policy: policy,
-        };
-        acceptor.with_policy(default_policy, config)
+        })
     }
 
-    /// Registers the `ServerConfig` of another TLS policy. A handshake whose SNI selects a
-    /// policy with no configuration fails with the TLS alert `handshake_failure`.
+    /// Registers the hand-built `ServerConfig` of another TLS policy; its sessions resume only
+    /// on this server build. A handshake whose SNI selects a policy with no configuration
+    /// fails with the TLS alert `handshake_failure`.
     ///
     /// # Errors
     /// [`TlsError::UnknownPolicy`], or [`TlsError::QuicConfig`] for a configuration QUIC
     /// cannot run (no TLS 1.3, no `TLS13_AES_128_GCM_SHA256`, a `max_early_data_size` other
     /// than 0 and `u32::MAX`).
-    pub fn with_policy(
+    pub fn with_policy(self, policy: &str, config: Arc<ServerConfig>) -> Result<Self, TlsError> {
+        let id = self.policy_id(policy)?;
+        let config = scoped(&self.resolver, id, &config, None);
+        self.register(policy, id, config)
+    }
+
+    /// Registers another TLS policy from its declaration (see
+    /// [`Acceptor::with_declared_policy`]): its sessions resume across a reload exactly when
+    /// the policy's name, the certificates and the declaration are unchanged.
+    ///
+    /// # Errors
+    /// [`TlsError::UnknownPolicy`], [`TlsError::PolicyConfig`] for a declaration rustls cannot
+    /// build, or [`TlsError::QuicConfig`] for one QUIC cannot run (no TLS 1.3 among its
+    /// versions, no `TLS13_AES_128_GCM_SHA256` in its provider).
+    ///
+    /// [`Acceptor::with_declared_policy`]: crate::Acceptor::with_declared_policy
+    pub fn with_declared_policy(self, policy: &str, tls: &PolicyTls) -> Result<Self, TlsError> {
+        let id = self.policy_id(policy)?;
+        let (config, declaration) = tls.build(policy, &self.resolver)?;
+        let config = scoped(&self.resolver, id, &config, Some(&declaration));
+        self.register(policy, id, config)
+    }
+
+    fn policy_id(&self, policy: &str) -> Result<PolicyId, TlsError> {
+        self.server
+            .policy_id(policy)
+            .ok_or_else(|| TlsError::UnknownPolicy(policy.to_string()))
+    }
+
+    /// Checks that QUIC can run a scoped configuration and makes it the policy's.
+    fn register(
         mut self,
         policy: &str,
-        config: Arc<ServerConfig>,
+        id: PolicyId,
+        config: ServerConfig,
     ) -> Result<Self, TlsError> {
-        let id = self
-            .server
-            .policy_id(policy)
-            .ok_or_else(|| TlsError::UnknownPolicy(policy.to_string()))?;
         let unusable = |reason: String| TlsError::QuicConfig {
             policy: policy.to_string(),
             reason,
         };
-        let config = Arc::new(scoped(&self.resolver, id, &config));
+        let config = Arc::new(config);
         // quinn unwraps this constructor when a session starts: try it once here instead.
         rustls::quic::ServerConnection::new(Arc::clone(&config), rustls::quic::Version::V1, vec![])
             .map_err(|e| unusable(e.to_string()))?;

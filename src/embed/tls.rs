@@ -18,16 +18,30 @@
 //! `ServerConfig`'s session store and ticketer so that a session resumes only under the same
 //! policy and the same set of certificates: anything else is not found, and the client gets a
 //! full handshake instead of a session whose meaning changed (SPEC §4).
+//!
+//! A policy's meaning includes its client-certificate trust, which a reload may change under
+//! the same name, and TLS 1.3 resumption does not verify the client certificate again
+//! (RFC 8446 §4.6.1: a ticket encapsulates the client authentication state of its
+//! connection). rustls does not let the acceptor read a `ServerConfig`'s verifier, so a policy
+//! registered with a hand-built `ServerConfig` ([`Acceptor::with_policy`]) resumes only on the
+//! server build that made the session. A policy registered from a [`PolicyTls`] declaration
+//! ([`Acceptor::with_declared_policy`]) has its `ServerConfig` and verifier built by the crate
+//! from that declaration, whose digest replaces the build: its sessions resume across a reload
+//! exactly when the policy's name, its certificates and its declaration are unchanged.
 
 use core::fmt;
 use std::io;
 use std::sync::Arc;
 
-use rustls::ServerConfig;
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::CertificateDer;
+use rustls::server::danger::ClientCertVerifier;
 use rustls::server::{
     ClientHello, ProducesTickets, ResolvesServerCert, ServerConnection, StoresServerSessions,
+    WebPkiClientVerifier,
 };
 use rustls::sign::CertifiedKey;
+use rustls::{HandshakeKind, RootCertStore, ServerConfig, SupportedProtocolVersion};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_rustls::LazyConfigAcceptor;
@@ -52,8 +66,9 @@ pub enum TlsError {
     /// The handshake's SNI selects a policy no `ServerConfig` was registered for.
     NoConfigForPolicy(String),
     /// A resumed session whose resumption data does not name a policy and certificate of this
-    /// server (not made by an [`Acceptor`], or by one of a server whose certificates changed):
-    /// its certificate and policy are unknown, so it is refused rather than guessed.
+    /// server (not made by an [`Acceptor`], or by one of a server whose certificates changed),
+    /// or, read by [`TlsFacts::from_stream`], that has none (a TLS 1.2 session): its
+    /// certificate and policy are unknown, so it is refused rather than guessed.
     ForeignResumption,
     /// The resolver was made for another build of the server than the acceptor's.
     ForeignResolver,
@@ -72,6 +87,15 @@ pub enum TlsError {
     /// yet (feature `quinn`): its certificate and policy are unknown, so it is refused rather
     /// than guessed.
     UnknownQuicHandshake,
+    /// A [`PolicyTls`] declaration from which rustls cannot build a `ServerConfig`: a client CA
+    /// that does not parse, [`ClientAuth::Optional`] or [`ClientAuth::Required`] without a
+    /// root, or protocol versions the crypto provider has no cipher suite for.
+    PolicyConfig {
+        /// The policy the declaration was given for.
+        policy: String,
+        /// What rustls said.
+        reason: String,
+    },
 }
 
 impl fmt::Display for TlsError {
@@ -103,6 +127,9 @@ impl fmt::Display for TlsError {
             TlsError::UnknownQuicHandshake => f.write_str(
                 "the QUIC connection's handshake was not made by a QuicAcceptor, or is not complete",
             ),
+            TlsError::PolicyConfig { policy, reason } => {
+                write!(f, "the TLS declaration of policy {policy:?} does not build: {reason}")
+            }
         }
     }
 }
@@ -139,13 +166,38 @@ pub struct CertResolver {
 type Identity = [u8; 32];
 
 fn digest(parts: &[&[u8]]) -> Identity {
-    let mut hash = Sha256::new();
+    let mut hash = Digester(Sha256::new());
     for part in parts {
-        // Length-prefixed, so that ("ab", "c") and ("a", "bc") differ.
-        hash.update((part.len() as u64).to_be_bytes());
-        hash.update(part);
+        hash.part(part);
     }
-    hash.finalize().into()
+    hash.finish()
+}
+
+/// A SHA-256 digest made part by part, as [`digest`] makes it from a list.
+struct Digester(Sha256);
+
+impl Digester {
+    fn new(tag: &[u8]) -> Digester {
+        let mut hash = Digester(Sha256::new());
+        hash.part(tag);
+        hash
+    }
+
+    fn part(&mut self, part: &[u8]) {
+        // Length-prefixed, so that ("ab", "c") and ("a", "bc") differ.
+        self.0.update((part.len() as u64).to_be_bytes());
+        self.0.update(part);
+    }
+
+    /// How many parts a list that follows has, so that two lists cannot trade parts.
+    fn count(&mut self, n: usize) {
+        self.0.update(b"#");
+        self.0.update((n as u64).to_be_bytes());
+    }
+
+    fn finish(self) -> Identity {
+        self.0.finalize().into()
+    }
 }
 
 fn policy_identity(name: &str) -> Identity {
@@ -285,8 +337,10 @@ impl CertResolver {
     }
 
     /// What a session's meaning depends on under one policy: the policy and every certificate
-    /// this resolver can present, with the default. Sessions resume only where it is equal.
-    fn scope(&self, policy: PolicyId) -> Identity {
+    /// this resolver can present, with the default, and what the policy's `ServerConfig` was
+    /// built from (`declared`, the digest of a [`PolicyTls`]), or, for a hand-built one, this
+    /// server build. Sessions resume only where it is equal.
+    fn scope(&self, policy: PolicyId, declared: Option<&Identity>) -> Identity {
         let mut certificates: Vec<&Identity> = self.identities.iter().flatten().collect();
         certificates.sort_unstable();
         let default = self
@@ -298,12 +352,19 @@ impl CertResolver {
             .get(policy.0 as usize)
             .copied()
             .unwrap_or_default();
-        // The build too: a policy's client verifier (which CAs it trusts, which CRLs it reads)
-        // cannot be read through rustls's API, and a reload may change it under the same
-        // name. TLS 1.3 resumption does not verify the client certificate again, so a session
-        // resumes only on the build that verified it; after a reload, a full handshake.
+        // A policy's client verifier (which CAs it trusts, which CRLs it reads) cannot be read
+        // through rustls's API, and a reload may change it under the same name. TLS 1.3
+        // resumption does not verify the client certificate again (RFC 8446 §4.6.1), so the
+        // scope holds what built the verifier: the declaration's digest when the crate built
+        // it, which is equal across builds exactly when the trust is; else the build, and a
+        // session resumes only on the build that verified it. The tags differ, so a declared
+        // scope never equals a hand-built one.
         let build = self.build.token();
-        let mut parts: Vec<&[u8]> = vec![b"misdirect session scope", &build, &policy, &default];
+        let (tag, basis): (&[u8], &[u8]) = match declared {
+            Some(declaration) => (b"misdirect declared session scope", declaration),
+            None => (b"misdirect session scope", &build),
+        };
+        let mut parts: Vec<&[u8]> = vec![tag, basis, &policy, &default];
         parts.extend(certificates.iter().map(|c| &c[..]));
         digest(&parts)
     }
@@ -351,6 +412,13 @@ pub struct TlsFacts {
 /// rebuilt server reads as other entries; it is refused as foreign.
 const RESUMPTION_TAG: &[u8; 10] = b"misdirect2";
 
+/// Whether rustls resumed the session, TLS 1.3 or TLS 1.2. Not `received_resumption_data`:
+/// rustls hands that back for TLS 1.3 only, so a resumed TLS 1.2 session (session id or
+/// ticket) has none.
+fn resumed(conn: &ServerConnection) -> bool {
+    conn.handshake_kind() == Some(HandshakeKind::Resumed)
+}
+
 impl TlsFacts {
     /// Reads the facts off an accepted tokio-rustls stream whose handshake was not made by an
     /// [`Acceptor`] (one `ServerConfig` with a [`CertResolver`]): the certificate is the one the
@@ -358,7 +426,9 @@ impl TlsFacts {
     /// SNI. A resumed session carrying an [`Acceptor`]'s resumption data reports its original
     /// certificate and policy; any other resumed session is refused: its original handshake,
     /// and so the policy its client was checked under, is unknown, and guessing it from today's
-    /// SNI is CVE-2025-23048. Use an [`Acceptor`] (or disable resumption) to resume sessions.
+    /// SNI is CVE-2025-23048. That includes every resumed TLS 1.2 session, whose resumption
+    /// data rustls does not hand back. Use an [`Acceptor`] (or disable resumption) to resume
+    /// sessions.
     ///
     /// # Errors
     /// [`TlsError::NoCertificate`] when the resolver has no certificate for the SNI;
@@ -376,6 +446,10 @@ impl TlsFacts {
                     resolver.resolve(data).ok_or(TlsError::ForeignResumption)?;
                 (certificate, Some(policy))
             }
+            // Resumed without data: not an acceptor's session, or a TLS 1.2 one, whose data
+            // rustls does not hand back. Nothing here scoped it, so its original policy is
+            // unknown.
+            None if resumed(conn) => return Err(TlsError::ForeignResumption),
             None => {
                 let (certificate, _) = resolver
                     .select(sni.as_deref())
@@ -396,7 +470,7 @@ impl TlsFacts {
             sni,
             certificate,
             policy,
-            resumed: conn.received_resumption_data().is_some(),
+            resumed: resumed(conn),
             alpn: conn.alpn_protocol().map(<[u8]>::to_vec),
             client_certificate: conn.peer_certificates().is_some_and(|c| !c.is_empty()),
         }
@@ -420,6 +494,264 @@ impl TlsFacts {
             tls: Some(self.handshake()),
             gateway: None,
         }
+    }
+}
+
+/// How a TLS policy authenticates clients, declared rather than built: the crate builds the
+/// rustls client verifier from it, and digests exactly what built it, so that a session made
+/// under one trust never resumes under another (see [`PolicyTls`]).
+///
+/// The verifier is rustls's `WebPkiClientVerifier` over `roots` with the crypto provider's
+/// signature verification algorithms; [`ClientAuth::None`] is `no_client_auth()`. Certificate
+/// revocation lists are not part of the declaration: a policy that needs them is hand-built
+/// and registered with [`Acceptor::with_policy`], whose sessions do not resume across a
+/// reload.
+///
+/// The order of `roots` does not matter, nor does a root given twice.
+///
+/// ```
+/// use misdirect::ClientAuth;
+/// use rustls::pki_types::CertificateDer;
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let partner_ca: CertificateDer<'static> =
+/// #     rcgen::generate_simple_self_signed(vec!["ca.test".to_string()])?.cert.der().clone();
+/// // Every client must present a certificate issued by the partner CA.
+/// let mtls = ClientAuth::Required { roots: vec![partner_ca.clone()] };
+/// // Clients may present one; those that do are checked against the partner CA.
+/// let optional = ClientAuth::Optional { roots: vec![partner_ca] };
+/// assert_ne!(mtls, optional);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClientAuth {
+    /// No client certificate is asked for.
+    None,
+    /// A client certificate is asked for; a client may send none, and one it sends must chain
+    /// to one of `roots`.
+    Optional {
+        /// The client CAs trusted (DER), at least one.
+        roots: Vec<CertificateDer<'static>>,
+    },
+    /// A client certificate chaining to one of `roots` is required.
+    Required {
+        /// The client CAs trusted (DER), at least one.
+        roots: Vec<CertificateDer<'static>>,
+    },
+}
+
+impl ClientAuth {
+    /// The verifier this declaration stands for, and the digest of what built it.
+    ///
+    /// One function makes both from the same values (the mode, the sorted and deduplicated
+    /// roots, the provider's algorithms), so the digest cannot say one trust while the
+    /// verifier applies another.
+    fn verifier(
+        &self,
+        provider: &Arc<CryptoProvider>,
+    ) -> Result<(Arc<dyn ClientCertVerifier>, Identity), String> {
+        let (mode, roots): (&[u8], _) = match self {
+            ClientAuth::None => {
+                let mut trust = Digester::new(b"misdirect client auth");
+                trust.part(b"none");
+                return Ok((WebPkiClientVerifier::no_client_auth(), trust.finish()));
+            }
+            ClientAuth::Optional { roots } => (b"optional", roots),
+            ClientAuth::Required { roots } => (b"required", roots),
+        };
+        let mut roots: Vec<&[u8]> = roots.iter().map(|root| root.as_ref()).collect();
+        roots.sort_unstable();
+        roots.dedup();
+        let mut store = RootCertStore::empty();
+        for root in &roots {
+            store
+                .add(CertificateDer::from(*root))
+                .map_err(|e| format!("client CA: {e}"))?;
+        }
+        let mut builder =
+            WebPkiClientVerifier::builder_with_provider(Arc::new(store), Arc::clone(provider));
+        if matches!(self, ClientAuth::Optional { .. }) {
+            builder = builder.allow_unauthenticated();
+        }
+        let verifier = builder.build().map_err(|e| e.to_string())?;
+        let mut trust = Digester::new(b"misdirect client auth");
+        trust.part(mode);
+        // Which signatures the verifier accepts on a client's chain and CertificateVerify is
+        // the provider's: another provider is another verifier.
+        let algorithms = &provider.signature_verification_algorithms;
+        trust.count(algorithms.all.len());
+        for algorithm in algorithms.all {
+            trust.part(&algorithm.public_key_alg_id());
+            trust.part(&algorithm.signature_alg_id());
+        }
+        trust.count(algorithms.mapping.len());
+        for (scheme, mapped) in algorithms.mapping {
+            trust.part(&scheme.to_array());
+            trust.count(mapped.len());
+            for algorithm in *mapped {
+                trust.part(&algorithm.public_key_alg_id());
+                trust.part(&algorithm.signature_alg_id());
+            }
+        }
+        trust.count(roots.len());
+        for root in &roots {
+            trust.part(root);
+        }
+        Ok((verifier, trust.finish()))
+    }
+}
+
+/// The declaration of a TLS policy's rustls configuration: client authentication, protocol
+/// versions, ALPN, crypto provider, and the session store and ticketer its sessions live in.
+/// [`Acceptor::with_declared_policy`] (and `QuicAcceptor::with_declared_policy`, feature
+/// `quinn`) build the `ServerConfig` from it, with the acceptor's [`CertResolver`], and scope
+/// its sessions to the policy's name, the resolver's certificates and this declaration's
+/// digest: so a session made before a reload resumes after it exactly when none of them
+/// changed.
+///
+/// What the digest holds is what a session's meaning depends on: the client authentication
+/// (its mode, its roots, the provider's signature algorithms that verify client chains) and the
+/// protocol versions. The cipher suites and ALPN are not in it: rustls resumes a session only
+/// under the cipher suite negotiated now (RFC 8446 §4.2.11 asks it to pick a compatible PSK),
+/// and ALPN is negotiated again on every handshake. The rest of the `ServerConfig` is rustls's
+/// defaults (no early data, two TLS 1.3 tickets per handshake); a policy that needs other
+/// settings is hand-built and registered with [`Acceptor::with_policy`].
+///
+/// Without [`with_session_storage`](PolicyTls::with_session_storage) and
+/// [`with_ticketer`](PolicyTls::with_ticketer), the configuration has rustls's defaults: a
+/// fresh in-memory session cache of its own and no tickets, so nothing made before a reload
+/// is found after it. Give every generation the same store and ticketer.
+///
+/// ```
+/// use std::sync::Arc;
+/// use misdirect::{ClientAuth, PolicyTls};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let provider = Arc::new(rustls::crypto::ring::default_provider());
+/// let ticketer = rustls::crypto::ring::Ticketer::new()?;
+/// // A site kept for old clients: TLS 1.2 only, no client certificate.
+/// let legacy = PolicyTls::new(provider, ClientAuth::None)
+///     .with_versions(&[&rustls::version::TLS12])
+///     .with_alpn(vec![b"http/1.1".to_vec()])
+///     .with_session_storage(rustls::server::ServerSessionMemoryCache::new(1024))
+///     .with_ticketer(ticketer);
+/// assert_eq!(legacy.client_auth(), &ClientAuth::None);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct PolicyTls {
+    provider: Arc<CryptoProvider>,
+    client_auth: ClientAuth,
+    versions: Vec<&'static SupportedProtocolVersion>,
+    alpn: Vec<Vec<u8>>,
+    session_storage: Option<Arc<dyn StoresServerSessions>>,
+    ticketer: Option<Arc<dyn ProducesTickets>>,
+}
+
+impl fmt::Debug for PolicyTls {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PolicyTls")
+            .field("client_auth", &self.client_auth)
+            .field("versions", &self.versions)
+            .field("alpn", &self.alpn)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PolicyTls {
+    /// A declaration with this crypto provider (cipher suites, key exchange, signature
+    /// verification) and client authentication, rustls's default protocol versions
+    /// (`rustls::DEFAULT_VERSIONS`), no ALPN, and rustls's default session store and ticketer.
+    #[must_use]
+    pub fn new(provider: Arc<CryptoProvider>, client_auth: ClientAuth) -> PolicyTls {
+        PolicyTls {
+            provider,
+            client_auth,
+            versions: rustls::DEFAULT_VERSIONS.to_vec(),
+            alpn: Vec::new(),
+            session_storage: None,
+            ticketer: None,
+        }
+    }
+
+    /// The protocol versions offered. In the digest: a reload that changes them gives every
+    /// client of the policy a full handshake.
+    #[must_use]
+    pub fn with_versions(mut self, versions: &[&'static SupportedProtocolVersion]) -> PolicyTls {
+        self.versions = versions.to_vec();
+        self
+    }
+
+    /// The ALPN protocols offered, in order of preference (`h2`, `http/1.1`; `h3` over QUIC).
+    #[must_use]
+    pub fn with_alpn(mut self, protocols: Vec<Vec<u8>>) -> PolicyTls {
+        self.alpn = protocols;
+        self
+    }
+
+    /// The session store (TLS 1.2 session ids, and TLS 1.3 tickets when there is no
+    /// ticketer). Share one across generations for sessions to resume after a reload; the
+    /// acceptor scopes what it stores, so one store may serve every policy.
+    #[must_use]
+    pub fn with_session_storage(mut self, storage: Arc<dyn StoresServerSessions>) -> PolicyTls {
+        self.session_storage = Some(storage);
+        self
+    }
+
+    /// The ticketer (stateless TLS 1.3 tickets, RFC 8446 §4.6.1, and TLS 1.2 tickets). Share
+    /// one across generations, so that its key survives a reload; the acceptor scopes what it
+    /// encrypts, so one ticketer may serve every policy.
+    #[must_use]
+    pub fn with_ticketer(mut self, ticketer: Arc<dyn ProducesTickets>) -> PolicyTls {
+        self.ticketer = Some(ticketer);
+        self
+    }
+
+    /// The declared client authentication.
+    #[must_use]
+    pub fn client_auth(&self) -> &ClientAuth {
+        &self.client_auth
+    }
+
+    /// The policy's `ServerConfig` on `resolver`, and the digest of what of this declaration a
+    /// session's meaning depends on.
+    pub(crate) fn build(
+        &self,
+        policy: &str,
+        resolver: &Arc<CertResolver>,
+    ) -> Result<(ServerConfig, Identity), TlsError> {
+        let refuse = |reason: String| TlsError::PolicyConfig {
+            policy: policy.to_string(),
+            reason,
+        };
+        let (verifier, trust) = self.client_auth.verifier(&self.provider).map_err(refuse)?;
+        let mut config = ServerConfig::builder_with_provider(Arc::clone(&self.provider))
+            .with_protocol_versions(&self.versions)
+            .map_err(|e| refuse(e.to_string()))?
+            .with_client_cert_verifier(verifier)
+            .with_cert_resolver(Arc::clone(resolver) as Arc<dyn ResolvesServerCert>);
+        config.alpn_protocols.clone_from(&self.alpn);
+        if let Some(storage) = &self.session_storage {
+            config.session_storage = Arc::clone(storage);
+        }
+        if let Some(ticketer) = &self.ticketer {
+            config.ticketer = Arc::clone(ticketer);
+        }
+        // The versions as a set: the order offered does not change what a session means.
+        let mut versions: Vec<[u8; 2]> =
+            self.versions.iter().map(|v| v.version.to_array()).collect();
+        versions.sort_unstable();
+        versions.dedup();
+        let mut declaration = Digester::new(b"misdirect policy tls");
+        declaration.part(&trust);
+        declaration.count(versions.len());
+        for version in &versions {
+            declaration.part(version);
+        }
+        Ok((config, declaration.finish()))
     }
 }
 
@@ -449,14 +781,16 @@ impl<T> fmt::Debug for Acceptor<T> {
 }
 
 impl<T> Acceptor<T> {
-    /// An acceptor for a TLS listener, with the `ServerConfig` of the policy that handshakes
-    /// selecting no virtual host get (`default_policy`).
+    /// An acceptor for a TLS listener, with the hand-built `ServerConfig` of the policy that
+    /// handshakes selecting no virtual host get (`default_policy`).
     ///
     /// The acceptor keeps its own copy of each `ServerConfig`, whose session store and ticketer
-    /// wrap the given ones: a session resumes only on the server build, under the policy and
-    /// with the certificates it was made with, so a store or ticket key kept across a reload
-    /// never resumes a session whose meaning may have changed (the client gets a full
-    /// handshake).
+    /// wrap the given ones: a session resumes only under the policy and with the certificates
+    /// it was made with. A hand-built configuration's client verifier cannot be read through
+    /// rustls, so its sessions also resume only on the server build that made them: after a
+    /// reload, a store or ticket key kept across it never resumes a session whose client
+    /// trust may have changed (the client gets a full handshake). To resume across reloads,
+    /// declare the policy instead ([`Acceptor::new_declared`]).
     ///
     /// # Errors
     /// [`TlsError::NotTlsListener`], [`TlsError::UnknownPolicy`], or
@@ -468,19 +802,51 @@ impl<T> Acceptor<T> {
         default_policy: &str,
         config: Arc<ServerConfig>,
     ) -> Result<Self, TlsError> {
+        Self::empty(server, listener, resolver, default_policy)?.with_policy(default_policy, config)
+    }
+
+    /// An acceptor for a TLS listener, with the declaration of the policy that handshakes
+    /// selecting no virtual host get (`default_policy`): the crate builds its `ServerConfig`
+    /// (see [`Acceptor::with_declared_policy`]).
+    ///
+    /// # Errors
+    /// [`TlsError::NotTlsListener`], [`TlsError::UnknownPolicy`],
+    /// [`TlsError::ForeignResolver`], or [`TlsError::PolicyConfig`] for a declaration rustls
+    /// cannot build.
+    pub fn new_declared(
+        server: Arc<Server<T>>,
+        listener: ListenerId,
+        resolver: Arc<CertResolver>,
+        default_policy: &str,
+        tls: &PolicyTls,
+    ) -> Result<Self, TlsError> {
+        Self::empty(server, listener, resolver, default_policy)?
+            .with_declared_policy(default_policy, tls)
+    }
+
+    /// An acceptor with no configuration yet; `new` and `new_declared` register the default
+    /// policy's before anyone sees it.
+    fn empty(
+        server: Arc<Server<T>>,
+        listener: ListenerId,
+        resolver: Arc<CertResolver>,
+        default_policy: &str,
+    ) -> Result<Self, TlsError> {
         let policy = check_parts(&server, listener, &resolver, default_policy)?;
         let configs = vec![None; server.config().policies.len()];
-        let acceptor = Acceptor {
+        Ok(Acceptor {
             server,
             listener,
             resolver,
             configs,
             default_policy: policy,
-        };
-        acceptor.with_policy(default_policy, config)
+        })
     }
 
-    /// Registers the `ServerConfig` of another TLS policy.
+    /// Registers the hand-built `ServerConfig` of another TLS policy. Its sessions resume only
+    /// on this server build (see [`Acceptor::new`]): the crate cannot read its client verifier,
+    /// so it cannot tell whether a reload changed the client CAs it trusts. Use
+    /// [`Acceptor::with_declared_policy`] for sessions that survive a reload.
     ///
     /// # Errors
     /// [`TlsError::UnknownPolicy`].
@@ -493,7 +859,65 @@ impl<T> Acceptor<T> {
             .server
             .policy_id(policy)
             .ok_or_else(|| TlsError::UnknownPolicy(policy.to_string()))?;
-        self.configs[id.0 as usize] = Some(Arc::new(scoped(&self.resolver, id, &config)));
+        self.configs[id.0 as usize] = Some(Arc::new(scoped(&self.resolver, id, &config, None)));
+        Ok(self)
+    }
+
+    /// Registers another TLS policy from its declaration: the crate builds the `ServerConfig`
+    /// (the declared client verifier, protocol versions and ALPN, the acceptor's resolver, the
+    /// declared session store and ticketer) and scopes its sessions to the policy's name, the
+    /// resolver's certificates and the declaration's digest instead of the server build. So a
+    /// session resumes across a reload exactly when the policy's name, the certificates and
+    /// the declaration (client authentication mode, client CAs, verifier settings, versions)
+    /// are unchanged; any change gives the client a full handshake. Give every generation the
+    /// same session store and ticketer ([`PolicyTls::with_session_storage`],
+    /// [`PolicyTls::with_ticketer`]), or there is nothing to resume.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use misdirect::{
+    /// #     Acceptor, CertResolver, ClientAuth, Config, ListenerConfig, PolicyTls, Server,
+    /// # };
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let config: Config<&str> = Config {
+    /// #     policies: vec!["public".into(), "mtls".into()],
+    /// #     listeners: vec![ListenerConfig::new("tls", true, 443)],
+    /// #     ..Config::default()
+    /// # };
+    /// # let server = Arc::new(Server::build(config)?);
+    /// # let listener = server.listener_id("tls").unwrap();
+    /// # let resolver = Arc::new(CertResolver::new(&server, Vec::<(&str, _)>::new(), None)?);
+    /// # let client_ca: rustls::pki_types::CertificateDer<'static> =
+    /// #     rcgen::generate_simple_self_signed(vec!["ca.test".to_string()])?.cert.der().clone();
+    /// let provider = Arc::new(rustls::crypto::ring::default_provider());
+    /// // Kept across reloads, with the ticket key: what lets sessions resume after one.
+    /// let sessions = rustls::server::ServerSessionMemoryCache::new(1024);
+    /// let ticketer = rustls::crypto::ring::Ticketer::new()?;
+    /// let declare = |client_auth| {
+    ///     PolicyTls::new(Arc::clone(&provider), client_auth)
+    ///         .with_alpn(vec![b"h2".to_vec(), b"http/1.1".to_vec()])
+    ///         .with_session_storage(sessions.clone())
+    ///         .with_ticketer(Arc::clone(&ticketer))
+    /// };
+    /// let acceptor = Acceptor::new_declared(server, listener, resolver, "public",
+    ///     &declare(ClientAuth::None))?
+    ///     .with_declared_policy("mtls", &declare(ClientAuth::Required { roots: vec![client_ca] }))?;
+    /// # let _ = acceptor;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// [`TlsError::UnknownPolicy`], or [`TlsError::PolicyConfig`] for a declaration rustls
+    /// cannot build.
+    pub fn with_declared_policy(mut self, policy: &str, tls: &PolicyTls) -> Result<Self, TlsError> {
+        let id = self
+            .server
+            .policy_id(policy)
+            .ok_or_else(|| TlsError::UnknownPolicy(policy.to_string()))?;
+        let (config, declaration) = tls.build(policy, &self.resolver)?;
+        let config = scoped(&self.resolver, id, &config, Some(&declaration));
+        self.configs[id.0 as usize] = Some(Arc::new(config));
         Ok(self)
     }
 
@@ -534,12 +958,15 @@ impl<T> Acceptor<T> {
             .into_stream_with(config, |conn| conn.set_resumption_data(&data))
             .await?;
         let (_, conn) = stream.get_ref();
+        // The scoped store only resumes sessions of this policy and these certificates, and
+        // rustls only resumes one for the same SNI (RFC 6066 §3), which selects the same
+        // certificate: the original handshake is this one's. A TLS 1.3 session's data says so
+        // too, and is checked: anything else was not made by this acceptor's scope (a store
+        // shared with an unscoped configuration) and is refused, never guessed. New tickets
+        // carry `data`, which is then the original's too. A resumed TLS 1.2 session has no data
+        // to check (rustls stores it but hands it back for TLS 1.3 only); the scope alone
+        // vouches for it, as the scoped store and ticketer found it.
         if let Some(original) = conn.received_resumption_data() {
-            // The scoped store only resumes sessions of this policy and these certificates, and
-            // rustls only resumes one for the same SNI (RFC 6066 §3), which selects the same
-            // certificate: the original handshake is this one's. Anything else was not made by
-            // this acceptor's scope (a store shared with an unscoped configuration): refused,
-            // never guessed. New tickets carry `data`, which is then the original's too.
             if self.resolver.resolve(original) != Some((certificate, policy)) {
                 return Err(TlsError::ForeignResumption.into());
             }
@@ -549,8 +976,6 @@ impl<T> Acceptor<T> {
     }
 }
 
-/// A copy of `config` whose session store and ticketer wrap the given ones so that a session
-/// resumes only under `policy` and with the resolver's certificates (see [`Acceptor::new`]).
 /// What an acceptor (TCP or QUIC) checks of its parts: a TLS listener and a resolver of this
 /// server's build, and the default policy's id.
 pub(crate) fn check_parts<T>(
@@ -574,12 +999,17 @@ pub(crate) fn check_parts<T>(
         .ok_or_else(|| TlsError::UnknownPolicy(default_policy.to_string()))
 }
 
+/// A copy of `config` whose session store and ticketer wrap the given ones so that a session
+/// resumes only under `policy`, with the resolver's certificates, and with the same declaration
+/// (`declared`, a [`PolicyTls`] digest) or, for a hand-built configuration, on the same server
+/// build (see [`Acceptor::new`]).
 pub(crate) fn scoped(
     resolver: &CertResolver,
     policy: PolicyId,
     config: &ServerConfig,
+    declared: Option<&Identity>,
 ) -> ServerConfig {
-    let scope = resolver.scope(policy);
+    let scope = resolver.scope(policy, declared);
     let mut scoped = config.clone();
     scoped.session_storage = Arc::new(ScopedSessions {
         inner: Arc::clone(&config.session_storage),
