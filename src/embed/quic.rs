@@ -249,10 +249,12 @@ impl<T: Send + Sync + 'static> QuicAcceptor<T> {
     /// The policy, certificate and configuration for a complete ClientHello.
     fn choose(&self, hello: &[u8]) -> Result<(Chosen, Arc<QuicServerConfig>), TransportError> {
         let sni = client_hello_sni(hello)?;
-        let policy = self
+        // SPEC §4's one rule, as `Acceptor::accept` reads it: no virtual host selected, the
+        // default policy's settings, no policy recorded.
+        let recorded = self
             .server
-            .sni_policy(self.listener, sni.as_deref().map(str::as_bytes))
-            .unwrap_or(self.default_policy);
+            .sni_policy(self.listener, sni.as_deref().map(str::as_bytes));
+        let policy = recorded.unwrap_or(self.default_policy);
         let refuse = |error: TlsError| TransportError {
             code: TransportErrorCode::crypto(HANDSHAKE_FAILURE),
             frame: None,
@@ -271,7 +273,7 @@ impl<T: Send + Sync + 'static> QuicAcceptor<T> {
             Chosen {
                 sni,
                 certificate,
-                policy,
+                recorded,
             },
             config,
         ))
@@ -350,7 +352,9 @@ pub fn bounded_transport() -> quinn::TransportConfig {
 struct Chosen {
     sni: Option<String>,
     certificate: CertId,
-    policy: PolicyId,
+    /// The policy the rule gives the SNI (`Server::sni_policy`), which the facts report; the
+    /// handshake runs under its configuration, or the default policy's when it is `None`.
+    recorded: Option<PolicyId>,
 }
 
 /// The handshake data of a [`QuicAcceptor`]'s connection, in place of quinn's
@@ -563,7 +567,7 @@ impl TlsFacts {
         Ok(TlsFacts {
             sni: chosen.sni,
             certificate: chosen.certificate,
-            policy: Some(chosen.policy),
+            policy: chosen.recorded,
             resumed: data.resumed,
             alpn: data.rustls.protocol,
             client_certificate,

@@ -398,7 +398,9 @@ pub struct TlsFacts {
     /// The certificate presented (for a resumed session, at the original handshake).
     pub certificate: CertId,
     /// The TLS policy applied (for a resumed session, at the original handshake); `None` when
-    /// the TLS layer does not record it, and the decision then assumes the SNI's.
+    /// the TLS layer does not record it, and the decision then assumes the SNI's, and when the
+    /// SNI selects no policy (no virtual host, no `default_tls_vhost`: [`Server::sni_policy`]
+    /// is `None`, and the decision refuses under `sni = Compatible`).
     pub policy: Option<PolicyId>,
     /// Whether the session was resumed.
     pub resumed: bool,
@@ -781,8 +783,11 @@ impl<T> fmt::Debug for Acceptor<T> {
 }
 
 impl<T> Acceptor<T> {
-    /// An acceptor for a TLS listener, with the hand-built `ServerConfig` of the policy that
-    /// handshakes selecting no virtual host get (`default_policy`).
+    /// An acceptor for a TLS listener, with the hand-built `ServerConfig` of the policy whose
+    /// TLS settings complete a handshake that selects no virtual host (`default_policy`). Such
+    /// a handshake is recorded with no policy ([`TlsFacts::policy`] is `None`), as
+    /// [`Server::sni_policy`] says of it: give the listener a `default_tls_vhost` to have those
+    /// handshakes served under that virtual host's policy.
     ///
     /// The acceptor keeps its own copy of each `ServerConfig`, whose session store and ticketer
     /// wrap the given ones: a session resumes only under the policy and with the certificates
@@ -939,10 +944,16 @@ impl<T> Acceptor<T> {
     {
         let start = LazyConfigAcceptor::new(rustls::server::Acceptor::default(), io).await?;
         let sni = start.client_hello().server_name().map(str::to_string);
-        let policy = self
+        // SPEC §4's one rule for a handshake's policy, the one `Server::connection`, `explain`
+        // and the probe read: the policy of the virtual host the SNI selects, else the
+        // listener's `default_tls_vhost`'s. A handshake that selects neither is made under the
+        // default policy's TLS settings but recorded with no policy, so that its requests are
+        // refused (under `sni = Compatible`) as every other reader of the rule expects; taking
+        // the default policy for it served where they refuse.
+        let chosen = self
             .server
-            .sni_policy(self.listener, sni.as_deref().map(str::as_bytes))
-            .unwrap_or(self.default_policy);
+            .sni_policy(self.listener, sni.as_deref().map(str::as_bytes));
+        let policy = chosen.unwrap_or(self.default_policy);
         let config = self.configs[policy.0 as usize].clone().ok_or_else(|| {
             TlsError::NoConfigForPolicy(self.server.policy_name(policy).unwrap_or("?").to_string())
         })?;
@@ -971,7 +982,7 @@ impl<T> Acceptor<T> {
                 return Err(TlsError::ForeignResumption.into());
             }
         }
-        let facts = TlsFacts::read(conn, sni, certificate, Some(policy));
+        let facts = TlsFacts::read(conn, sni, certificate, chosen);
         Ok((stream, facts))
     }
 }
