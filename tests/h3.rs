@@ -381,8 +381,10 @@ async fn reload_under_an_open_h3_connection_moves_new_connections_and_retires_ol
 
         // New connections are generation 2's.
         let quic = handshake(&running, "b.example.test", client_config(&running, false)).await;
-        let mut b = h3(quic).await;
-        let outcome = try_get(&mut b, &url("b.example.test")).await;
+        let outcome = match h3_client::try_h3(quic).await {
+            Ok(mut b) => try_get(&mut b, &url("b.example.test")).await,
+            Err(e) => Err(e),
+        };
         assert!(
             outcome.is_err(),
             "b served without a client certificate: {outcome:?}"
@@ -446,7 +448,10 @@ async fn reload_under_an_open_h3_connection_moves_new_connections_and_retires_ol
         mixed.client = old_pki.client.clone();
         let stale = h3_client::client_config_for(&mixed, true);
         let outcome = match h3_client::try_handshake(&running, "admin.example.test", stale).await {
-            Ok(quic) => try_get(&mut h3(quic).await, &url("admin.example.test")).await,
+            Ok(quic) => match h3_client::try_h3(quic).await {
+                Ok(mut admin) => try_get(&mut admin, &url("admin.example.test")).await,
+                Err(e) => Err(e),
+            },
             Err(e) => Err(e.to_string()),
         };
         assert!(

@@ -126,11 +126,17 @@ pub async fn try_get(conn: &mut H3, uri: &str) -> Result<StatusCode, String> {
 }
 
 pub async fn h3(quic: quinn::Connection) -> H3 {
+    try_h3(quic).await.expect("HTTP/3 setup")
+}
+
+/// HTTP/3 on a QUIC connection, or why it could not be set up (a server refusing the client's
+/// certificate, or its absence, closes the connection here or on the first request).
+pub async fn try_h3(quic: quinn::Connection) -> Result<H3, String> {
     let (mut driver, send) = h3::client::new(h3_quinn::Connection::new(quic.clone()))
         .await
-        .expect("HTTP/3 setup");
+        .map_err(|e| e.to_string())?;
     tokio::spawn(async move { poll_fn(|cx| driver.poll_close(cx)).await });
-    H3 { quic, send }
+    Ok(H3 { quic, send })
 }
 
 /// Sends a GET for `uri` with these extra header lines; the status and body.
