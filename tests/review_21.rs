@@ -186,3 +186,156 @@ async fn review21_tcp_handshake_in_flight_outlives_grace_and_head_timeout() {
     })
     .await;
 }
+
+/// TLS resumption, item 3: resumed sessions that carry no resumption data to check (TLS 1.2
+/// session ids and tickets over TCP; every QUIC session) are vouched for by the scope alone,
+/// and the scope names the certificates presentable (ids and DER), not which one an SNI
+/// selects. The selection follows the configuration's SAN lists, which TOML may give by
+/// hand (`sans = [...]`). Here both DERs are unchanged across the rebuild, but the SAN list of
+/// `alpha` (whose DER covers `a.example.test` and `c.other.test`) gains `c.other.test`: the
+/// client was shown `beta` for SNI `c.other.test`, resumes its TLS 1.2 session after the
+/// rebuild, and the acceptor reports `alpha`, a certificate this connection never presented,
+/// whose SANs the decision then applies (`a.example.test` on it is served, rule 4 passes on a
+/// certificate the client never saw). Over TLS 1.3 the same resumption is refused outright
+/// (ForeignResumption: the connection fails instead of falling back to a full handshake).
+/// Fails now: resumed, certificate `alpha`.
+#[tokio::test]
+async fn review21_tls12_resumption_reports_a_certificate_the_connection_never_presented() {
+    use misdirect::{
+        Acceptor, CertResolver, CertificateConfig, ClientAuth, Config, HttpRequest,
+        ListenerConfig, PolicyTls, Server, VhostConfig,
+    };
+    use rustls::client::Tls12Resumption;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+    use rustls::server::{ProducesTickets, ServerSessionMemoryCache, StoresServerSessions};
+    use rustls::sign::CertifiedKey;
+    use tokio::io::AsyncReadExt;
+
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, rcgen::KeyPair::generate().unwrap())
+        .unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let issue = |names: &[&str]| {
+        let params =
+            rcgen::CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+                .unwrap();
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = params.signed_by(&key, &ca).unwrap();
+        let signing = provider
+            .key_provider
+            .load_private_key(PrivateKeyDer::try_from(key.serialize_der()).unwrap())
+            .unwrap();
+        Arc::new(CertifiedKey::new(vec![cert.der().clone()], signing))
+    };
+    let alpha = issue(&["a.example.test", "c.other.test"]);
+    let beta = issue(&["c.other.test"]);
+    let store: Arc<dyn StoresServerSessions> = ServerSessionMemoryCache::new(64);
+    let ticketer: Arc<dyn ProducesTickets> = rustls::crypto::ring::Ticketer::new().unwrap();
+
+    // One build: `alpha`'s configured SANs, the rest fixed.
+    let build = |alpha_sans: &[&str]| {
+        let config = Config {
+            policies: vec!["public".to_string()],
+            certificates: vec![
+                CertificateConfig::new("alpha", alpha_sans),
+                CertificateConfig::new("beta", &["c.other.test"]),
+            ],
+            vhosts: vec![
+                VhostConfig::new("a", &["a.example.test"], "public", "a"),
+                VhostConfig::new("c", &["c.other.test"], "public", "c"),
+            ],
+            listeners: vec![ListenerConfig::new("tls", true, 443)],
+            ..Config::default()
+        };
+        let server = Arc::new(Server::build(config).unwrap());
+        let resolver = Arc::new(
+            CertResolver::new(
+                &server,
+                [("alpha", alpha.clone()), ("beta", beta.clone())],
+                Some("alpha"),
+            )
+            .unwrap(),
+        );
+        let listener = server.listener_id("tls").unwrap();
+        let tls = PolicyTls::new(provider.clone(), ClientAuth::None)
+            .with_versions(&[&rustls::version::TLS12])
+            .with_session_storage(store.clone())
+            .with_ticketer(ticketer.clone());
+        let acceptor =
+            Acceptor::new_declared(server.clone(), listener, resolver, "public", &tls).unwrap();
+        (server, acceptor)
+    };
+
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(CertificateDer::from(ca.der().to_vec())).unwrap();
+    let mut client = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(&[&rustls::version::TLS12])
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    client.resumption = client
+        .resumption
+        .tls12_resumption(Tls12Resumption::SessionIdOnly);
+    let client = Arc::new(client);
+
+    // One handshake with SNI c.other.test; the facts and the decision for a.example.test on it.
+    let visit = |server: Arc<Server<&'static str>>, acceptor: Acceptor<&'static str>| {
+        let client = client.clone();
+        async move {
+            let (near, far) = tokio::io::duplex(64 * 1024);
+            let server_side = async {
+                let (mut stream, facts) = acceptor.accept(far).await.unwrap();
+                stream.write_all(b"x").await.unwrap();
+                stream.flush().await.unwrap();
+                let mut end = [0u8; 1];
+                let _ = stream.read(&mut end).await;
+                facts
+            };
+            let client_side = async {
+                let name = ServerName::try_from("c.other.test").unwrap();
+                let mut stream = tokio_rustls::TlsConnector::from(client)
+                    .connect(name, near)
+                    .await
+                    .unwrap();
+                let mut byte = [0u8; 1];
+                stream.read_exact(&mut byte).await.unwrap();
+                let presented = stream.get_ref().1.peer_certificates().map(|c| c[0].clone());
+                let _ = stream.shutdown().await;
+                presented
+            };
+            let (facts, presented) = tokio::join!(server_side, client_side);
+            let certificate = server
+                .certificate_name(facts.certificate)
+                .unwrap()
+                .to_string();
+            let conn = server
+                .connection(&facts.connection_facts(server.listener_id("tls").unwrap()))
+                .unwrap();
+            let request = http::Request::get("/")
+                .version(http::Version::HTTP_11)
+                .header("host", "a.example.test")
+                .body(())
+                .unwrap();
+            let decided = server
+                .decide(&conn, &HttpRequest::new(&request, &conn).request());
+            let decided = matches!(decided, misdirect::Verdict::Serve(_));
+            (facts.resumed, certificate, presented, decided)
+        }
+    };
+
+    let (server, acceptor) = build(&["a.example.test"]);
+    let (resumed, certificate, presented, _) = visit(server, acceptor).await;
+    assert!(!resumed);
+    assert_eq!(certificate, "beta");
+    assert_eq!(presented.as_ref(), Some(&beta.cert[0]));
+
+    // The rebuild: the same DERs under the same ids; alpha's SAN list now names c.other.test.
+    let (server, acceptor) = build(&["a.example.test", "c.other.test"]);
+    let (resumed, certificate, _, served) = visit(server, acceptor).await;
+    assert!(
+        !resumed || certificate == "beta",
+        "the session made with beta resumed and is reported as {certificate} \
+         (a.example.test on it served: {served})"
+    );
+}
