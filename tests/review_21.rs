@@ -339,3 +339,99 @@ async fn review21_tls12_resumption_reports_a_certificate_the_connection_never_pr
          (a.example.test on it served: {served})"
     );
 }
+
+/// QUIC, item 2: the drain's GOAWAY names the wrong stream. The example calls
+/// `h3.shutdown(0)`, and h3 0.0.8 sends GOAWAY with the id of the last request stream it
+/// accepted (or 0 when none), while it goes on accepting and serving every stream up to and
+/// including that id. RFC 9114 §5.2: the identifier in a server's GOAWAY means "requests ...
+/// with the indicated identifier or greater are rejected ... by the sender of the GOAWAY", and
+/// a client may retry them elsewhere (§5.2: "Requests on stream IDs greater than or equal to
+/// the Stream ID in a received GOAWAY frame ... can be safely retried"): here the request on
+/// stream 0, in flight at the reload, is answered after GOAWAY(0) said it was not processed,
+/// so a client that retries it as the RFC allows has it done twice. Fails now.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review21_quic_goaway_id_covers_a_request_the_server_then_serves() {
+    bounded(async {
+        let running = h3_client::start_with(server::Options {
+            grace: Some(Duration::from_secs(3)),
+            head_timeout: Some(Duration::from_secs(5)),
+            ..server::Options::default()
+        })
+        .await;
+        let port = running.addr.port();
+        let (_endpoint, quic) = raw_quic(&running, keep_alive()).await;
+        // Find the server's control stream and read its SETTINGS.
+        let mut control = None;
+        for _ in 0..4 {
+            let mut recv = tokio::time::timeout(Duration::from_secs(5), quic.accept_uni())
+                .await
+                .expect("a server stream")
+                .expect("a server stream");
+            let mut first = [0u8; 1];
+            if recv.read_exact(&mut first).await.is_ok() && first[0] == 0x00 {
+                control = Some(recv);
+                break;
+            }
+        }
+        let mut control = control.expect("the server's control stream");
+        // A request stream (id 0) whose HEADERS frame has begun: the server accepts it.
+        let fields = h3_client::field_section(&[
+            (b":method", b"GET"),
+            (b":scheme", b"https"),
+            (b":authority", format!("a.example.test:{port}").as_bytes()),
+            (b":path", b"/"),
+        ]);
+        let request = h3_client::frame(0x01, &fields);
+        let (mut send, mut recv) = quic.open_bi().await.unwrap();
+        assert_eq!(send.id().index(), 0);
+        send.write_all(&request[..1]).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+
+        running.reload().expect("generation 2");
+        // The GOAWAY: frames on the control stream until one of type 0x07.
+        let mut bytes = Vec::new();
+        let goaway = tokio::time::timeout(Duration::from_secs(5), async {
+            let mut buf = [0u8; 256];
+            loop {
+                let n = control.read(&mut buf).await.unwrap().expect("control stream open");
+                bytes.extend_from_slice(&buf[..n]);
+                let mut rest = &bytes[..];
+                while let (Some(ty), Some(len)) = (take_varint(&mut rest), take_varint(&mut rest)) {
+                    let Some(payload) = rest.get(..len as usize) else { break };
+                    rest = &rest[len as usize..];
+                    if ty == 0x07 {
+                        let mut payload = payload;
+                        return take_varint(&mut payload).expect("a stream id");
+                    }
+                }
+            }
+        })
+        .await
+        .expect("the server sends GOAWAY");
+
+        // The rest of the request: is it answered?
+        send.write_all(&request[1..]).await.unwrap();
+        let _ = send.finish();
+        let reply = recv.read_to_end(1 << 16).await;
+        let status = reply.as_ref().ok().and_then(|r| h3_client::status_of(r));
+        assert!(
+            status.is_none() || goaway > 0,
+            "GOAWAY({goaway}) says stream 0 was not processed, and the server answered it: \
+             {status:?}"
+        );
+    })
+    .await;
+}
+
+/// A QUIC variable-length integer from the front of `bytes`.
+fn take_varint(bytes: &mut &[u8]) -> Option<u64> {
+    let first = *bytes.first()?;
+    let len = 1usize << (first >> 6);
+    let raw = bytes.get(..len)?;
+    *bytes = &bytes[len..];
+    Some(
+        raw[1..]
+            .iter()
+            .fold(u64::from(first & 0x3f), |v, b| v << 8 | u64::from(*b)),
+    )
+}
