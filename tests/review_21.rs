@@ -45,6 +45,10 @@ static GLOBAL: Counting = Counting;
 
 const MIB: usize = 1 << 20;
 
+/// The tests run one at a time: the memory test reads the whole process's allocations, and
+/// the timing tests want the two cores.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// The example's knobs in these tests: a retired generation is promised to be freed at
 /// grace + head timeout = 1 s.
 const GRACE: Duration = Duration::from_millis(300);
@@ -108,6 +112,7 @@ fn keep_alive() -> quinn::TransportConfig {
 /// alive grace + head timeout + 4 s after two reloads.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn review21_quic_client_without_uni_streams_keeps_a_retired_generation() {
+    let _serial = SERIAL.lock().await;
     bounded(async {
         let running = start().await;
         let first = Arc::downgrade(&running.sites.current());
@@ -136,6 +141,7 @@ async fn review21_quic_client_without_uni_streams_keeps_a_retired_generation() {
 /// Fails now.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn review21_quic_goaway_blocked_by_flow_control_keeps_a_retired_generation() {
+    let _serial = SERIAL.lock().await;
     bounded(async {
         let running = start().await;
         // How long the server's control stream is (stream type, SETTINGS), read off a
@@ -195,6 +201,7 @@ async fn review21_quic_goaway_blocked_by_flow_control_keeps_a_retired_generation
 /// after the reload.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn review21_tcp_handshake_in_flight_outlives_grace_and_head_timeout() {
+    let _serial = SERIAL.lock().await;
     bounded(async {
         let running = start().await;
         let first = Arc::downgrade(&running.sites.current());
@@ -232,8 +239,8 @@ async fn review21_tcp_handshake_in_flight_outlives_grace_and_head_timeout() {
 #[tokio::test]
 async fn review21_tls12_resumption_reports_a_certificate_the_connection_never_presented() {
     use misdirect::{
-        Acceptor, CertResolver, CertificateConfig, ClientAuth, Config, HttpRequest,
-        ListenerConfig, PolicyTls, Server, VhostConfig,
+        Acceptor, CertResolver, CertificateConfig, ClientAuth, Config, HttpRequest, ListenerConfig,
+        PolicyTls, Server, VhostConfig,
     };
     use rustls::client::Tls12Resumption;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
@@ -241,6 +248,7 @@ async fn review21_tls12_resumption_reports_a_certificate_the_connection_never_pr
     use rustls::sign::CertifiedKey;
     use tokio::io::AsyncReadExt;
 
+    let _serial = SERIAL.lock().await;
     let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
     let ca = rcgen::CertifiedIssuer::self_signed(ca_params, rcgen::KeyPair::generate().unwrap())
@@ -347,8 +355,7 @@ async fn review21_tls12_resumption_reports_a_certificate_the_connection_never_pr
                 .header("host", "a.example.test")
                 .body(())
                 .unwrap();
-            let decided = server
-                .decide(&conn, &HttpRequest::new(&request, &conn).request());
+            let decided = server.decide(&conn, &HttpRequest::new(&request, &conn).request());
             let decided = matches!(decided, misdirect::Verdict::Serve(_));
             (facts.resumed, certificate, presented, decided)
         }
@@ -381,6 +388,7 @@ async fn review21_tls12_resumption_reports_a_certificate_the_connection_never_pr
 /// so a client that retries it as the RFC allows has it done twice. Fails now.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn review21_quic_goaway_id_covers_a_request_the_server_then_serves() {
+    let _serial = SERIAL.lock().await;
     bounded(async {
         let running = h3_client::start_with(server::Options {
             grace: Some(Duration::from_secs(3)),
@@ -423,11 +431,17 @@ async fn review21_quic_goaway_id_covers_a_request_the_server_then_serves() {
         let goaway = tokio::time::timeout(Duration::from_secs(5), async {
             let mut buf = [0u8; 256];
             loop {
-                let n = control.read(&mut buf).await.unwrap().expect("control stream open");
+                let n = control
+                    .read(&mut buf)
+                    .await
+                    .unwrap()
+                    .expect("control stream open");
                 bytes.extend_from_slice(&buf[..n]);
                 let mut rest = &bytes[..];
                 while let (Some(ty), Some(len)) = (take_varint(&mut rest), take_varint(&mut rest)) {
-                    let Some(payload) = rest.get(..len as usize) else { break };
+                    let Some(payload) = rest.get(..len as usize) else {
+                        break;
+                    };
                     rest = &rest[len as usize..];
                     if ty == 0x07 {
                         let mut payload = payload;
@@ -479,6 +493,7 @@ fn take_varint(bytes: &mut &[u8]) -> Option<u64> {
 /// per-client 8.5 MiB.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn review21_one_client_many_connections_outgrows_the_stated_bound() {
+    let _serial = SERIAL.lock().await;
     bounded(async {
         let running = h3_client::start_with(server::Options::default()).await;
         const CONNECTIONS: usize = 16;
