@@ -574,7 +574,7 @@ async fn connection(
     let generation = sites.current();
     let site = &**generation;
     let (tls, facts) =
-        tokio::time::timeout(Duration::from_secs(10), site.acceptor.accept(tcp)).await??;
+        tokio::time::timeout(timing.head_timeout, site.acceptor.accept(tcp)).await??;
     let conn = site
         .server
         .connection(&facts.connection_facts(site.listener))?;

@@ -19,7 +19,7 @@
 use std::convert::Infallible;
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use http_body_util::BodyExt;
@@ -105,7 +105,9 @@ async fn connection(
 ) -> Result<()> {
     let site = &**generation;
     let connecting = incoming.accept_with(Arc::clone(&site.quic))?;
-    let quic = tokio::time::timeout(Duration::from_secs(10), connecting).await??;
+    // The handshake has the head timeout, as a request head has: a handshake held open must
+    // not keep its generation past the grace plus the head timeout.
+    let quic = tokio::time::timeout(timing.head_timeout, connecting).await??;
     let facts = TlsFacts::from_quic(&quic)?;
     let server = &site.server;
     let conn = server.connection(&facts.connection_facts(site.h3_listener))?;
@@ -131,39 +133,61 @@ async fn connection(
     );
     // h3 folds what the decision must see and buffers frames whole: the guard reads every
     // stream first (misdirect::h3_guard), and h3 answers 431 past a bounded field section.
-    let mut h3 = h3::server::builder()
-        .max_field_section_size(MAX_FIELD_SECTION)
-        .build(H3Guard::new(h3_quinn::Connection::new(quic.clone())))
-        .await?;
+    // The setup has the head timeout too: a client that allows the server no unidirectional
+    // stream (or no credit on it) never lets h3 open its control stream.
+    let mut builder = h3::server::builder();
+    builder.max_field_section_size(MAX_FIELD_SECTION);
+    let setup = builder.build(H3Guard::new(h3_quinn::Connection::new(quic.clone())));
+    let mut h3 = tokio::time::timeout(timing.head_timeout, setup).await??;
     let superseded = sites.superseded(generation.number());
     tokio::pin!(superseded);
-    let retired = tokio::time::sleep(Duration::ZERO);
-    tokio::pin!(retired);
-    let mut draining = false;
+    // Client-initiated request streams at and past this id are refused (RFC 9114 §5.2: the
+    // GOAWAY's id and above "will not be processed"); none until the drain.
+    let goaway = Arc::new(AtomicU64::new(u64::MAX));
+    let mut accepted: u64 = 0;
     loop {
         tokio::select! {
-            accepted = h3.accept() => {
-                let Some(resolver) = accepted? else { break };
+            accepted_stream = h3.accept() => {
+                let Some(resolver) = accepted_stream? else { break };
+                accepted += 1;
                 let service = service.clone();
                 let head_timeout = timing.head_timeout;
+                let goaway = Arc::clone(&goaway);
                 tokio::spawn(async move {
                     // A malformed request (for instance `:authority` and `Host` that differ)
                     // is reset by h3 with H3_MESSAGE_ERROR before it becomes a request; a head
                     // that does not arrive in time is dropped with its stream.
-                    let (request, stream) =
+                    let (request, mut stream) =
                         tokio::time::timeout(head_timeout, resolver.resolve_request()).await??;
+                    if stream.id().into_inner() >= goaway.load(Ordering::Acquire) {
+                        // h3 0.0.8 accepts the stream whose id its GOAWAY names: refused here,
+                        // so that a client retrying it (as RFC 9114 §5.2 lets it) never has it
+                        // done twice.
+                        stream.stop_stream(h3::error::Code::H3_REQUEST_REJECTED);
+                        return Ok(());
+                    }
                     respond(service, request, stream).await
                 });
             }
-            () = &mut superseded, if !draining => {
-                // RFC 9114 §5.2: GOAWAY, no new request streams; those in flight go on.
-                draining = true;
-                h3.shutdown(0).await?;
-                retired
-                    .as_mut()
-                    .reset(tokio::time::Instant::now() + timing.grace + timing.head_timeout);
+            () = &mut superseded => {
+                // The close is armed first: nothing the client does (no credit for the GOAWAY,
+                // a request in flight) keeps the connection past the grace plus the head
+                // timeout. GOAWAY names the next request stream (client bidirectional ids are
+                // 0, 4, 8, ...), so every request already accepted is processed (RFC 9114 §5.2)
+                // and no later one is; `shutdown(1)` sends that id.
+                let retired = tokio::time::Instant::now() + timing.grace + timing.head_timeout;
+                goaway.store(4 * accepted, Ordering::Release);
+                let _ = tokio::time::timeout_at(retired, h3.shutdown(1)).await;
+                // In-flight requests finish on their own tasks; the connection ends at the
+                // deadline, or earlier when the client has gone.
+                let _ = tokio::time::timeout_at(retired, async {
+                    while let Ok(Some(resolver)) = h3.accept().await {
+                        drop(resolver);
+                    }
+                })
+                .await;
+                break;
             }
-            () = &mut retired, if draining => break,
         }
     }
     quic.close(NO_ERROR.into(), b"");

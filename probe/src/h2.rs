@@ -274,6 +274,9 @@ impl<S: Read + Write> Http2<S> {
         let mut status = None;
         let mut block = Vec::new();
         let mut block_stream = 0;
+        // END_STREAM is a flag of the HEADERS frame, not of the CONTINUATION that ends its
+        // block (RFC 9113 §6.2, §6.10).
+        let mut block_ends_stream = false;
         let mut body = Vec::new();
         let (mut acks, mut interim) = (0, 0);
         loop {
@@ -336,9 +339,11 @@ impl<S: Read + Write> Http2<S> {
                     // dynamic table.
                     let fragment = if frame.kind == HEADERS {
                         block_stream = frame.stream;
+                        block_ends_stream = frame.flags & END_STREAM != 0;
                         headers_fragment(&frame)?
                     } else if frame.kind == PUSH_PROMISE {
                         block_stream = 0;
+                        block_ends_stream = false;
                         unpad(&frame)?.get(4..).unwrap_or_default()
                     } else {
                         &frame.payload[..]
@@ -394,7 +399,7 @@ impl<S: Read + Write> Http2<S> {
                         }
                         None => {}
                     }
-                    let done = frame.flags & END_STREAM != 0
+                    let done = block_ends_stream
                         || (!end_stream && status.is_some_and(|s| (200..300).contains(&s)));
                     match status {
                         Some(status) if done => return Ok(Answer::Response { status, body }),

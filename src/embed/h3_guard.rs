@@ -385,7 +385,9 @@ impl FrameCheck {
             return Err(EXCESSIVE_LOAD);
         }
         if ty == HEADERS && self.role == Role::Request {
-            self.section = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+            // Grown as octets arrive, never reserved for the announced length: a frame header
+            // alone must not cost 32 KiB (hostile review of issue 21).
+            self.section = Vec::new();
         }
         if len == 0 {
             self.end_of_frame(ty)?;

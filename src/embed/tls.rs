@@ -159,6 +159,10 @@ pub struct CertResolver {
     /// Per policy of the server: the digest of its name.
     policies: Vec<Identity>,
     default: Option<u32>,
+    /// The digest of which certificate each name selects (every SAN pattern with the identity
+    /// of the certificate it picks), so that a session resumes only where its SNI still
+    /// selects the certificate the client was shown.
+    selection: Identity,
 }
 
 /// A SHA-256 digest naming a policy or a certificate in resumption data, stable across
@@ -246,7 +250,7 @@ impl CertResolver {
                 .ok_or_else(|| TlsError::UnknownCertificate(id.to_string()))?;
             slots[position.0 as usize] = Some(key);
         }
-        let identities = certificates
+        let identities: Vec<Option<Identity>> = certificates
             .iter()
             .zip(&slots)
             .map(|(cert, key)| key.as_ref().map(|key| certificate_identity(&cert.id, key)))
@@ -286,6 +290,26 @@ impl CertResolver {
                 }
             }
         }
+        // What an SNI selects: a resumed session that carries no resumption data to check
+        // (TLS 1.2, QUIC) is vouched for by the scope alone, so the scope must change when a
+        // name would now select another certificate (a SAN list edited by hand, say), or the
+        // session would be reported under a certificate it was never shown (hostile review of
+        // issue 21).
+        let mut selection: Vec<(String, Identity)> = patterns
+            .iter()
+            .map(|(pattern, position)| {
+                let identity: Option<Identity> =
+                    identities.get(*position as usize).copied().flatten();
+                (pattern.to_string(), identity.unwrap_or_default())
+            })
+            .collect();
+        selection.sort_unstable();
+        let mut parts: Vec<&[u8]> = vec![b"misdirect certificate selection"];
+        for (pattern, identity) in &selection {
+            parts.push(pattern.as_bytes());
+            parts.push(identity);
+        }
+        let selection = digest(&parts);
         // Patterns were deduplicated above, so the build cannot fail on a duplicate.
         let index = NameIndex::build(patterns)
             .map_err(|e| TlsError::UnknownCertificate(format!("index: {e}")))?;
@@ -302,6 +326,7 @@ impl CertResolver {
             identities,
             policies,
             default,
+            selection,
         })
     }
 
@@ -364,7 +389,7 @@ impl CertResolver {
             Some(declaration) => (b"misdirect declared session scope", declaration),
             None => (b"misdirect session scope", &build),
         };
-        let mut parts: Vec<&[u8]> = vec![tag, basis, &policy, &default];
+        let mut parts: Vec<&[u8]> = vec![tag, basis, &policy, &default, &self.selection];
         parts.extend(certificates.iter().map(|c| &c[..]));
         digest(&parts)
     }
