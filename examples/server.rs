@@ -27,7 +27,7 @@
 //! ```text
 //! cargo run --example server --features rustls,tower,serde,reload,quinn -- [--port N]
 //!     [--out DIR] [--certs DIR] [--h3-port N] [--grace MS] [--head-timeout MS]
-//!     [--log-requests] [--no-layer] [--quiet]
+//!     [--max-connections-per-client N] [--log-requests] [--no-layer] [--quiet]
 //! ```
 //!
 //! It prints curl commands that show a 200, a coalesced 200 and a 421. CONNECT gets 501: the
@@ -156,6 +156,72 @@ pub struct Options {
     /// How long a request's head may take to arrive (default 10 s); a retired generation's
     /// connections are closed at the grace plus this.
     pub head_timeout: Option<Duration>,
+    /// How many connections one client address may have open (default
+    /// [`MAX_CONNECTIONS_PER_CLIENT`]).
+    pub max_connections_per_client: Option<usize>,
+}
+
+/// How many connections, TCP and QUIC together, one client address may have open at once
+/// (default of `--max-connections-per-client`). What one connection may make the server hold
+/// is bounded (over QUIC about 8.5 MiB: `misdirect::bounded_transport` with the H3 guard);
+/// this bounds how many of them one client holds.
+pub const MAX_CONNECTIONS_PER_CLIENT: usize = 64;
+
+/// The connections open per client address.
+#[derive(Clone, Debug, Default)]
+pub struct Clients {
+    open: Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>>,
+    limit: usize,
+}
+
+/// One admitted connection; dropping it frees its place.
+#[derive(Debug)]
+pub struct Admitted {
+    clients: Clients,
+    ip: std::net::IpAddr,
+}
+
+impl Clients {
+    /// At most `limit` connections per client address.
+    pub fn new(limit: usize) -> Clients {
+        Clients {
+            open: Arc::default(),
+            limit,
+        }
+    }
+
+    /// A place for one more connection from `ip`, unless it has `limit` open already.
+    pub fn admit(&self, ip: std::net::IpAddr) -> Option<Admitted> {
+        let mut open = self
+            .open
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let count = open.entry(ip).or_insert(0);
+        if *count >= self.limit {
+            return None;
+        }
+        *count += 1;
+        Some(Admitted {
+            clients: self.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        let mut open = self
+            .clients
+            .open
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(count) = open.get_mut(&self.ip) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.ip);
+            }
+        }
+    }
 }
 
 /// How long connections wait on their clients and on a reload.
@@ -439,14 +505,29 @@ pub async fn start(options: Options) -> Result<Running> {
         grace,
         head_timeout,
     };
-    let h3 = h3::start(udp, Arc::clone(&sites), timing, log.clone(), options.quiet)?;
+    let clients = Clients::new(
+        options
+            .max_connections_per_client
+            .unwrap_or(MAX_CONNECTIONS_PER_CLIENT),
+    );
+    let h3 = h3::start(
+        udp,
+        Arc::clone(&sites),
+        timing,
+        (log.clone(), clients.clone()),
+        options.quiet,
+    )?;
     let alt_svc = HeaderValue::from_str(&format!("h3=\":{h3_port}\"; ma=3600"))?;
 
     let accepting = Arc::clone(&sites);
     let requests = log.clone();
     let task = tokio::spawn(async move {
         loop {
-            let Ok((tcp, _)) = listener.accept().await else {
+            let Ok((tcp, peer)) = listener.accept().await else {
+                continue;
+            };
+            // Past the client's share, the connection is closed at once.
+            let Some(admitted) = clients.admit(peer.ip()) else {
                 continue;
             };
             let sites = Arc::clone(&accepting);
@@ -459,6 +540,7 @@ pub async fn start(options: Options) -> Result<Running> {
                         eprintln!("connection: {e}");
                     }
                 }
+                drop(admitted);
             });
         }
     });
@@ -799,11 +881,15 @@ fn parse_options() -> Result<Options> {
             "--head-timeout" => {
                 options.head_timeout = Some(Duration::from_millis(value()?.parse()?));
             }
+            "--max-connections-per-client" => {
+                options.max_connections_per_client = Some(value()?.parse()?);
+            }
             "--log-requests" => options.log_requests = true,
             "-h" | "--help" => {
                 println!(
                     "usage: server [--port N] [--out DIR] [--certs DIR] [--h3-port N] \
-                     [--grace MS] [--head-timeout MS] [--log-requests] [--no-layer] [--quiet]"
+                     [--grace MS] [--head-timeout MS] [--max-connections-per-client N] \
+                     [--log-requests] [--no-layer] [--quiet]"
                 );
                 std::process::exit(0);
             }

@@ -276,3 +276,57 @@ async fn h3_a_huge_headers_frame_is_refused_at_its_header() {
     })
     .await;
 }
+
+/// Defect 4's bound is per connection (`misdirect::bounded_transport` and the guard); what
+/// one client holds is that times its share of connections, TCP and QUIC together. Past its
+/// share, a QUIC connection is refused before any handshake and a TCP one closed at once; a
+/// connection that ends frees its place.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_client_has_a_bounded_share_of_connections() {
+    bounded(async {
+        let running = h3_client::start_with(server::Options {
+            max_connections_per_client: Some(4),
+            ..server::Options::default()
+        })
+        .await;
+        let mut open = Vec::new();
+        for _ in 0..4 {
+            open.push(handshake(&running, "a.example.test", client_config(&running, false)).await);
+        }
+        let refused =
+            h3_client::try_handshake(&running, "a.example.test", client_config(&running, false))
+                .await;
+        assert!(refused.is_err(), "a fifth connection was admitted");
+        // TCP shares the count: closed before a byte of TLS.
+        let mut tcp = tokio::net::TcpStream::connect(running.addr).await.unwrap();
+        let mut byte = [0u8; 1];
+        let read = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            tokio::io::AsyncReadExt::read(&mut tcp, &mut byte),
+        )
+        .await
+        .expect("the server closes it");
+        assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+        // One ends: a place is free again.
+        let first = open.remove(0);
+        first.close(0u32.into(), b"");
+        let admitted = async {
+            loop {
+                if let Ok(quic) = h3_client::try_handshake(
+                    &running,
+                    "a.example.test",
+                    client_config(&running, false),
+                )
+                .await
+                {
+                    return quic;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(20), admitted)
+            .await
+            .expect("a place is freed when a connection ends");
+    })
+    .await;
+}

@@ -29,7 +29,7 @@ use misdirect::{Generation, H3Guard, MisdirectLayer, Reloadable, TlsFacts};
 use tower::ServiceExt;
 
 use super::browser::{Connection, Logged, RequestLog};
-use super::{Result, Site, Timing};
+use super::{Clients, Result, Site, Timing};
 
 /// H3_NO_ERROR (RFC 9114 §8.1).
 const NO_ERROR: u32 = 0x100;
@@ -59,7 +59,7 @@ pub fn start(
     socket: UdpSocket,
     sites: Arc<Reloadable<Site>>,
     timing: Timing,
-    log: RequestLog,
+    (log, clients): (RequestLog, Clients),
     quiet: bool,
 ) -> Result<Running> {
     let addr = socket.local_addr()?;
@@ -73,6 +73,11 @@ pub fn start(
     let accepting = endpoint.clone();
     let task = tokio::spawn(async move {
         while let Some(incoming) = accepting.accept().await {
+            // Past the client's share of connections, refused before any handshake.
+            let Some(admitted) = clients.admit(incoming.remote_address().ip()) else {
+                incoming.refuse();
+                continue;
+            };
             // The generation current now makes this connection's handshake and decides its
             // requests: a reload from here on does not mix two generations on it.
             let generation = sites.current();
@@ -84,6 +89,7 @@ pub fn start(
                         eprintln!("h3 connection: {e}");
                     }
                 }
+                drop(admitted);
             });
         }
     });
