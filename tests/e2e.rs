@@ -27,28 +27,7 @@ use tokio_rustls::client::TlsStream;
 
 use server::{Options, Running};
 
-static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
-async fn start() -> Running {
-    start_with(Options::default()).await
-}
-
-/// The example server with these options, on an ephemeral port and a folder of its own.
-async fn start_with(options: Options) -> Running {
-    let out = std::env::temp_dir().join(format!(
-        "misdirect-e2e-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-    ));
-    server::start(Options {
-        port: 0,
-        out: Some(out),
-        quiet: true,
-        ..options
-    })
-    .await
-    .expect("the example server starts")
-}
+use h3_client::{start, start_with};
 
 /// A rustls client trusting the example CA, with or without its client certificate.
 fn client_config(

@@ -19,6 +19,9 @@ mod server;
 #[path = "common/h3_client.rs"]
 mod h3_client;
 
+#[path = "common/ca.rs"]
+mod ca;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -36,6 +39,7 @@ use rustls::{HandshakeKind, ProtocolVersion};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use ca::Ca;
 use h3_client::{bounded, h3, handshake};
 
 /// Clients per policy and phase.
@@ -335,55 +339,6 @@ async fn quic_sessions_resume_across_a_reload_unless_the_client_trust_changed() 
 }
 
 // In-memory: acceptors built directly, for what the example does not show.
-
-struct Ca(rcgen::CertifiedIssuer<'static, rcgen::KeyPair>);
-
-impl Ca {
-    fn new(name: &str) -> Ca {
-        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, name);
-        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        Ca(
-            rcgen::CertifiedIssuer::self_signed(params, rcgen::KeyPair::generate().unwrap())
-                .unwrap(),
-        )
-    }
-
-    fn der(&self) -> CertificateDer<'static> {
-        self.0.der().clone()
-    }
-
-    /// A server certificate for `names` with its key, or a client certificate.
-    fn issue(
-        &self,
-        names: &[&str],
-        client: bool,
-    ) -> (CertificateDer<'static>, PrivateKeyDer<'static>) {
-        let mut params =
-            rcgen::CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
-                .unwrap();
-        params.extended_key_usages = vec![if client {
-            rcgen::ExtendedKeyUsagePurpose::ClientAuth
-        } else {
-            rcgen::ExtendedKeyUsagePurpose::ServerAuth
-        }];
-        let key = rcgen::KeyPair::generate().unwrap();
-        let cert = params.signed_by(&key, &self.0).unwrap();
-        (
-            cert.der().clone(),
-            PrivateKeyDer::try_from(key.serialize_der()).unwrap(),
-        )
-    }
-
-    fn certified(&self, names: &[&str]) -> Arc<CertifiedKey> {
-        let (cert, key) = self.issue(names, false);
-        let provider = rustls::crypto::ring::default_provider();
-        let signing = provider.key_provider.load_private_key(key).unwrap();
-        Arc::new(CertifiedKey::new(vec![cert], signing))
-    }
-}
 
 /// A session store that counts the lookups that found something.
 #[derive(Debug)]

@@ -9,6 +9,9 @@
 //! pass); the README's claim: "a session resumes only where its names mean what they meant".
 #![cfg(feature = "rustls")]
 
+#[path = "common/ca.rs"]
+mod ca;
+
 use std::sync::Arc;
 
 use misdirect::{
@@ -19,47 +22,7 @@ use rustls::server::{ServerSessionMemoryCache, StoresServerSessions, WebPkiClien
 use rustls::sign::CertifiedKey;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-struct Ca(rcgen::CertifiedIssuer<'static, rcgen::KeyPair>);
-
-impl Ca {
-    fn new(name: &str) -> Ca {
-        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, name);
-        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        Ca(
-            rcgen::CertifiedIssuer::self_signed(params, rcgen::KeyPair::generate().unwrap())
-                .unwrap(),
-        )
-    }
-
-    fn der(&self) -> CertificateDer<'static> {
-        self.0.der().clone()
-    }
-
-    /// A certificate and its key: a server one for `names`, or a client one.
-    fn issue(
-        &self,
-        names: &[&str],
-        client: bool,
-    ) -> (CertificateDer<'static>, PrivateKeyDer<'static>) {
-        let mut params =
-            rcgen::CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
-                .unwrap();
-        params.extended_key_usages = vec![if client {
-            rcgen::ExtendedKeyUsagePurpose::ClientAuth
-        } else {
-            rcgen::ExtendedKeyUsagePurpose::ServerAuth
-        }];
-        let key = rcgen::KeyPair::generate().unwrap();
-        let cert = params.signed_by(&key, &self.0).unwrap();
-        (
-            cert.der().clone(),
-            PrivateKeyDer::try_from(key.serialize_der()).unwrap(),
-        )
-    }
-}
+use ca::Ca;
 
 fn config() -> Config<&'static str> {
     Config {
