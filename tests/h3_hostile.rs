@@ -12,6 +12,7 @@ mod h3_client;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use hyper::StatusCode;
 
@@ -217,21 +218,25 @@ async fn h3_a_huge_headers_frame_is_refused_at_its_header() {
         let quic = handshake(&running, "a.example.test", lean_client(&running)).await;
         let mut conn = h3(quic).await;
         const STREAMS: usize = 20;
-        // Every stream's frame header is out before any stream floods: the client's own send
-        // window, shared by its streams, would otherwise fill with the first streams' zeros
-        // before the last ones sent a byte.
-        let headed = Arc::new(tokio::sync::Barrier::new(STREAMS));
         let (codes, growth) = peak_growth(async {
             let floods = (0..STREAMS).map(|_| {
                 let quic = conn.quic.clone();
-                let headed = Arc::clone(&headed);
                 tokio::spawn(async move {
                     let (mut send, mut recv) = quic.open_bi().await.expect("a stream");
                     let mut head = vec![0x01];
                     head.extend_from_slice(&varint(1 << 40));
                     let zeros = vec![0u8; 64 * 1024];
                     let mut written = send.write_all(&head).await;
-                    headed.wait().await;
+                    // The server has the frame's header: it may refuse the stream now. Only a
+                    // stream it has not refused by then floods (the client's send window,
+                    // shared by its streams, would otherwise fill with the first streams'
+                    // zeros before the last ones' headers left, and the test would measure the
+                    // client).
+                    let refused =
+                        tokio::time::timeout(Duration::from_secs(10), send.stopped()).await;
+                    if let Ok(Ok(Some(code))) = refused {
+                        written = Err(quinn::WriteError::Stopped(code));
+                    }
                     for _ in 0..32 {
                         if written.is_err() {
                             break;
