@@ -581,12 +581,13 @@ mod tests {
     fn a_header_block_past_its_bound_fails_the_connection() {
         let last = MAX_HEADER_BLOCK - 3 * MAX_FRAME - 1;
         let block = |last: usize| {
-            let mut frames = vec![(HEADERS, 0, 1, vec![0x88])];
+            // END_STREAM is the HEADERS frame's flag (RFC 9113 §6.2); END_HEADERS ends the block.
+            let mut frames = vec![(HEADERS, END_STREAM, 1, vec![0x88])];
             for _ in 0..3 {
                 frames.push((CONTINUATION, 0, 1, vec![0x20; MAX_FRAME]));
             }
             // Size updates to 0 are no fields: the block is long and harmless.
-            frames.push((CONTINUATION, END_HEADERS | END_STREAM, 1, vec![0x20; last]));
+            frames.push((CONTINUATION, END_HEADERS, 1, vec![0x20; last]));
             frames
         };
         let mut conn = connection(&block(last));
