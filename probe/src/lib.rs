@@ -1,19 +1,19 @@
 //! `misdirect-probe`: point it at a live HTTPS server and learn where it
 //! serves what it must refuse, as h2spec does for HTTP/2 framing.
 //!
-//! The configuration is the crate's own TOML ([`Config::from_toml_file`](misdirect::Config::from_toml_file)), describing what the
+//! The configuration is the crate's own TOML ([`Config::from_toml_file`]), describing what the
 //! server under test is meant to serve. The probe:
 //!
 //! 1. Opens a TLS connection for each configured name as SNI, and one without SNI, and reads
-//!    the certificate each got ([`certificate_sans`](misdirect::certificate_sans)). Certificates the
+//!    the certificate each got ([`certificate_sans`]). Certificates the
 //!    configuration lists are matched by their SANs; when it lists none, the presented ones
 //!    become the configuration's.
-//! 2. Builds the crate's [`Server`](misdirect::Server) from that configuration and, for every connection, the
+//! 2. Builds the crate's [`Server`] from that configuration and, for every connection, the
 //!    facts of its handshake: the SNI sent, the certificate presented, the TLS policy the
-//!    configuration gives that SNI ([`Server::sni_policy`](misdirect::Server::sni_policy)).
+//!    configuration gives that SNI ([`Server::sni_policy`]).
 //! 3. Generates scenarios from the configuration (see [`Group`]): every name on every
 //!    connection, spellings, ports, schemes, malformed authorities, framing. The expected
-//!    verdict of each is [`Server::decide`](misdirect::Server::decide) for the same facts. One name per virtual host
+//!    verdict of each is [`Server::decide`] for the same facts. One name per virtual host
 //!    serving https on the listener's first origin port takes part, for the first eight such
 //!    virtual hosts.
 //! 4. Sends each over its connection (HTTP/2 streams on one connection per SNI, reused the way
