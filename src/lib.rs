@@ -167,7 +167,12 @@ pub use decision::server::{
 };
 pub use decision::verdict::{Cause, Reason, Rule, Status, Verdict};
 #[cfg(feature = "serde")]
-pub use embed::config_file::ConfigError;
+pub use embed::config_file as config;
+#[cfg(feature = "serde")]
+pub use embed::config_file::{
+    CertificateFiles, ClientAuthMode, ConfigError, PolicyDeclaration, Site, TlsDeclarations,
+    TlsVersion,
+};
 #[cfg(feature = "http")]
 pub use embed::from_http::HttpRequest;
 #[cfg(feature = "quinn")]

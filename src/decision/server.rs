@@ -169,7 +169,7 @@ impl ListenerConfig {
 
     /// The (scheme, port) pairs whose requests can reach rule 5 on this listener: its own
     /// scheme on each origin port, and `http` on a TLS listener too with `opportunistic_http`.
-    fn received(&self, knobs: &Knobs) -> Vec<(Scheme, u16)> {
+    pub(crate) fn received(&self, knobs: &Knobs) -> Vec<(Scheme, u16)> {
         let mut schemes = vec![if self.tls {
             Scheme::Https
         } else {

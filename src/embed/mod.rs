@@ -1,7 +1,7 @@
 //! The adapters: request facts from `http`, the tower layer, rustls and quinn, reload, TOML and X.509. Each behind its feature; they build facts and act on verdicts.
 
 #[cfg(feature = "serde")]
-pub(crate) mod config_file;
+pub mod config_file;
 #[cfg(feature = "http")]
 pub(crate) mod from_http;
 #[cfg(feature = "quinn")]
