@@ -184,9 +184,14 @@ pub use embed::quic::{QuicAcceptor, bounded_transport};
 #[cfg(feature = "reload")]
 pub use embed::reload::{Changes, Generation, Reloadable, Retirement};
 #[cfg(feature = "rustls")]
-pub use embed::tls::{Acceptor, CertResolver, ClientAuth, PolicyTls, TlsError, TlsFacts};
+#[cfg(all(feature = "rustls", feature = "serde"))]
+pub use embed::site::{SiteError, Tls, TlsOptions};
+#[cfg(feature = "rustls")]
+pub use embed::tls::{
+    Accepted, Acceptor, CertResolver, ClientAuth, ClientIdentity, PolicyTls, TlsError, TlsFacts,
+};
 #[cfg(any(feature = "rustls", feature = "serde"))]
-pub use embed::x509::{CertificateError, certificate_sans};
+pub use embed::x509::{CertificateError, certificate_sans, certificate_subject};
 pub use names::index::{Hit, IndexError, Lookup, MatchKind, NameIndex};
 pub use names::pattern::{NamePattern, PatternError, San};
 pub use parse::authority::{Authority, AuthorityError, MAX_AUTHORITY_LEN, WireUnicode};

@@ -42,10 +42,25 @@ use crate::embed::from_http::HttpRequest;
 /// service; `NotOrigin` (CONNECT) calls it untouched; 421, 400 and 404 are answered by the layer
 /// with a short `text/plain` body (rule and [`Cause::summary`](crate::Cause::summary), never
 /// request bytes or configuration names) and, on HTTP/1.x, `Connection: close`.
+///
+/// With the `rustls` feature, [`with_client`](MisdirectLayer::with_client) puts the client
+/// certificate's [`ClientIdentity`](crate::ClientIdentity) into the extensions of every request
+/// served, beside the virtual host's value.
+///
+/// # The tracing event
+///
+/// With the `tracing` feature, each refusal (421, 400, 404) is one event: target `misdirect`,
+/// level `INFO`, message `request refused`, and the fields `status` (the status code, a
+/// `u16`), `rule` (the rule's number, SPEC §3) and `reason` (the full [`Reason`], displayed:
+/// the rule, the cause, and the request's and connection's names it was decided on). Enable it
+/// with a filter such as `misdirect=info`. A retired connection's refusal past its grace has
+/// the rule "connection identity" and no names.
 pub struct MisdirectLayer<T> {
     server: Arc<Server<T>>,
     connection: Arc<Connection>,
     drain: Option<Drain>,
+    #[cfg(feature = "rustls")]
+    client: Option<crate::embed::tls::ClientIdentity>,
 }
 
 /// A connection's generation and the grace its connections have once it is retired.
@@ -89,6 +104,8 @@ impl<T> Clone for MisdirectLayer<T> {
             server: Arc::clone(&self.server),
             connection: Arc::clone(&self.connection),
             drain: self.drain.clone(),
+            #[cfg(feature = "rustls")]
+            client: self.client.clone(),
         }
     }
 }
@@ -109,7 +126,19 @@ impl<T> MisdirectLayer<T> {
             server,
             connection: Arc::new(connection),
             drain: None,
+            #[cfg(feature = "rustls")]
+            client: None,
         }
+    }
+
+    /// Puts the client certificate's identity into the extensions of every request the layer
+    /// lets through (feature `rustls`); `None` (no certificate) puts nothing, so a handler that
+    /// extracts a `ClientIdentity` refuses a request without one.
+    #[cfg(feature = "rustls")]
+    #[must_use]
+    pub fn with_client(mut self, client: Option<crate::embed::tls::ClientIdentity>) -> Self {
+        self.client = client;
+        self
     }
 
     /// Ties the layer to the connection's generation (feature `reload`): once a reload retires
@@ -139,6 +168,8 @@ impl<S, T> Layer<S> for MisdirectLayer<T> {
             server: Arc::clone(&self.server),
             connection: Arc::clone(&self.connection),
             drain: self.drain.clone(),
+            #[cfg(feature = "rustls")]
+            client: self.client.clone(),
         }
     }
 }
@@ -149,6 +180,8 @@ pub struct Misdirect<S, T> {
     server: Arc<Server<T>>,
     connection: Arc<Connection>,
     drain: Option<Drain>,
+    #[cfg(feature = "rustls")]
+    client: Option<crate::embed::tls::ClientIdentity>,
 }
 
 impl<S: Clone, T> Clone for Misdirect<S, T> {
@@ -158,6 +191,8 @@ impl<S: Clone, T> Clone for Misdirect<S, T> {
             server: Arc::clone(&self.server),
             connection: Arc::clone(&self.connection),
             drain: self.drain.clone(),
+            #[cfg(feature = "rustls")]
+            client: self.client.clone(),
         }
     }
 }
@@ -222,6 +257,12 @@ where
         };
         // A retired generation's HTTP/1.x connection closes after this response.
         let close = age == Age::Draining && is_h1(request.version());
+        #[cfg(feature = "rustls")]
+        if !matches!(step, Step::Refuse(_)) {
+            if let Some(client) = &self.client {
+                request.extensions_mut().insert(client.clone());
+            }
+        }
         match step {
             Step::Serve(value) => {
                 request.extensions_mut().insert(value);

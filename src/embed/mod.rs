@@ -12,6 +12,8 @@ pub(crate) mod layer;
 pub(crate) mod quic;
 #[cfg(feature = "reload")]
 pub(crate) mod reload;
+#[cfg(all(feature = "rustls", feature = "serde"))]
+pub(crate) mod site;
 #[cfg(feature = "rustls")]
 pub(crate) mod tls;
 #[cfg(any(feature = "rustls", feature = "serde"))]

@@ -47,7 +47,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_rustls::LazyConfigAcceptor;
 use tokio_rustls::server::TlsStream;
 
-use crate::decision::facts::{ConnectionFacts, Handshake};
+use crate::decision::facts::{Connection, ConnectionFacts, Handshake};
 use crate::decision::server::{Build, CertId, ListenerId, PolicyId, Server};
 use crate::names::index::NameIndex;
 use crate::names::pattern::NamePattern;
@@ -524,6 +524,87 @@ impl TlsFacts {
     }
 }
 
+/// Who the client is, by the certificate it presented in the handshake (verified by the
+/// policy's client verifier): what reaches the service beside the virtual host, through
+/// [`Accepted::client`] and [`MisdirectLayer::with_client`](crate::MisdirectLayer::with_client).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ClientIdentity {
+    /// The subject, as RFC 4514 writes it ([`certificate_subject`](crate::certificate_subject)):
+    /// `CN=ops,O=Partner`.
+    pub subject: String,
+    /// The dNSName and iPAddress SANs.
+    pub sans: Vec<crate::San>,
+    /// The SHA-256 digest of the certificate's DER: what to pin or log.
+    pub sha256: [u8; 32],
+}
+
+impl ClientIdentity {
+    /// The identity of a DER certificate.
+    ///
+    /// # Errors
+    /// A [`CertificateError`](crate::CertificateError) when the DER is not a certificate.
+    pub fn from_der(der: &[u8]) -> Result<ClientIdentity, crate::CertificateError> {
+        Ok(ClientIdentity {
+            subject: crate::embed::x509::certificate_subject(der)?,
+            sans: crate::embed::x509::certificate_sans(der)?,
+            sha256: Sha256::digest(der).into(),
+        })
+    }
+
+    /// The SHA-256 fingerprint as lowercase hex octets joined by `:`, as `openssl x509
+    /// -fingerprint -sha256` prints it (in lowercase).
+    #[must_use]
+    pub fn fingerprint(&self) -> String {
+        self.sha256
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<Vec<_>>()
+            .join(":")
+    }
+}
+
+/// A connection [`Acceptor::accept_connection`] completed: the stream, what the handshake
+/// showed, the [`Connection`] the decision reads, and the client's identity.
+pub struct Accepted<IO, T> {
+    /// The TLS stream, ready for HTTP.
+    pub stream: TlsStream<IO>,
+    /// What the handshake showed the client.
+    pub facts: TlsFacts,
+    /// The connection's facts checked by the server ([`Server::connection`]).
+    pub connection: Connection,
+    /// The client certificate's identity, when one was presented and verified.
+    pub client: Option<ClientIdentity>,
+    server: Arc<Server<T>>,
+}
+
+impl<IO, T> fmt::Debug for Accepted<IO, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Accepted")
+            .field("facts", &self.facts)
+            .field("connection", &self.connection)
+            .field("client", &self.client)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<IO, T> Accepted<IO, T> {
+    /// The server of the acceptor's build, which decides this connection's requests.
+    #[must_use]
+    pub fn server(&self) -> &Arc<Server<T>> {
+        &self.server
+    }
+
+    /// The layer that decides this connection's requests (feature `tower`), carrying the
+    /// client's identity to the service.
+    #[cfg(feature = "tower")]
+    #[must_use]
+    pub fn layer(&self) -> crate::MisdirectLayer<T> {
+        crate::MisdirectLayer::new(Arc::clone(&self.server), self.connection)
+            .with_client(self.client.clone())
+    }
+}
+
 /// How a TLS policy authenticates clients, declared rather than built: the crate builds the
 /// rustls client verifier from it, and digests exactly what built it, so that a session made
 /// under one trust never resumes under another (see [`PolicyTls`]).
@@ -743,6 +824,14 @@ impl PolicyTls {
         &self.client_auth
     }
 
+    /// Whether TLS 1.3 is among the declared versions (QUIC runs TLS 1.3 alone).
+    #[must_use]
+    pub fn allows_tls13(&self) -> bool {
+        self.versions
+            .iter()
+            .any(|v| v.version == rustls::ProtocolVersion::TLSv1_3)
+    }
+
     /// The policy's `ServerConfig` on `resolver`, and the digest of what of this declaration a
     /// session's meaning depends on.
     pub(crate) fn build(
@@ -955,6 +1044,38 @@ impl<T> Acceptor<T> {
     #[must_use]
     pub fn listener(&self) -> ListenerId {
         self.listener
+    }
+
+    /// Completes a TLS handshake on `io` and hands back everything the connection's requests
+    /// are decided and served with: the stream, the facts, the [`Connection`] and the client's
+    /// identity ([`Accepted`]). Bound the time it may take with a timeout.
+    ///
+    /// # Errors
+    /// Those of [`Acceptor::accept`], and `InvalidData` for a client certificate that is not
+    /// a certificate (rustls's verifier accepted it, so only a custom verifier lets one by).
+    pub async fn accept_connection<IO>(&self, io: IO) -> io::Result<Accepted<IO, T>>
+    where
+        IO: AsyncRead + AsyncWrite + Unpin,
+    {
+        let (stream, facts) = self.accept(io).await?;
+        let connection = self
+            .server
+            .connection(&facts.connection_facts(self.listener))
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+        let client = match stream.get_ref().1.peer_certificates().and_then(|c| c.first()) {
+            None => None,
+            Some(der) => Some(
+                ClientIdentity::from_der(der)
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?,
+            ),
+        };
+        Ok(Accepted {
+            stream,
+            facts,
+            connection,
+            client,
+            server: Arc::clone(&self.server),
+        })
     }
 
     /// Completes a TLS handshake on `io`. Bound the time it may take with a timeout.

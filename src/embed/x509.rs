@@ -131,6 +131,122 @@ pub fn certificate_sans(der: &[u8]) -> Result<Vec<San>, CertificateError> {
     Ok(sans)
 }
 
+/// The subject of a DER certificate as RFC 4514 writes a distinguished name: relative
+/// distinguished names last first, `CN`, `O`, `OU`, `C`, `L`, `ST`, `DC`, `STREET`, `UID` by
+/// name and other attribute types as dotted OIDs, string values escaped, other values as `#`
+/// and their DER in hex (RFC 4514 §2.4).
+///
+/// # Errors
+/// A [`CertificateError`] when the DER is not a certificate.
+pub fn certificate_subject(der: &[u8]) -> Result<String, CertificateError> {
+    let mut input = der;
+    let mut cert = expect(&mut input, 0x30, "Certificate SEQUENCE")?;
+    let mut tbs = expect(&mut cert, 0x30, "TBSCertificate SEQUENCE")?;
+    // version [0] EXPLICIT (optional), serialNumber, signature, issuer, validity, subject.
+    let mut field = next(&mut tbs, "TBSCertificate version or serialNumber")?;
+    if field.tag == 0xa0 {
+        field = next(&mut tbs, "serialNumber INTEGER")?;
+    }
+    if field.tag != 0x02 {
+        return Err(CertificateError {
+            expected: "serialNumber INTEGER",
+        });
+    }
+    expect(&mut tbs, 0x30, "signature AlgorithmIdentifier")?;
+    expect(&mut tbs, 0x30, "issuer Name")?;
+    expect(&mut tbs, 0x30, "validity SEQUENCE")?;
+    let mut name = expect(&mut tbs, 0x30, "subject Name")?;
+    let mut rdns = Vec::new();
+    while !name.is_empty() {
+        let mut set = expect(&mut name, 0x31, "RelativeDistinguishedName SET")?;
+        let mut attributes = Vec::new();
+        while !set.is_empty() {
+            let mut pair = expect(&mut set, 0x30, "AttributeTypeAndValue SEQUENCE")?;
+            let oid = expect(&mut pair, 0x06, "AttributeType OBJECT IDENTIFIER")?;
+            let value_start = pair;
+            let value = next(&mut pair, "AttributeValue")?;
+            let whole = &value_start[..value_start.len() - pair.len()];
+            attributes.push(format!("{}={}", attribute_type(oid), attribute_value(&value, whole)));
+        }
+        rdns.push(attributes.join("+"));
+    }
+    rdns.reverse();
+    Ok(rdns.join(","))
+}
+
+/// RFC 4514 §3's short names for the common attribute types, else the dotted OID.
+fn attribute_type(oid: &[u8]) -> String {
+    let short = match oid {
+        [0x55, 0x04, 0x03] => "CN",
+        [0x55, 0x04, 0x07] => "L",
+        [0x55, 0x04, 0x08] => "ST",
+        [0x55, 0x04, 0x0a] => "O",
+        [0x55, 0x04, 0x0b] => "OU",
+        [0x55, 0x04, 0x06] => "C",
+        [0x55, 0x04, 0x09] => "STREET",
+        [0x09, 0x92, 0x26, 0x89, 0x93, 0xf2, 0x2c, 0x64, 0x01, 0x19] => "DC",
+        [0x09, 0x92, 0x26, 0x89, 0x93, 0xf2, 0x2c, 0x64, 0x01, 0x01] => "UID",
+        _ => return dotted(oid),
+    };
+    short.to_string()
+}
+
+fn dotted(oid: &[u8]) -> String {
+    let mut arcs: Vec<u64> = Vec::new();
+    let mut arc: u64 = 0;
+    for &b in oid {
+        arc = arc.saturating_mul(128).saturating_add(u64::from(b & 0x7f));
+        if b & 0x80 == 0 {
+            if arcs.is_empty() {
+                let first = (arc / 40).min(2);
+                arcs.push(first);
+                arcs.push(arc - first * 40);
+            } else {
+                arcs.push(arc);
+            }
+            arc = 0;
+        }
+    }
+    arcs.iter().map(u64::to_string).collect::<Vec<_>>().join(".")
+}
+
+/// A string value escaped as RFC 4514 §2.4 says; anything else `#` and its DER in hex.
+fn attribute_value(value: &Tlv<'_>, whole: &[u8]) -> String {
+    // UTF8String, PrintableString, TeletexString (read as Latin-1 would be a guess: only
+    // ASCII is taken as text), IA5String.
+    let text = match value.tag {
+        0x0c | 0x13 | 0x14 | 0x16 => core::str::from_utf8(value.contents).ok(),
+        _ => None,
+    };
+    let Some(text) = text.filter(|t| value.tag == 0x0c || t.is_ascii()) else {
+        return format!("#{}", whole.iter().map(|b| format!("{b:02x}")).collect::<String>());
+    };
+    let mut out = String::with_capacity(text.len());
+    let last = text.chars().count().saturating_sub(1);
+    for (i, c) in text.chars().enumerate() {
+        match c {
+            '"' | '+' | ',' | ';' | '<' | '>' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '#' | ' ' if i == 0 => {
+                out.push('\\');
+                out.push(c);
+            }
+            ' ' if i == last => out.push_str("\\ "),
+            '\0' => out.push_str("\\00"),
+            c if c.is_control() => {
+                let mut buf = [0; 4];
+                for b in c.encode_utf8(&mut buf).bytes() {
+                    out.push_str(&format!("\\{b:02x}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 impl CertificateConfig {
     /// A certificate with the SANs of a DER certificate.
     ///
@@ -213,5 +329,25 @@ mod tests {
         assert!(certificate_sans(&[0x30; 64]).is_err());
         let err = certificate_sans(b"-----BEGIN CERTIFICATE-----").unwrap_err();
         assert_eq!(err.expected, "Certificate SEQUENCE");
+    }
+
+    #[test]
+    fn the_subject_reads_as_rfc_4514_writes_it() {
+        let mut params = rcgen::CertificateParams::new(vec!["a.example".to_string()]).unwrap();
+        let mut dn = rcgen::DistinguishedName::new();
+        dn.push(rcgen::DnType::CountryName, "DE");
+        dn.push(rcgen::DnType::OrganizationName, "Partner, Inc.");
+        dn.push(rcgen::DnType::CommonName, " #client+1 ");
+        params.distinguished_name = dn;
+        let key = rcgen::KeyPair::generate().unwrap();
+        let der = params.self_signed(&key).unwrap().der().to_vec();
+        assert_eq!(
+            certificate_subject(&der).unwrap(),
+            "CN=\\ #client\\+1\\ ,O=Partner\\, Inc.,C=DE"
+        );
+        for cut in 0..der.len() {
+            assert!(certificate_subject(&der[..cut]).is_err(), "prefix of {cut} bytes");
+        }
+        assert_eq!(dotted(&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d]), "1.2.840.113549");
     }
 }
