@@ -28,8 +28,8 @@ use core::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::ResolvesClientCert;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
@@ -281,9 +281,7 @@ impl<T> Site<T> {
                     config.cert_resolver = Arc::clone(&resolver) as Arc<dyn ResolvesServerCert>;
                     PolicyConfig::HandBuilt(Arc::new(config))
                 }
-                (Some(declaration), None) => {
-                    PolicyConfig::Declared(declare(declaration, options)?)
-                }
+                (Some(declaration), None) => PolicyConfig::Declared(declare(declaration, options)?),
                 (None, None) => {
                     return Err(SiteError::Undeclared {
                         policy: name.clone(),
@@ -549,7 +547,13 @@ fn declare(declaration: &PolicyDeclaration, options: &TlsOptions) -> Result<Poli
         .collect();
     let mut tls = PolicyTls::new(Arc::clone(&options.provider), client_auth)
         .with_versions(&versions)
-        .with_alpn(declaration.alpn.iter().map(|p| p.as_bytes().to_vec()).collect());
+        .with_alpn(
+            declaration
+                .alpn
+                .iter()
+                .map(|p| p.as_bytes().to_vec())
+                .collect(),
+        );
     if let Some(storage) = &options.session_storage {
         tls = tls.with_session_storage(Arc::clone(storage));
     }
@@ -611,7 +615,11 @@ fn check<T>(
         if accepted != declared {
             return Err(format!(
                 "TLS {} is {} by it and {} by the table",
-                if version == TlsVersion::Tls12 { "1.2" } else { "1.3" },
+                if version == TlsVersion::Tls12 {
+                    "1.2"
+                } else {
+                    "1.3"
+                },
                 if accepted { "accepted" } else { "refused" },
                 if declared { "offered" } else { "not offered" },
             ));
@@ -714,7 +722,10 @@ fn handshake(
 }
 
 /// Moves what `from` has to send into `to`; whether anything moved.
-fn pump<A, B>(from: &mut rustls::ConnectionCommon<A>, to: &mut rustls::ConnectionCommon<B>) -> bool {
+fn pump<A, B>(
+    from: &mut rustls::ConnectionCommon<A>,
+    to: &mut rustls::ConnectionCommon<B>,
+) -> bool {
     let mut buffer = Vec::new();
     while from.wants_write() {
         if from.write_tls(&mut buffer).is_err() {

@@ -1062,7 +1062,12 @@ impl<T> Acceptor<T> {
             .server
             .connection(&facts.connection_facts(self.listener))
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
-        let client = match stream.get_ref().1.peer_certificates().and_then(|c| c.first()) {
+        let client = match stream
+            .get_ref()
+            .1
+            .peer_certificates()
+            .and_then(|c| c.first())
+        {
             None => None,
             Some(der) => Some(
                 ClientIdentity::from_der(der)

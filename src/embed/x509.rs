@@ -166,7 +166,11 @@ pub fn certificate_subject(der: &[u8]) -> Result<String, CertificateError> {
             let value_start = pair;
             let value = next(&mut pair, "AttributeValue")?;
             let whole = &value_start[..value_start.len() - pair.len()];
-            attributes.push(format!("{}={}", attribute_type(oid), attribute_value(&value, whole)));
+            attributes.push(format!(
+                "{}={}",
+                attribute_type(oid),
+                attribute_value(&value, whole)
+            ));
         }
         rdns.push(attributes.join("+"));
     }
@@ -207,7 +211,10 @@ fn dotted(oid: &[u8]) -> String {
             arc = 0;
         }
     }
-    arcs.iter().map(u64::to_string).collect::<Vec<_>>().join(".")
+    arcs.iter()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 /// A string value escaped as RFC 4514 §2.4 says; anything else `#` and its DER in hex.
@@ -219,7 +226,10 @@ fn attribute_value(value: &Tlv<'_>, whole: &[u8]) -> String {
         _ => None,
     };
     let Some(text) = text.filter(|t| value.tag == 0x0c || t.is_ascii()) else {
-        return format!("#{}", whole.iter().map(|b| format!("{b:02x}")).collect::<String>());
+        return format!(
+            "#{}",
+            whole.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        );
     };
     let mut out = String::with_capacity(text.len());
     let last = text.chars().count().saturating_sub(1);
@@ -346,8 +356,14 @@ mod tests {
             "CN=\\ #client\\+1\\ ,O=Partner\\, Inc.,C=DE"
         );
         for cut in 0..der.len() {
-            assert!(certificate_subject(&der[..cut]).is_err(), "prefix of {cut} bytes");
+            assert!(
+                certificate_subject(&der[..cut]).is_err(),
+                "prefix of {cut} bytes"
+            );
         }
-        assert_eq!(dotted(&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d]), "1.2.840.113549");
+        assert_eq!(
+            dotted(&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d]),
+            "1.2.840.113549"
+        );
     }
 }
