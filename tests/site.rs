@@ -6,6 +6,8 @@
 
 #[path = "common/ca.rs"]
 mod ca;
+#[path = "../examples/tls.rs"]
+mod example;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -508,4 +510,87 @@ fn pem_keys_load_in_every_form_rustls_reads() {
     assert!(PrivateKeyDer::from_pem_slice(&text).is_ok());
     let text = std::fs::read(files.dir.join("edge.pem")).unwrap();
     assert_eq!(CertificateDer::pem_slice_iter(&text).count(), 1);
+}
+
+/// One HTTP/1.1 request over TLS to the example; the response, or `None` when the handshake
+/// or the exchange failed.
+async fn get(port: u16, config: rustls::ClientConfig, sni: &str, host: &str) -> Option<String> {
+    let mut config = config;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .ok()?;
+    let name = ServerName::try_from(sni.to_string()).ok()?;
+    let mut tls = connector.connect(name, tcp).await.ok()?;
+    let head = format!("GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    tls.write_all(head.as_bytes()).await.ok()?;
+    let mut out = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        tls.read_to_end(&mut out),
+    );
+    read.await.ok()?.ok()?;
+    Some(String::from_utf8_lossy(&out).into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_forty_line_example_serves_the_users_setup() {
+    let files = files("example", SITE);
+    let tls = example::load(files.dir.join("site.toml").to_str().unwrap()).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(example::serve(tls, listener));
+
+    let www = get(
+        port,
+        client(&files, None),
+        "www.example.test",
+        "API.example.test:8443",
+    )
+    .await;
+    let www = www.unwrap();
+    assert!(
+        www.starts_with("HTTP/1.1 200") && www.ends_with("\r\n\r\nwww\n"),
+        "{www}"
+    );
+    // admin coalesced onto a public connection: 421, and the handler never sees it.
+    let coalesced = get(
+        port,
+        client(&files, None),
+        "www.example.test",
+        "admin.example.test.:8443",
+    )
+    .await;
+    let coalesced = coalesced.unwrap();
+    assert!(
+        coalesced.starts_with("HTTP/1.1 421") && !coalesced.contains("admin"),
+        "{coalesced}"
+    );
+    // admin without a client certificate: no handshake, no answer.
+    assert_eq!(
+        get(
+            port,
+            client(&files, None),
+            "admin.example.test",
+            "admin.example.test:8443"
+        )
+        .await,
+        None
+    );
+    // admin with the partner's certificate: served, and the handler knows whose.
+    let cert = files.partner.issue(&["ops.partner.test"], true);
+    let subject = ClientIdentity::from_der(&cert.0).unwrap().subject;
+    let admin = get(
+        port,
+        client(&files, Some(cert)),
+        "admin.example.test",
+        "admin.example.test:8443",
+    )
+    .await;
+    let admin = admin.unwrap();
+    assert!(
+        admin.starts_with("HTTP/1.1 200") && admin.ends_with(&format!("admin for {subject}\n")),
+        "{admin}"
+    );
 }
