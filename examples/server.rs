@@ -66,8 +66,8 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use misdirect::{
-    Acceptor, CertResolver, CertificateConfig, Changes, ClientAuth, Config, Generation, ListenerId,
-    MisdirectLayer, PolicyTls, QuicAcceptor, Reloadable, Server, TlsFacts,
+    Acceptor, CertResolver, Changes, Generation, ListenerId, MisdirectLayer, Reloadable, Server,
+    TlsFacts, TlsOptions,
 };
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
@@ -79,10 +79,36 @@ use tokio::net::{TcpListener, TcpStream};
 /// Result type of the example: errors are printed, not handled.
 pub type Result<T> = std::result::Result<T, Box<dyn Error + Send + Sync>>;
 
-/// The server's virtual hosts, listener and knobs; the certificates are added from the PEM
-/// files the server presents, so their SANs are read, not typed twice.
+/// The server's policies, listeners, certificates and virtual hosts: the one source of truth,
+/// from which `Site::build` makes the decision and every TLS configuration. The certificates'
+/// SANs are read from the PEM files the server presents, not typed twice.
 const CONFIG: &str = r#"
-policies = ["public", "mtls", "legacy"]
+[[policies]]
+name = "public"
+client_auth = "none"
+
+# admin's: a client certificate from the example's CA, or no handshake.
+[[policies]]
+name = "mtls"
+client_auth = "required"
+client_cas = ["ca.pem"]
+
+# A policy of its own for a site kept for old clients (TLS 1.2 beside 1.3, and its own
+# session scope): coalescing a's connection onto it is a 421.
+[[policies]]
+name = "legacy"
+client_auth = "none"
+versions = ["1.2", "1.3"]
+
+[[certificates]]
+id = "example"
+file = "example.pem"
+key = "example.key"
+
+[[certificates]]
+id = "other"
+file = "other.pem"
+key = "other.key"
 
 [[listeners]]
 name = "tls"
@@ -556,85 +582,43 @@ pub async fn start(options: Options) -> Result<Running> {
     })
 }
 
-/// Builds one generation from `server.toml` and the PEM files in `dir`: the decision, with the
-/// certificates' SANs read from the PEMs served, and the TLS glue.
+/// Builds one generation from `server.toml` and the PEM files it names: the decision and
+/// every TLS configuration, from the file alone (`Site::build`), on the shared session cache
+/// and ticket key.
 fn build_site(dir: &Path, port: u16, sessions: &Sessions) -> Result<Site> {
     let pki = load_pki(dir)?;
     let file = dir.join("server.toml");
-    let mut config: Config<String> =
-        Config::from_toml_file(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-    config.certificates = vec![
-        CertificateConfig::from_der("example", &leaf_der(&pki.example.0)?)?,
-        CertificateConfig::from_der("other", &leaf_der(&pki.other.0)?)?,
-    ];
-    let server = Arc::new(Server::build(config).map_err(|e| format!("{}: {e}", file.display()))?);
+    let site = misdirect::Site::<String>::from_toml_file(&file)?;
+    // Declared, not hand-built: the crate builds each policy's client verifier itself, so it
+    // knows the trust a session was verified under, and a session resumes after a reload
+    // exactly when that trust, the policy and the certificates are unchanged.
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let options = TlsOptions::new(provider)
+        .with_session_storage(Arc::clone(&sessions.cache))
+        .with_ticketer(Arc::clone(&sessions.ticketer));
+    let tls = site
+        .build(&options)
+        .map_err(|e| format!("{}: {e}", file.display()))?;
+    let server = Arc::clone(tls.server());
     let listener = server
         .listener_for(true, port)
         .ok_or_else(|| format!("{}: no TLS listener on port {port}", file.display()))?;
-
-    // TLS: one resolver, one declared rustls configuration per policy, all on the shared
-    // session cache and ticket key. Declared, not hand-built: the crate builds each policy's
-    // client verifier itself, so it knows the trust a session was verified under, and a session
-    // resumes after a reload exactly when that trust, the policy and the certificates are
-    // unchanged.
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let resolver = Arc::new(CertResolver::new(
-        &server,
-        [
-            ("example", Arc::new(certified_key(&provider, &pki.example)?)),
-            ("other", Arc::new(certified_key(&provider, &pki.other)?)),
-        ],
-        Some("example"),
-    )?);
-    let declare = |client_auth: ClientAuth| {
-        PolicyTls::new(Arc::clone(&provider), client_auth)
-            .with_alpn(vec![b"h2".to_vec(), b"http/1.1".to_vec()])
-            .with_session_storage(Arc::clone(&sessions.cache))
-            .with_ticketer(Arc::clone(&sessions.ticketer))
-    };
-    let public = declare(ClientAuth::None);
-    // mtls: every CA in ca.pem is trusted for client certificates.
-    let mtls = declare(ClientAuth::Required {
-        roots: CertificateDer::pem_slice_iter(pki.ca.as_bytes())
-            .collect::<std::result::Result<Vec<_>, _>>()?,
-    });
-    // legacy: a site kept for old clients, TLS 1.2 only (over QUIC, which has TLS 1.3 alone,
-    // its policy is public's settings under its own name).
-    let legacy = declare(ClientAuth::None).with_versions(&[&rustls::version::TLS12]);
-    let acceptor = Arc::new(
-        Acceptor::new_declared(
-            Arc::clone(&server),
-            listener,
-            Arc::clone(&resolver),
-            "public",
-            &public,
-        )?
-        .with_declared_policy("mtls", &mtls)?
-        .with_declared_policy("legacy", &legacy)?,
-    );
-
-    // HTTP/3: the same policies with the ALPN `h3` (legacy, TLS 1.2 on TCP, is public's
-    // settings under its own name: QUIC has TLS 1.3 alone).
+    let acceptor = tls
+        .acceptor("tls")
+        .map(Arc::clone)
+        .ok_or_else(|| format!("{}: no TLS listener \"tls\"", file.display()))?;
+    // HTTP/3: the same policies, offering `h3`.
     let h3_listener = server
         .listener_id("h3")
         .ok_or_else(|| format!("{}: no listener \"h3\"", file.display()))?;
-    let h3 = |tls: &PolicyTls| tls.clone().with_alpn(vec![b"h3".to_vec()]);
-    let quic = QuicAcceptor::new_declared(
-        Arc::clone(&server),
-        h3_listener,
-        Arc::clone(&resolver),
-        "public",
-        &h3(&public),
-    )?
-    .with_declared_policy("mtls", &h3(&mtls))?
-    .with_declared_policy("legacy", &h3(&public))?;
+    let quic = tls.quic_server_config("h3")?;
     Ok(Site {
         server,
         acceptor,
         listener,
-        quic: Arc::new(quic.into_server_config()),
+        quic: Arc::new(quic),
         h3_listener,
-        resolver,
+        resolver: Arc::clone(tls.resolver()),
         certificates: vec![
             ("example".to_string(), pki.example.0),
             ("other".to_string(), pki.other.0),

@@ -25,10 +25,8 @@ async fn hello(
     Extension(site): Extension<String>,
     client: Option<Extension<ClientIdentity>>,
 ) -> String {
-    match client {
-        Some(Extension(client)) => format!("{site} for {}\n", client.subject),
-        None => format!("{site}\n"),
-    }
+    let whose = client.map(|Extension(c)| format!(" for {}", c.subject));
+    format!("{site}{}\n", whose.unwrap_or_default())
 }
 
 /// The server, its certificates and keys, and one checked rustls configuration per policy.
@@ -67,15 +65,8 @@ pub async fn serve(tls: Tls<String>, tcp: tokio::net::TcpListener) -> Result<(),
 async fn main() -> Result<(), Error> {
     let tls = load(&std::env::args().nth(1).ok_or("usage: tls SITE.toml")?)?;
     let port = tls
-        .server()
-        .config()
-        .listeners
-        .iter()
-        .find(|l| l.tls)
-        .map(|l| l.port);
-    serve(
-        tls,
-        tokio::net::TcpListener::bind(("0.0.0.0", port.unwrap_or(443))).await?,
-    )
-    .await
+        .only_acceptor()
+        .ok_or("the file needs one TLS listener")?
+        .port();
+    serve(tls, tokio::net::TcpListener::bind(("0.0.0.0", port)).await?).await
 }

@@ -108,8 +108,14 @@ fn tcp_client(running: &server::Running, cas: &[&str], group: &Group) -> Arc<rus
             .add(CertificateDer::from_pem_slice(ca.as_bytes()).unwrap())
             .unwrap();
     }
+    // legacy's groups are old clients: TLS 1.2 alone (the policy offers 1.3 beside it).
+    let versions: &[&rustls::SupportedProtocolVersion] = if group.tls12.is_some() {
+        &[&rustls::version::TLS12]
+    } else {
+        rustls::DEFAULT_VERSIONS
+    };
     let builder = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(versions)
         .unwrap()
         .with_root_certificates(roots);
     let mut config = if group.client_cert {

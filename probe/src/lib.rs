@@ -51,8 +51,8 @@ use serde::de::IgnoredAny;
 use client::{Dialer, Tls, TlsStream, tls_alert};
 use h2::Http2;
 use misdirect::{
-    CertId, CertificateConfig, Config, Connection, ConnectionFacts, Handshake, Host, ListenerId,
-    NamePattern, PolicyId, Rule, San, Server, Status, certificate_sans,
+    CertId, CertificateConfig, ClientAuthMode, Connection, ConnectionFacts, Handshake, Host,
+    ListenerId, NamePattern, PolicyId, Rule, San, Server, Site, Status, certificate_sans,
 };
 
 pub use scenario::{Group, Scenario, Shape, USER_AGENT};
@@ -147,6 +147,12 @@ impl fmt::Display for Got {
 pub enum Expected {
     /// Served, by the virtual host with this name.
     Serve(String),
+    /// No session at all, or every request on it refused: the SNI selects a policy that
+    /// requires a client certificate, and the handshake sent none.
+    NoSession {
+        /// The policy, as the configuration names it.
+        policy: String,
+    },
     /// 421, 400 or 404, with the rule and the reason's line.
     Refuse {
         /// The status.
@@ -167,6 +173,11 @@ impl Expected {
                 (200..400).contains(status) || *status == 404
             }
             (Expected::Serve(_), _) => false,
+            // Served (2xx, 3xx): the policy's demand was not met. Anything else refused it.
+            (Expected::NoSession { .. }, Answer::Response { status, .. }) => {
+                !(200..400).contains(status)
+            }
+            (Expected::NoSession { .. }, _) => true,
             (Expected::Refuse { status: 400, .. }, Answer::Response { status, .. }) => {
                 *status == 400
             }
@@ -175,11 +186,12 @@ impl Expected {
         }
     }
 
-    /// The status expected, 200 standing for "served".
+    /// The status expected, 200 standing for "served" and 0 for "no session".
     #[must_use]
     pub fn status(&self) -> u16 {
         match self {
             Expected::Serve(_) => 200,
+            Expected::NoSession { .. } => 0,
             Expected::Refuse { status, .. } => *status,
         }
     }
@@ -189,6 +201,9 @@ impl Expected {
     pub fn rule(&self) -> String {
         match self {
             Expected::Serve(vhost) => format!("served by {vhost}"),
+            Expected::NoSession { policy } => {
+                format!("no session (policy {policy:?} requires a client certificate)")
+            }
             Expected::Refuse { rule, .. } => format!("rule {} ({})", rule.number(), rule.name()),
         }
     }
@@ -225,10 +240,12 @@ impl ScenarioResult {
     pub fn served_refused(&self) -> bool {
         matches!(
             self.expected,
-            Some(Expected::Refuse {
-                status: 400 | 421,
-                ..
-            })
+            Some(
+                Expected::Refuse {
+                    status: 400 | 421,
+                    ..
+                } | Expected::NoSession { .. }
+            )
         ) && matches!(&self.got, Got::Answer(Answer::Response { status, .. }) if (200..300).contains(status))
     }
 }
@@ -388,8 +405,22 @@ pub const MAX_SITES: usize = 8;
 /// A [`ProbeError`] when the configuration does not read or build, names no TLS listener for
 /// the address, or no handshake could be made at all.
 pub fn run(options: &Options) -> Result<Report, ProbeError> {
-    let mut config: Config<IgnoredAny> = Config::from_toml_file(&options.config)
-        .map_err(|e| ProbeError(format!("{}: {e}", options.config.display())))?;
+    let site: Site<IgnoredAny> =
+        Site::from_toml_file(&options.config).map_err(|e| ProbeError(e.to_string()))?;
+    // The policies whose tables require a client certificate: the probe checks the demand.
+    let required: Vec<String> = site
+        .tls
+        .policies
+        .iter()
+        .filter(|p| p.client_auth == ClientAuthMode::Required)
+        .map(|p| p.name.clone())
+        .collect();
+    let mut config = site.config;
+    // The same dialer without a client certificate, for what a policy demands.
+    let mut bare = Dialer::new(options.connect, options.deadline);
+    if let Some(ca) = &options.ca {
+        bare = bare.trust(&read(ca, "CA")?)?;
+    }
     let mut dialer = Dialer::new(options.connect, options.deadline);
     if let Some(ca) = &options.ca {
         dialer = dialer.trust(&read(ca, "CA")?)?;
@@ -707,6 +738,51 @@ pub fn run(options: &Options) -> Result<Report, ProbeError> {
         let outcome = match &got {
             Got::Answer(answer) if expected.matches(answer) => Outcome::Pass,
             Got::Refused(_) => Outcome::Skip,
+            _ => Outcome::Fail,
+        };
+        results.push(ScenarioResult {
+            scenario,
+            expected: Some(expected),
+            got,
+            outcome,
+        });
+    }
+    // What each policy demands: for a virtual host whose policy requires a client
+    // certificate, a handshake without one must fail, or every request on it be refused.
+    let mut next_id = results.iter().map(|r| r.scenario.id).max().unwrap_or(0) + 1;
+    for site in &sites {
+        let policy = server
+            .sni_policy(listener, Some(site.name.as_bytes()))
+            .and_then(|p| server.policy_name(p))
+            .map(str::to_string);
+        let Some(policy) = policy.filter(|p| required.contains(p)) else {
+            continue;
+        };
+        if results.len() >= max {
+            break;
+        }
+        let scenario = Scenario {
+            id: next_id,
+            group: Group::ClientAuth,
+            sni: Some(site.name.clone()),
+            label: format!("policy {policy:?} requires a client certificate; none is sent"),
+            shape: Shape::h1(&format!("{}:{port}", site.name)),
+        };
+        next_id += 1;
+        pacer.wait();
+        let bytes = scenario.shape.http1_bytes(scenario.id).unwrap_or_default();
+        let got = match bare.tls(Some(&site.name), &[b"http/1.1"]) {
+            Ok(mut tls) => match client::http1_exchange(&mut tls.stream, &bytes) {
+                Ok(answer) => Got::Answer(answer),
+                Err(e) => io_got(&e),
+            },
+            Err(e) => Got::Refused(e.message),
+        };
+        let expected = Expected::NoSession { policy };
+        let outcome = match &got {
+            // The handshake failed: what the policy demands.
+            Got::Refused(_) => Outcome::Pass,
+            Got::Answer(answer) if expected.matches(answer) => Outcome::Pass,
             _ => Outcome::Fail,
         };
         results.push(ScenarioResult {

@@ -177,6 +177,9 @@ fn got_json(got: &Got) -> Value {
 fn expected_json(expected: Option<&Expected>) -> Value {
     match expected {
         Some(Expected::Serve(vhost)) => json!({ "status": 200, "serve": vhost }),
+        Some(Expected::NoSession { policy }) => {
+            json!({ "status": null, "no_session": true, "policy": policy })
+        }
         Some(Expected::Refuse {
             status,
             rule,

@@ -278,6 +278,9 @@ pub enum Group {
     Malformed,
     /// `Host`, `:authority` and the request-target disagreeing, repeated or missing.
     Framing,
+    /// A virtual host whose policy requires a client certificate (its `[[policies]]` table
+    /// says `client_auth = "required"`), reached by a handshake without one.
+    ClientAuth,
 }
 
 impl Group {
@@ -290,6 +293,7 @@ impl Group {
             Group::PortScheme => "port-scheme",
             Group::Malformed => "malformed",
             Group::Framing => "framing",
+            Group::ClientAuth => "client-auth",
         }
     }
 }

@@ -294,7 +294,14 @@ async fn the_example_server_passes_every_scenario_of_its_own_configuration() {
     assert_eq!(summary["passed"].as_u64(), Some(scenarios.len() as u64));
     assert!(scenarios.len() > 150, "{}", scenarios.len());
     // Not vacuous: every group is there, and every kind of verdict.
-    for group in ["pair", "spelling", "port-scheme", "malformed", "framing"] {
+    for group in [
+        "pair",
+        "spelling",
+        "port-scheme",
+        "malformed",
+        "framing",
+        "client-auth",
+    ] {
         assert!(
             scenarios.iter().any(|s| s["group"] == group),
             "no {group} scenario"
@@ -311,22 +318,31 @@ async fn the_example_server_passes_every_scenario_of_its_own_configuration() {
     assert!(scenarios.iter().any(|s| s["expected"]["serve"] == "b"
         && s["sni"] == "a.example.test"
         && s["version"] == "HTTP/2"));
-    // The certificates were read from the handshakes: the configuration lists none.
+    // The certificates the handshakes showed.
     let handshakes = report["handshakes"].as_array().unwrap();
     assert_eq!(
         handshakes.len(),
         6,
         "five names (a, b, admin, c, legacy) and no SNI"
     );
+    // Each matched by its SANs to the configuration's certificate entry.
     for h in handshakes {
         let expected = if h["sni"] == "c.other.test" {
-            "c.other.test"
+            "other"
         } else {
-            "*.example.test"
+            "example"
         };
         assert_eq!(h["certificate"], expected, "{h}");
-        assert_eq!(h["configured"], false);
+        assert_eq!(h["configured"], true);
     }
+    // What mtls demands: admin without a client certificate gets no session.
+    let checks: Vec<_> = scenarios
+        .iter()
+        .filter(|s| s["group"] == "client-auth")
+        .collect();
+    assert_eq!(checks.len(), 1, "{checks:?}");
+    assert_eq!(checks[0]["sni"], "admin.example.test");
+    assert_eq!(checks[0]["result"], "pass", "{}", checks[0]);
     // The skipped side: without the client certificate, admin's connection is refused at
     // TLS and its scenarios are skipped, not failed.
     let dir = running.dir.clone();

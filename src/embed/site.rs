@@ -239,7 +239,8 @@ enum PolicyConfig {
 pub struct Tls<T> {
     server: Arc<Server<T>>,
     resolver: Arc<CertResolver>,
-    /// By policy position.
+    /// By policy position (read by the QUIC side).
+    #[cfg_attr(not(feature = "quinn"), allow(dead_code))]
     policies: Vec<PolicyConfig>,
     /// Per TLS listener, by listener position.
     acceptors: Vec<Option<Arc<Acceptor<T>>>>,

@@ -1046,6 +1046,16 @@ impl<T> Acceptor<T> {
         self.listener
     }
 
+    /// The local port of the listener this acceptor serves, as the configuration gives it
+    /// (what to bind).
+    #[must_use]
+    pub fn port(&self) -> u16 {
+        self.server
+            .own(self.listener.0, self.listener.1)
+            .and_then(|index| self.server.config().listeners.get(index))
+            .map_or(0, |l| l.port)
+    }
+
     /// Completes a TLS handshake on `io` and hands back everything the connection's requests
     /// are decided and served with: the stream, the facts, the [`Connection`] and the client's
     /// identity ([`Accepted`]). Bound the time it may take with a timeout.

@@ -1,0 +1,216 @@
+//! The probe checks what a policy demands (issue 23): for a virtual host whose policy's table
+//! says `client_auth = "required"`, a handshake without a client certificate must fail, or
+//! every request on it be refused. The user's mistake, an mtls verifier hand-built with
+//! `.allow_unauthenticated()` behind the plain `Acceptor`, passed every scenario before, since
+//! the probe presented its client certificate wherever one was asked for; now it fails, and
+//! counts as served where a refusal is due.
+
+#[allow(dead_code)]
+#[path = "../../examples/server.rs"]
+mod server;
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::service::TowerToHyperService;
+use misdirect::{Acceptor, MisdirectLayer, Site, Tls, TlsOptions};
+use misdirect_probe::{Expected, Group, Options, Outcome, run};
+use rustls::pki_types::pem::PemObject;
+use rustls::server::WebPkiClientVerifier;
+use tokio::net::TcpListener;
+
+fn site(port: u16) -> String {
+    format!(
+        r#"
+[[policies]]
+name = "public"
+client_auth = "none"
+
+[[policies]]
+name = "mtls"
+client_auth = "required"
+client_cas = ["ca.pem"]
+
+[[listeners]]
+name = "tls"
+tls = true
+port = {port}
+
+[[certificates]]
+id = "example"
+file = "example.pem"
+key = "example.key"
+
+[[vhosts]]
+name = "www"
+names = ["www.example.test"]
+https_ports = [{port}]
+policy = "public"
+
+[[vhosts]]
+name = "admin"
+names = ["admin.example.test"]
+https_ports = [{port}]
+policy = "mtls"
+"#
+    )
+}
+
+/// The files and the configuration, for a listener already bound.
+fn files(tag: &str, port: u16) -> PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("misdirect-probe-auth-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let pki = server::generate_pki_with(&["*.example.test"]).unwrap();
+    for (name, text) in server::FILES.iter().zip(server::pki_files(&pki)) {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+    std::fs::write(dir.join("site.toml"), site(port)).unwrap();
+    dir
+}
+
+/// Serves 200 for whatever the layer lets through, with this acceptor.
+fn serve(listener: TcpListener, acceptor: Arc<Acceptor<String>>) {
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = Arc::clone(&acceptor);
+            tokio::spawn(async move {
+                let Ok(conn) = acceptor.accept_connection(tcp).await else {
+                    return;
+                };
+                let service = tower::ServiceBuilder::new()
+                    .layer(MisdirectLayer::new(
+                        Arc::clone(conn.server()),
+                        conn.connection,
+                    ))
+                    .service(tower::service_fn(
+                        |_: http::Request<hyper::body::Incoming>| async {
+                            Ok::<_, Infallible>(http::Response::new(Full::new(Bytes::from_static(
+                                b"ok\n",
+                            ))))
+                        },
+                    ));
+                let _ = auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(conn.stream), TowerToHyperService::new(service))
+                    .await;
+            });
+        }
+    });
+}
+
+fn load(dir: &std::path::Path) -> Tls<String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Site::<String>::from_toml_file(&dir.join("site.toml"))
+        .unwrap()
+        .build(&TlsOptions::new(provider))
+        .unwrap()
+}
+
+/// The probe as the user ran it: trusting the CA, offering the client certificate.
+async fn probe(dir: PathBuf, addr: SocketAddr) -> misdirect_probe::Report {
+    let mut options = Options::new(&dir.join("site.toml"), addr);
+    options.ca = Some(dir.join("ca.pem"));
+    options.client_cert = Some((dir.join("client.pem"), dir.join("client.key")));
+    tokio::task::spawn_blocking(move || run(&options))
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+fn client_auth(report: &misdirect_probe::Report) -> Vec<&misdirect_probe::ScenarioResult> {
+    report
+        .results
+        .iter()
+        .filter(|r| r.scenario.group == Group::ClientAuth)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declared_required_policy_passes_the_probe() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let dir = files("declared", addr.port());
+    let tls = load(&dir);
+    serve(listener, Arc::clone(tls.acceptor("tls").unwrap()));
+    let report = probe(dir.clone(), addr).await;
+    assert_eq!(report.exit_code(), 0, "{}", report.text());
+    let checks = client_auth(&report);
+    assert_eq!(checks.len(), 1, "{}", report.text());
+    assert_eq!(
+        checks[0].scenario.sni.as_deref(),
+        Some("admin.example.test")
+    );
+    assert_eq!(
+        checks[0].expected,
+        Some(Expected::NoSession {
+            policy: "mtls".into()
+        })
+    );
+    assert_eq!(checks[0].outcome, Outcome::Pass, "{}", report.text());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_users_allow_unauthenticated_verifier_fails_the_probe() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let dir = files("mistaken", addr.port());
+    let tls = load(&dir);
+    // The user's glue: one hand-built ServerConfig per policy, mtls's with the one word.
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let pem = std::fs::read(dir.join("ca.pem")).unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    for ca in rustls::pki_types::CertificateDer::pem_slice_iter(&pem) {
+        roots.add(ca.unwrap()).unwrap();
+    }
+    let config = |verifier| {
+        let mut config = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_client_cert_verifier(verifier)
+            .with_cert_resolver(
+                Arc::clone(tls.resolver()) as Arc<dyn rustls::server::ResolvesServerCert>
+            );
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        Arc::new(config)
+    };
+    let optional =
+        WebPkiClientVerifier::builder_with_provider(Arc::new(roots), Arc::clone(&provider))
+            .allow_unauthenticated()
+            .build()
+            .unwrap();
+    let server = Arc::clone(tls.server());
+    let id = server.listener_id("tls").unwrap();
+    let acceptor = Acceptor::new(
+        Arc::clone(&server),
+        id,
+        Arc::clone(tls.resolver()),
+        "public",
+        config(WebPkiClientVerifier::no_client_auth()),
+    )
+    .unwrap()
+    .with_policy("mtls", config(optional))
+    .unwrap();
+    serve(listener, Arc::new(acceptor));
+    let report = probe(dir.clone(), addr).await;
+    assert_eq!(report.exit_code(), 1, "{}", report.text());
+    let checks = client_auth(&report);
+    assert_eq!(checks.len(), 1, "{}", report.text());
+    assert_eq!(checks[0].outcome, Outcome::Fail, "{}", report.text());
+    assert!(checks[0].served_refused(), "{}", report.text());
+    // The only failure: every other scenario holds, as it did before.
+    let failed: Vec<_> = report
+        .results
+        .iter()
+        .filter(|r| r.outcome == Outcome::Fail)
+        .collect();
+    assert_eq!(failed.len(), 1, "{}", report.text());
+    assert!(report.text().contains("SERVED"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
