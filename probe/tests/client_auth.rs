@@ -214,3 +214,69 @@ async fn the_users_allow_unauthenticated_verifier_fails_the_probe() {
     assert!(report.text().contains("SERVED"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The acceptor, `Server::connection` and the probe read one rule for a handshake's policy
+/// (SPEC §4): against a server built by `Site::build`, the probe, which expects what
+/// `Server::sni_policy` says for each SNI (as `explain` does), finds no disagreement on any
+/// handshake of its scenarios, with and without `default_tls_vhost`: no SNI, an unknown name
+/// the certificate covers, each site's name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_acceptor_and_the_probe_agree_with_and_without_default_tls_vhost() {
+    for default_tls_vhost in [false, true] {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let tag = if default_tls_vhost {
+            "default"
+        } else {
+            "no-default"
+        };
+        let dir = files(tag, addr.port());
+        if default_tls_vhost {
+            let text = std::fs::read_to_string(dir.join("site.toml")).unwrap();
+            let text = text.replace("tls = true\n", "tls = true\ndefault_tls_vhost = \"www\"\n");
+            std::fs::write(dir.join("site.toml"), text).unwrap();
+        }
+        let tls = load(&dir);
+        let listener_id = tls.server().listener_id("tls").unwrap();
+        assert_eq!(
+            tls.server().sni_policy(listener_id, None).is_some(),
+            default_tls_vhost
+        );
+        serve(listener, Arc::clone(tls.acceptor("tls").unwrap()));
+        let report = probe(dir.clone(), addr).await;
+        assert_eq!(
+            report.exit_code(),
+            0,
+            "default_tls_vhost {default_tls_vhost}: {}",
+            report.text()
+        );
+        // Not vacuous: scenarios without SNI, and on a covered name no virtual host has.
+        let no_sni: Vec<_> = report
+            .results
+            .iter()
+            .filter(|r| r.scenario.sni.is_none())
+            .collect();
+        assert!(!no_sni.is_empty());
+        assert!(
+            no_sni.iter().all(|r| r.outcome == Outcome::Pass),
+            "{}",
+            report.text()
+        );
+        // Without default_tls_vhost, a handshake without SNI has no policy, so its requests
+        // are refused; with it, www's are served on it.
+        let served_without_sni = no_sni
+            .iter()
+            .any(|r| matches!(r.expected, Some(Expected::Serve(_))));
+        assert_eq!(served_without_sni, default_tls_vhost, "{}", report.text());
+        // The probe's view of each handshake is the rule's.
+        for presented in &report.presented {
+            let rule = tls
+                .server()
+                .sni_policy(listener_id, presented.sni.as_deref().map(str::as_bytes))
+                .and_then(|p| tls.server().policy_name(p))
+                .map(str::to_string);
+            assert_eq!(presented.policy, rule, "{presented:?}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
