@@ -11,7 +11,7 @@
 //! | `b.example.test`     | `example` (`*.example.test`) | `public`                  |
 //! | `admin.example.test` | `example` (`*.example.test`) | `mtls` (client cert)      |
 //! | `c.other.test`       | `other` (`c.other.test`)     | `public`                  |
-//! | `legacy.example.test`| `example` (`*.example.test`) | `legacy` (TLS 1.2 on TCP) |
+//! | `legacy.example.test`| `example` (`*.example.test`) | `legacy` (TLS 1.2 beside 1.3, a policy of its own) |
 //!
 //! So a connection opened for `a` may carry requests for `b` (same certificate, same policy:
 //! coalescing works), but not for `c.other.test` (rule 4: the certificate does not cover it)

@@ -197,3 +197,8 @@ pub use names::pattern::{NamePattern, PatternError, San};
 pub use parse::authority::{Authority, AuthorityError, MAX_AUTHORITY_LEN, WireUnicode};
 pub use parse::host::{DnsName, Host, MAX_LABEL_LEN, MAX_NAME_LEN};
 pub use parse::huffman;
+
+/// The README's Rust snippets, compiled as doc tests (they need these features).
+#[cfg(all(doctest, feature = "rustls", feature = "serde", feature = "tower"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -3,8 +3,8 @@
 //!
 //! - `b.example.test`: a's certificate and policy. Chromium coalesces it onto a's HTTP/2
 //!   connection, where it is served.
-//! - `legacy.example.test`: a's certificate (`*.example.test`), another policy (`legacy`, TLS 1.2
-//!   only). Chromium coalesces it too; the server answers 421 (rule 6); Chromium retries once on
+//! - `legacy.example.test`: a's certificate (`*.example.test`), another policy (`legacy`, its own
+//!   policy). Chromium coalesces it too; the server answers 421 (rule 6); Chromium retries once on
 //!   a new connection with SNI `legacy.example.test`, whose handshake the acceptor runs under
 //!   `legacy`, and is served.
 //! - `nowhere.example.test`: covered by the certificate, no virtual host: 421 on every

@@ -224,12 +224,24 @@ mod cli {
             Some(name) => server
                 .listener_id(name)
                 .ok_or_else(|| format!("no listener {name:?}"))?,
-            None => server.listener_for(tls, port).ok_or_else(|| {
-                format!(
-                    "no {} listener on port {port} (use --listener or --port)",
-                    if tls { "TLS" } else { "cleartext" }
-                )
-            })?,
+            // As the probe picks it: the listener on the port, else, without --port, the only
+            // one of the transport.
+            None => server
+                .listener_for(tls, port)
+                .or_else(|| {
+                    let mut of_transport =
+                        server.config().listeners.iter().filter(|l| l.tls == tls);
+                    match (args.port, of_transport.next(), of_transport.next()) {
+                        (None, Some(only), None) => server.listener_id(&only.name),
+                        _ => None,
+                    }
+                })
+                .ok_or_else(|| {
+                    format!(
+                        "no {} listener on port {port} (use --listener or --port)",
+                        if tls { "TLS" } else { "cleartext" }
+                    )
+                })?,
         };
         let handshake = if tls {
             let sni_host = args
@@ -242,13 +254,26 @@ mod cli {
                     .certificate_id(id)
                     .ok_or_else(|| format!("no certificate {id:?}"))?,
                 None => {
-                    let covering = certificates.iter().find(|c| {
-                        let id = server.certificate_id(&c.id);
-                        match (&sni_host, id) {
-                            (Some(a), Some(id)) => server.certificate_covers(id, a.host()),
-                            _ => false,
-                        }
-                    });
+                    // As the TLS build's resolver picks it: a certificate with the SNI as an
+                    // exact SAN before one covering it by a wildcard; among equals, the id that
+                    // sorts first.
+                    let exact = |c: &CertificateConfig, host: &misdirect::Host| {
+                        c.sans.iter().any(|san| {
+                            matches!(misdirect::NamePattern::from_san(san),
+                                Ok(p @ misdirect::NamePattern::Exact(_)) if p.matches(host))
+                        })
+                    };
+                    let covering = certificates
+                        .iter()
+                        .filter_map(|c| {
+                            let id = server.certificate_id(&c.id)?;
+                            let a = sni_host.as_ref()?;
+                            server
+                                .certificate_covers(id, a.host())
+                                .then(|| (!exact(c, a.host()), c.id.clone(), c))
+                        })
+                        .min_by(|x, y| (x.0, &x.1).cmp(&(y.0, &y.1)))
+                        .map(|(.., c)| c);
                     let chosen = covering.or(certificates.first()).ok_or(
                         "a TLS connection needs a certificate (--san or [[certificates]])",
                     )?;

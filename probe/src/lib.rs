@@ -761,21 +761,46 @@ pub fn run(options: &Options) -> Result<Report, ProbeError> {
         if results.len() >= max {
             break;
         }
+        pacer.wait();
+        // Both protocols offered, as a browser offers them: a server that serves only HTTP/2
+        // must not pass by refusing HTTP/1.1.
+        let dialed = bare.tls(Some(&site.name), &[b"h2", b"http/1.1"]);
+        let h2 = matches!(&dialed, Ok(tls) if tls.alpn.as_deref() == Some(b"h2"));
+        let authority = format!("{}:{port}", site.name);
         let scenario = Scenario {
             id: next_id,
             group: Group::ClientAuth,
             sni: Some(site.name.clone()),
             label: format!("policy {policy:?} requires a client certificate; none is sent"),
-            shape: Shape::h1(&format!("{}:{port}", site.name)),
+            shape: if h2 {
+                Shape::h2(&authority)
+            } else {
+                Shape::h1(&authority)
+            },
         };
         next_id += 1;
-        pacer.wait();
-        let bytes = scenario.shape.http1_bytes(scenario.id).unwrap_or_default();
-        let got = match bare.tls(Some(&site.name), &[b"http/1.1"]) {
-            Ok(mut tls) => match client::http1_exchange(&mut tls.stream, &bytes) {
-                Ok(answer) => Got::Answer(answer),
+        let got = match dialed {
+            Ok(tls) if h2 => match Http2::handshake(tls.stream) {
+                Ok(mut conn) => {
+                    let fields = scenario.shape.http2_fields(scenario.id).unwrap_or_default();
+                    let fields: Vec<(&[u8], &[u8])> = fields
+                        .iter()
+                        .map(|(n, v)| (n.as_slice(), v.as_slice()))
+                        .collect();
+                    match conn.exchange(&fields, true) {
+                        Ok(answer) => Got::Answer(answer),
+                        Err(e) => io_got(&e),
+                    }
+                }
                 Err(e) => io_got(&e),
             },
+            Ok(mut tls) => {
+                let bytes = scenario.shape.http1_bytes(scenario.id).unwrap_or_default();
+                match client::http1_exchange(&mut tls.stream, &bytes) {
+                    Ok(answer) => Got::Answer(answer),
+                    Err(e) => io_got(&e),
+                }
+            }
             Err(e) => Got::Refused(e.message),
         };
         let expected = Expected::NoSession { policy };

@@ -158,61 +158,68 @@ async fn a_declared_required_policy_passes_the_probe() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_users_allow_unauthenticated_verifier_fails_the_probe() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let dir = files("mistaken", addr.port());
-    let tls = load(&dir);
-    // The user's glue: one hand-built ServerConfig per policy, mtls's with the one word.
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let pem = std::fs::read(dir.join("ca.pem")).unwrap();
-    let mut roots = rustls::RootCertStore::empty();
-    for ca in rustls::pki_types::CertificateDer::pem_slice_iter(&pem) {
-        roots.add(ca.unwrap()).unwrap();
+    // Over either protocol: a server that speaks only HTTP/2 must not pass by refusing the
+    // probe's HTTP/1.1.
+    for alpn in [&[&b"h2"[..], b"http/1.1"][..], &[b"h2"], &[b"http/1.1"]] {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let dir = files(
+            &format!("mistaken-{}", alpn.len() * 10 + alpn[0].len()),
+            addr.port(),
+        );
+        let tls = load(&dir);
+        // The user's glue: one hand-built ServerConfig per policy, mtls's with the one word.
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let pem = std::fs::read(dir.join("ca.pem")).unwrap();
+        let mut roots = rustls::RootCertStore::empty();
+        for ca in rustls::pki_types::CertificateDer::pem_slice_iter(&pem) {
+            roots.add(ca.unwrap()).unwrap();
+        }
+        let config = |verifier| {
+            let mut config = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_client_cert_verifier(verifier)
+                .with_cert_resolver(
+                    Arc::clone(tls.resolver()) as Arc<dyn rustls::server::ResolvesServerCert>
+                );
+            config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+            Arc::new(config)
+        };
+        let optional =
+            WebPkiClientVerifier::builder_with_provider(Arc::new(roots), Arc::clone(&provider))
+                .allow_unauthenticated()
+                .build()
+                .unwrap();
+        let server = Arc::clone(tls.server());
+        let id = server.listener_id("tls").unwrap();
+        let acceptor = Acceptor::new(
+            Arc::clone(&server),
+            id,
+            Arc::clone(tls.resolver()),
+            "public",
+            config(WebPkiClientVerifier::no_client_auth()),
+        )
+        .unwrap()
+        .with_policy("mtls", config(optional))
+        .unwrap();
+        serve(listener, Arc::new(acceptor));
+        let report = probe(dir.clone(), addr).await;
+        assert_eq!(report.exit_code(), 1, "{}", report.text());
+        let checks = client_auth(&report);
+        assert_eq!(checks.len(), 1, "{}", report.text());
+        assert_eq!(checks[0].outcome, Outcome::Fail, "{}", report.text());
+        assert!(checks[0].served_refused(), "{}", report.text());
+        // The only failure: every other scenario holds, as it did before.
+        let failed: Vec<_> = report
+            .results
+            .iter()
+            .filter(|r| r.outcome == Outcome::Fail)
+            .collect();
+        assert_eq!(failed.len(), 1, "{}", report.text());
+        assert!(report.text().contains("SERVED"));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
-    let config = |verifier| {
-        let mut config = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_client_cert_verifier(verifier)
-            .with_cert_resolver(
-                Arc::clone(tls.resolver()) as Arc<dyn rustls::server::ResolvesServerCert>
-            );
-        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-        Arc::new(config)
-    };
-    let optional =
-        WebPkiClientVerifier::builder_with_provider(Arc::new(roots), Arc::clone(&provider))
-            .allow_unauthenticated()
-            .build()
-            .unwrap();
-    let server = Arc::clone(tls.server());
-    let id = server.listener_id("tls").unwrap();
-    let acceptor = Acceptor::new(
-        Arc::clone(&server),
-        id,
-        Arc::clone(tls.resolver()),
-        "public",
-        config(WebPkiClientVerifier::no_client_auth()),
-    )
-    .unwrap()
-    .with_policy("mtls", config(optional))
-    .unwrap();
-    serve(listener, Arc::new(acceptor));
-    let report = probe(dir.clone(), addr).await;
-    assert_eq!(report.exit_code(), 1, "{}", report.text());
-    let checks = client_auth(&report);
-    assert_eq!(checks.len(), 1, "{}", report.text());
-    assert_eq!(checks[0].outcome, Outcome::Fail, "{}", report.text());
-    assert!(checks[0].served_refused(), "{}", report.text());
-    // The only failure: every other scenario holds, as it did before.
-    let failed: Vec<_> = report
-        .results
-        .iter()
-        .filter(|r| r.outcome == Outcome::Fail)
-        .collect();
-    assert_eq!(failed.len(), 1, "{}", report.text());
-    assert!(report.text().contains("SERVED"));
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// The acceptor, `Server::connection` and the probe read one rule for a handshake's policy
