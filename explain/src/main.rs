@@ -342,7 +342,7 @@ mod cli {
                     server.certificate_name(h.certificate).unwrap_or("?"),
                     h.policy
                         .and_then(|p| server.policy_name(p))
-                        .unwrap_or("of the SNI's virtual host")
+                        .unwrap_or("none (no virtual host for the SNI, no default_tls_vhost)")
                 ),
                 _ => "cleartext".to_string(),
             }

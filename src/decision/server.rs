@@ -605,7 +605,14 @@ impl<T> Server<T> {
     }
 
     /// The TLS policy a handshake with this SNI gets on a listener: that of
-    /// [`Server::sni_vhost`].
+    /// [`Server::sni_vhost`]. This is SPEC §4's one rule for a handshake's policy, and every
+    /// reader of it calls this function: the rustls `Acceptor` and the `QuicAcceptor` (features
+    /// `rustls`, `quinn`) record exactly its answer, [`Server::connection`] assumes it when the
+    /// TLS layer recorded none, and `misdirect-explain` and `misdirect-probe` expect it.
+    ///
+    /// `None` (no virtual host for the SNI and no `default_tls_vhost`): the acceptor completes
+    /// the handshake under its default policy's TLS settings but records no policy, and under
+    /// `sni = Compatible` every request on the connection is refused (421, rule 6).
     #[must_use]
     pub fn sni_policy(&self, listener: ListenerId, sni: Option<&[u8]>) -> Option<PolicyId> {
         self.sni_vhost(listener, sni)
