@@ -1,8 +1,9 @@
 //! `misdirect-probe`: point it at a live HTTPS server and learn where it
 //! serves what it must refuse, as h2spec does for HTTP/2 framing.
 //!
-//! The configuration is the crate's own TOML ([`Config::from_toml_file`]), describing what the
-//! server under test is meant to serve. The probe:
+//! The configuration is the crate's own TOML ([`Site::from_toml_file`]), describing what the
+//! server under test is meant to serve and, in its `[[policies]]` tables, what each TLS policy
+//! demands of a handshake. The probe:
 //!
 //! 1. Opens a TLS connection for each configured name as SNI, and one without SNI, and reads
 //!    the certificate each got ([`certificate_sans`]). Certificates the
@@ -19,6 +20,9 @@
 //! 4. Sends each over its connection (HTTP/2 streams on one connection per SNI, reused the way
 //!    a coalescing client would; HTTP/1.x on a fresh connection per request), at most
 //!    [`MAX_REQUESTS`] requests at most [`MAX_RATE`] per second, and compares.
+//! 5. Checks what each policy demands ([`Group::ClientAuth`]): for a virtual host whose
+//!    policy's table says `client_auth = "required"`, a handshake without a client
+//!    certificate must fail, or its request be refused ([`Expected::NoSession`]).
 //!
 //! A run's length is bounded whatever the server does: each discovery handshake, and each
 //! scenario (its connection when it needs a new one, and its answer), ends by a deadline
