@@ -5,7 +5,6 @@
 //! the probe presented its client certificate wherever one was asked for; now it fails, and
 //! counts as served where a refusal is due.
 
-#[allow(dead_code)]
 #[path = "../../examples/server.rs"]
 mod server;
 
