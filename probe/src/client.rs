@@ -120,6 +120,9 @@ pub struct DialError {
     /// (a server that requires a client certificate fails the handshake after presenting its
     /// own).
     pub certificate: Option<CertificateDer<'static>>,
+    /// Whether the server ended the handshake itself: a TLS alert, or the connection closed or
+    /// reset during it. A timeout or a failed connect is not a refusal.
+    pub refused_by_server: bool,
 }
 
 impl core::fmt::Display for DialError {
@@ -259,6 +262,7 @@ impl Dialer {
         let fail = |message: String| DialError {
             message,
             certificate: seen.lock().ok().and_then(|s| s.clone()),
+            refused_by_server: false,
         };
         let verifier = match &self.roots {
             Some(roots) => Some(
@@ -301,7 +305,15 @@ impl Dialer {
         let mut stream = StreamOwned::new(conn, tcp);
         while stream.conn.is_handshaking() {
             if let Err(e) = stream.conn.complete_io(&mut stream.sock) {
-                return Err(fail(format!("TLS handshake: {e}")));
+                let mut error = fail(format!("TLS handshake: {e}"));
+                error.refused_by_server = tls_alert(&e).is_some()
+                    || matches!(
+                        e.kind(),
+                        io::ErrorKind::UnexpectedEof
+                            | io::ErrorKind::ConnectionReset
+                            | io::ErrorKind::ConnectionAborted
+                    );
+                return Err(error);
             }
         }
         let certificate = stream

@@ -651,9 +651,35 @@ pub fn run(options: &Options) -> Result<Report, ProbeError> {
         coalesced,
     };
     let mut scenarios = scenario::generate(&plan);
+    // What each policy demands, checked for every SNI whose policy's table requires a client
+    // certificate (each site's name, and no SNI when `default_tls_vhost` selects such a
+    // policy): (the SNI, the host asked for, the policy). Their requests are reserved out of
+    // the limit, so a large configuration never crowds the check out.
+    let mut demands: Vec<(Option<String>, String, String)> = Vec::new();
+    for sni in sites.iter().map(|s| Some(s.name.clone())).chain([None]) {
+        let bytes = sni.as_deref().map(str::as_bytes);
+        let Some(policy) = server
+            .sni_policy(listener, bytes)
+            .and_then(|p| server.policy_name(p))
+            .filter(|p| required.iter().any(|r| r == p))
+        else {
+            continue;
+        };
+        let host = match &sni {
+            Some(name) => Some(name.clone()),
+            None => server
+                .sni_vhost(listener, None)
+                .and_then(|v| server.config().vhosts.get(v))
+                .and_then(|v| v.names.iter().find_map(|n| representative(n))),
+        };
+        if let Some(host) = host {
+            demands.push((sni, host, policy.to_string()));
+        }
+    }
     let max = options.max_requests.min(MAX_REQUESTS);
-    let dropped = scenarios.len().saturating_sub(max);
-    scenarios.truncate(max);
+    let room = max.saturating_sub(demands.len());
+    let dropped = scenarios.len().saturating_sub(room);
+    scenarios.truncate(room);
 
     // Send them, connection by connection.
     let mut results = Vec::new();
@@ -754,27 +780,17 @@ pub fn run(options: &Options) -> Result<Report, ProbeError> {
     // What each policy demands: for a virtual host whose policy requires a client
     // certificate, a handshake without one must fail, or every request on it be refused.
     let mut next_id = results.iter().map(|r| r.scenario.id).max().unwrap_or(0) + 1;
-    for site in &sites {
-        let policy = server
-            .sni_policy(listener, Some(site.name.as_bytes()))
-            .and_then(|p| server.policy_name(p))
-            .map(str::to_string);
-        let Some(policy) = policy.filter(|p| required.contains(p)) else {
-            continue;
-        };
-        if results.len() >= max {
-            break;
-        }
+    for (sni, host, policy) in demands {
         pacer.wait();
         // Both protocols offered, as a browser offers them: a server that serves only HTTP/2
         // must not pass by refusing HTTP/1.1.
-        let dialed = bare.tls(Some(&site.name), &[b"h2", b"http/1.1"]);
+        let dialed = bare.tls(sni.as_deref(), &[b"h2", b"http/1.1"]);
         let h2 = matches!(&dialed, Ok(tls) if tls.alpn.as_deref() == Some(b"h2"));
-        let authority = format!("{}:{port}", site.name);
+        let authority = format!("{host}:{port}");
         let scenario = Scenario {
             id: next_id,
             group: Group::ClientAuth,
-            sni: Some(site.name.clone()),
+            sni,
             label: format!("policy {policy:?} requires a client certificate; none is sent"),
             shape: if h2 {
                 Shape::h2(&authority)
@@ -805,11 +821,14 @@ pub fn run(options: &Options) -> Result<Report, ProbeError> {
                     Err(e) => io_got(&e),
                 }
             }
-            Err(e) => Got::Refused(e.message),
+            // The server ended the handshake (an alert, a close): what the policy demands. A
+            // timeout is not a refusal: a server that stalls past the deadline and then
+            // serves would pass.
+            Err(e) if e.refused_by_server => Got::Refused(e.message),
+            Err(e) => Got::Error(e.message),
         };
         let expected = Expected::NoSession { policy };
         let outcome = match &got {
-            // The handshake failed: what the policy demands.
             Got::Refused(_) => Outcome::Pass,
             Got::Answer(answer) if expected.matches(answer) => Outcome::Pass,
             _ => Outcome::Fail,

@@ -167,42 +167,7 @@ async fn the_users_allow_unauthenticated_verifier_fails_the_probe() {
             addr.port(),
         );
         let tls = load(&dir);
-        // The user's glue: one hand-built ServerConfig per policy, mtls's with the one word.
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let pem = std::fs::read(dir.join("ca.pem")).unwrap();
-        let mut roots = rustls::RootCertStore::empty();
-        for ca in rustls::pki_types::CertificateDer::pem_slice_iter(&pem) {
-            roots.add(ca.unwrap()).unwrap();
-        }
-        let config = |verifier| {
-            let mut config = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
-                .with_safe_default_protocol_versions()
-                .unwrap()
-                .with_client_cert_verifier(verifier)
-                .with_cert_resolver(
-                    Arc::clone(tls.resolver()) as Arc<dyn rustls::server::ResolvesServerCert>
-                );
-            config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
-            Arc::new(config)
-        };
-        let optional =
-            WebPkiClientVerifier::builder_with_provider(Arc::new(roots), Arc::clone(&provider))
-                .allow_unauthenticated()
-                .build()
-                .unwrap();
-        let server = Arc::clone(tls.server());
-        let id = server.listener_id("tls").unwrap();
-        let acceptor = Acceptor::new(
-            Arc::clone(&server),
-            id,
-            Arc::clone(tls.resolver()),
-            "public",
-            config(WebPkiClientVerifier::no_client_auth()),
-        )
-        .unwrap()
-        .with_policy("mtls", config(optional))
-        .unwrap();
-        serve(listener, Arc::new(acceptor));
+        serve(listener, mistaken(&dir, &tls, alpn));
         let report = probe(dir.clone(), addr).await;
         assert_eq!(report.exit_code(), 1, "{}", report.text());
         let checks = client_auth(&report);
@@ -219,6 +184,119 @@ async fn the_users_allow_unauthenticated_verifier_fails_the_probe() {
         assert!(report.text().contains("SERVED"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
+}
+
+/// The user's glue: one hand-built ServerConfig per policy behind the plain `Acceptor`,
+/// mtls's verifier with the one word `.allow_unauthenticated()`, offering these protocols.
+fn mistaken(dir: &std::path::Path, tls: &Tls<String>, alpn: &[&[u8]]) -> Arc<Acceptor<String>> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let pem = std::fs::read(dir.join("ca.pem")).unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    for ca in rustls::pki_types::CertificateDer::pem_slice_iter(&pem) {
+        roots.add(ca.unwrap()).unwrap();
+    }
+    let config = |verifier| {
+        let mut config = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_client_cert_verifier(verifier)
+            .with_cert_resolver(
+                Arc::clone(tls.resolver()) as Arc<dyn rustls::server::ResolvesServerCert>
+            );
+        config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+        Arc::new(config)
+    };
+    let optional =
+        WebPkiClientVerifier::builder_with_provider(Arc::new(roots), Arc::clone(&provider))
+            .allow_unauthenticated()
+            .build()
+            .unwrap();
+    let server = Arc::clone(tls.server());
+    let id = server.listener_id("tls").unwrap();
+    let acceptor = Acceptor::new(
+        Arc::clone(&server),
+        id,
+        Arc::clone(tls.resolver()),
+        "public",
+        config(WebPkiClientVerifier::no_client_auth()),
+    )
+    .unwrap()
+    .with_policy("mtls", config(optional))
+    .unwrap();
+    Arc::new(acceptor)
+}
+
+const BOTH: [&[u8]; 2] = [b"h2", b"http/1.1"];
+
+/// Hostile review of issue 23, P1: with a request limit the generated scenarios fill, the
+/// check of what mtls demands was not made, and the mistaken server passed. Its request is
+/// now reserved out of the limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_client_auth_check_survives_a_small_request_limit() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let dir = files("limit", addr.port());
+    let tls = load(&dir);
+    serve(listener, mistaken(&dir, &tls, &BOTH));
+    let mut options = Options::new(&dir.join("site.toml"), addr);
+    options.ca = Some(dir.join("ca.pem"));
+    options.client_cert = Some((dir.join("client.pem"), dir.join("client.key")));
+    options.max_requests = 20;
+    let report = tokio::task::spawn_blocking(move || run(&options))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(report.results.len(), 20, "{}", report.text());
+    let checks = client_auth(&report);
+    assert_eq!(checks.len(), 1, "{}", report.text());
+    assert_eq!(checks[0].outcome, Outcome::Fail, "{}", report.text());
+    assert_eq!(report.exit_code(), 1);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Hostile review of issue 23, P2: a server that stalls admin's handshakes past the probe's
+/// deadline, and serves a patient client without a certificate, passed (a timeout counted as
+/// the handshake refused). Only the server ending the handshake (an alert, a close) passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_handshake_is_not_a_refusal() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let dir = files("stall", addr.port());
+    let tls = load(&dir);
+    let acceptor = mistaken(&dir, &tls, &BOTH);
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = Arc::clone(&acceptor);
+            tokio::spawn(async move {
+                let mut hello = [0u8; 2048];
+                let _ = tokio::time::timeout(std::time::Duration::from_millis(300), tcp.readable())
+                    .await;
+                let n = tcp.peek(&mut hello).await.unwrap_or(0);
+                if hello[..n].windows(5).any(|w| w == b"admin") {
+                    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+                }
+                let _ = acceptor.accept_connection(tcp).await;
+            });
+        }
+    });
+    let mut options = Options::new(&dir.join("site.toml"), addr);
+    options.ca = Some(dir.join("ca.pem"));
+    options.client_cert = Some((dir.join("client.pem"), dir.join("client.key")));
+    options.deadline = std::time::Duration::from_millis(1000);
+    options.max_requests = 10;
+    let report = tokio::task::spawn_blocking(move || run(&options))
+        .await
+        .unwrap()
+        .unwrap();
+    let checks = client_auth(&report);
+    assert_eq!(checks.len(), 1, "{}", report.text());
+    assert_eq!(checks[0].outcome, Outcome::Fail, "{}", report.text());
+    assert!(
+        matches!(checks[0].got, misdirect_probe::Got::Error(_)),
+        "{:?}",
+        checks[0].got
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// The acceptor, `Server::connection` and the probe read one rule for a handshake's policy
