@@ -594,3 +594,142 @@ async fn the_forty_line_example_serves_the_users_setup() {
         "{admin}"
     );
 }
+
+/// Hostile review of issue 23, F1: a `required` policy whose virtual hosts have only
+/// addresses had no name to check with, and the check was skipped: a hand-built configuration
+/// with no client authentication was built, and a client without SNI reached admin through
+/// `default_tls_vhost`. The check now runs without SNI (the default certificate).
+#[test]
+fn a_policy_known_only_by_addresses_is_checked_without_sni() {
+    let site = SITE
+        .replace(
+            "port = 8443\n",
+            "port = 8443\ndefault_tls_vhost = \"admin\"\n",
+        )
+        .replace(
+            "names = [\"admin.example.test\"]",
+            "names = [\"192.0.2.10\"]",
+        );
+    let files = files("ip-only", &site);
+    // The edge certificate does not cover the address: another, first, is the default.
+    let (cert, key) = Ca::new("ip").issue(&["192.0.2.10"], false);
+    std::fs::write(files.dir.join("ip.pem"), pem("CERTIFICATE", &cert)).unwrap();
+    std::fs::write(
+        files.dir.join("ip.key"),
+        pem("PRIVATE KEY", key.secret_der()),
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(files.dir.join("site.toml")).unwrap().replace(
+        "[[certificates]]\nid = \"edge\"",
+        "[[certificates]]\nid = \"ip\"\nfile = \"ip.pem\"\nkey = \"ip.key\"\n\n[[certificates]]\nid = \"edge\"",
+    );
+    std::fs::write(files.dir.join("site.toml"), text).unwrap();
+    assert!(build(&files, &TlsOptions::new(provider())).is_ok());
+    let options = TlsOptions::new(provider())
+        .with_hand_built("mtls", hand_built(None, rustls::DEFAULT_VERSIONS, &ALPN));
+    match build(&files, &options) {
+        Err(SiteError::HandBuilt { policy, reason }) => {
+            assert_eq!(policy, "mtls");
+            assert!(
+                reason.contains("never asks for a client certificate"),
+                "{reason}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// A verifier that asks for a certificate, names the partner CA, and accepts any certificate.
+#[derive(Debug)]
+struct Lax(Arc<dyn rustls::server::danger::ClientCertVerifier>);
+
+impl rustls::server::danger::ClientCertVerifier for Lax {
+    fn root_hint_subjects(&self) -> &[rustls::DistinguishedName] {
+        self.0.root_hint_subjects()
+    }
+    fn verify_client_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::server::danger::ClientCertVerified, rustls::Error> {
+        Ok(rustls::server::danger::ClientCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.supported_verify_schemes()
+    }
+}
+
+/// Hostile review of issue 23, F2: the table's client CAs were not compared with a hand-built
+/// verifier's. A verifier over another CA is refused by the CAs its CertificateRequest names;
+/// one that names the right CA and accepts anything, by a stranger's self-signed certificate;
+/// and a table naming a client CA file that does not exist is refused even when hand-built.
+#[test]
+fn a_hand_built_verifier_must_trust_the_tables_client_cas_and_nothing_else() {
+    let files = files("client-cas", SITE);
+    let required = |ca: &Ca| {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(ca.der()).unwrap();
+        WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
+            .build()
+            .unwrap()
+    };
+    let reason = |verifier| {
+        let config = hand_built(Some(verifier), rustls::DEFAULT_VERSIONS, &ALPN);
+        match build(
+            &files,
+            &TlsOptions::new(provider()).with_hand_built("mtls", config),
+        ) {
+            Err(SiteError::HandBuilt { reason, .. }) => reason,
+            other => panic!("{other:?}"),
+        }
+    };
+    let stranger = Ca::new("stranger");
+    let r = reason(required(&stranger));
+    assert!(
+        r.starts_with("it trusts other client CAs than the table's client_cas"),
+        "{r}"
+    );
+    let r = reason(Arc::new(Lax(required(&files.partner))));
+    assert!(
+        r.contains("accepts a client certificate that no CA issued"),
+        "{r}"
+    );
+    // The right verifier builds.
+    let config = hand_built(
+        Some(required(&files.partner)),
+        rustls::DEFAULT_VERSIONS,
+        &ALPN,
+    );
+    assert!(
+        build(
+            &files,
+            &TlsOptions::new(provider()).with_hand_built("mtls", config.clone())
+        )
+        .is_ok()
+    );
+    std::fs::remove_file(files.dir.join("partner-ca.pem")).unwrap();
+    let e = build(
+        &files,
+        &TlsOptions::new(provider()).with_hand_built("mtls", config),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.starts_with("policies[1] \"mtls\".client_cas[0]: "), "{e}");
+}

@@ -8,15 +8,24 @@
 //! resolver, and an [`Acceptor`] per TLS listener; with the `quinn` feature,
 //! [`Tls::quic_server_config`] makes the QUIC side from the same declarations. So a policy the
 //! file names is a policy that is built, and a policy declared `required` cannot be built to
-//! accept a client without a certificate: the crate builds its verifier, and then checks the
-//! built configuration by a handshake in memory without a client certificate, which must fail.
+//! accept a client without a certificate: the crate builds its verifier (rustls's WebPki
+//! verifier over exactly the table's CAs).
 //!
 //! A policy whose rustls configuration must be built by hand (revocation lists, a custom
-//! verifier) is given with [`TlsOptions::with_hand_built`]. It is checked against what its
-//! table declares by the same handshakes in memory (a client certificate asked for or not;
-//! required or not; each declared version accepted, each other refused; the ALPN list), and a
-//! bare policy name without a table is allowed only with one: nothing the file names is left
-//! unbuilt.
+//! verifier) is given with [`TlsOptions::with_hand_built`]. When the policy has a table, the
+//! configuration is held to it by handshakes in memory, with and without SNI as the policy's
+//! virtual hosts are reached: a client certificate asked for or not; a handshake without one
+//! failing exactly under `required`; a self-signed stranger's certificate refused where one is
+//! asked for; the client CAs its CertificateRequest names (when it names any) being the
+//! table's; each declared version accepted and each other refused; the ALPN list. The same
+//! checks run on the declared configurations.
+//!
+//! What the checks cannot do: they sample a verifier's behaviour, they do not read it (rustls
+//! keeps it private). A hand-built verifier that answers differently later (a counter, a flag,
+//! the time), or trusts another CA without naming any, passes them; and a policy named bare
+//! (`policies = ["mtls"]`, no table) with a hand-built configuration is checked by nothing,
+//! here or by the probe, which only knows what a table declares. Give every policy a table;
+//! run `misdirect-probe` against the live server.
 //!
 //! The facts relied on, from rustls 0.23's source: a `ServerConfig`'s client verifier is
 //! private (`pub(super) verifier`, `server/server_conn.rs`), so a hand-built configuration
@@ -95,8 +104,10 @@ impl TlsOptions {
     /// The rustls configuration of `policy`, built by hand. Its certificate resolver is
     /// replaced by the site's (so the certificate presented is the one the decision is told
     /// of); its verifier, versions and ALPN are checked against the policy's `[[policies]]`
-    /// table, when it has one, by handshakes in memory ([`SiteError::HandBuilt`]). Its
-    /// sessions resume only on the server build that made them (see [`Acceptor::with_policy`]).
+    /// table, when it has one, by handshakes in memory ([`SiteError::HandBuilt`]; the module
+    /// docs say what they cannot catch). A policy named bare, without a table, is not checked
+    /// at all: give it a table. Its sessions resume only on the server build that made them
+    /// (see [`Acceptor::with_policy`]).
     ///
     /// ```
     /// use std::sync::Arc;
@@ -277,7 +288,12 @@ impl<T> Site<T> {
             let declared = tls.policies.iter().find(|p| &p.name == name);
             let hand_built = options.hand_built.iter().find(|(p, _)| p == name);
             let built = match (declared, hand_built) {
-                (_, Some((_, config))) => {
+                (declared, Some((_, config))) => {
+                    // The table's client CAs must read even when the configuration is built
+                    // by hand: a table naming a missing file is wrong either way.
+                    if let Some(declaration) = declared {
+                        declare(declaration, options)?;
+                    }
                     let mut config = (**config).clone();
                     config.cert_resolver = Arc::clone(&resolver) as Arc<dyn ResolvesServerCert>;
                     PolicyConfig::HandBuilt(Arc::new(config))
@@ -297,16 +313,39 @@ impl<T> Site<T> {
                 }
             };
             if let Some(declaration) = declared {
+                // The subjects of the table's client CAs, as a verifier over exactly those
+                // roots names them in its CertificateRequest (RFC 8446 §4.2.4).
+                let hints = match declare(declaration, options)?.client_auth() {
+                    ClientAuth::Optional { roots } | ClientAuth::Required { roots } => {
+                        let mut store = rustls::RootCertStore::empty();
+                        let _ = store.add_parsable_certificates(roots.iter().cloned());
+                        let mut hints: Vec<Vec<u8>> = store
+                            .subjects()
+                            .iter()
+                            .map(|d| d.as_ref().to_vec())
+                            .collect();
+                        hints.sort_unstable();
+                        hints.dedup();
+                        hints
+                    }
+                    _ => Vec::new(),
+                };
                 let config = match &built {
                     PolicyConfig::Declared(tls) => Arc::new(tls.build(name, &resolver)?.0),
                     PolicyConfig::HandBuilt(config) => Arc::clone(config),
                 };
-                check(&server, &resolver, declaration, &config, &options.provider).map_err(
-                    |reason| SiteError::HandBuilt {
-                        policy: name.clone(),
-                        reason,
-                    },
-                )?;
+                check(
+                    &server,
+                    &resolver,
+                    declaration,
+                    &hints,
+                    &config,
+                    &options.provider,
+                )
+                .map_err(|reason| SiteError::HandBuilt {
+                    policy: name.clone(),
+                    reason,
+                })?;
             }
             policies.push(built);
         }
@@ -587,6 +626,7 @@ fn check<T>(
     server: &Server<T>,
     resolver: &CertResolver,
     declaration: &PolicyDeclaration,
+    hints: &[Vec<u8>],
     config: &Arc<ServerConfig>,
     provider: &Arc<CryptoProvider>,
 ) -> Result<(), String> {
@@ -602,16 +642,34 @@ fn check<T>(
             declaration.alpn
         ));
     }
-    // Without a name its certificate covers, no handshake can be tried.
-    let Some(sni) = sample_sni(server, resolver, &declaration.name) else {
-        return Ok(());
+    // A name of the policy's virtual hosts with a certificate; else no SNI, which gets the
+    // default certificate (a virtual host known by its addresses alone is reached so).
+    let sni = match sample_sni(server, resolver, &declaration.name) {
+        Some(sni) => Some(sni),
+        None if resolver.select(None).is_some() => None,
+        // No handshake can be made for the policy at all: nothing to serve under it.
+        None if !server
+            .config()
+            .vhosts
+            .iter()
+            .any(|v| v.policy == declaration.name) =>
+        {
+            return Ok(());
+        }
+        None => {
+            return Err(
+                "it cannot be checked: no name of its virtual hosts has a certificate, \
+                        and there is no default certificate"
+                    .to_string(),
+            );
+        }
     };
     for (version, rustls_version) in [
         (TlsVersion::Tls12, &rustls::version::TLS12),
         (TlsVersion::Tls13, &rustls::version::TLS13),
     ] {
         let declared = declaration.versions.contains(&version);
-        let outcome = handshake(config, provider, &sni, rustls_version)?;
+        let outcome = handshake(config, provider, sni.as_deref(), rustls_version, None)?;
         let accepted = outcome.version_accepted;
         if accepted != declared {
             return Err(format!(
@@ -629,6 +687,20 @@ fn check<T>(
             continue;
         }
         let (asked, completed) = (outcome.certificate_asked, outcome.completed);
+        // The client CAs it names, when it names any (a verifier may send no hints; rustls's
+        // WebPki verifier names its roots), must be the table's.
+        let mut named = outcome.hints.clone();
+        named.sort_unstable();
+        named.dedup();
+        let asks = declaration.client_auth != ClientAuthMode::None;
+        if asks && asked && !named.is_empty() && named != hints {
+            return Err(format!(
+                "it trusts other client CAs than the table's client_cas ({} named in its \
+                 CertificateRequest, {} in the table)",
+                named.len(),
+                hints.len()
+            ));
+        }
         let wrong = match declaration.client_auth {
             ClientAuthMode::None if asked => Some("asks for a client certificate"),
             ClientAuthMode::None | ClientAuthMode::Optional if !completed => {
@@ -642,6 +714,22 @@ fn check<T>(
             }
             _ => None,
         };
+        // A certificate no CA issued must never be accepted where one is asked for: a
+        // verifier that trusts the wrong roots, or anything, is not the table's.
+        let wrong = wrong.or_else(|| {
+            let asks = declaration.client_auth != ClientAuthMode::None;
+            let stranger = handshake(
+                config,
+                provider,
+                sni.as_deref(),
+                rustls_version,
+                Some(stranger(provider)?),
+            )
+            .ok()?;
+            (asks && stranger.completed).then_some(
+                "accepts a client certificate that no CA issued (a self-signed stranger's)",
+            )
+        });
         if let Some(wrong) = wrong {
             let mode = match declaration.client_auth {
                 ClientAuthMode::None => "none",
@@ -654,6 +742,17 @@ fn check<T>(
     Ok(())
 }
 
+/// The stranger's certificate and key (`stranger.pem`): self-signed, issued by no CA.
+fn stranger(provider: &Arc<CryptoProvider>) -> Option<Arc<CertifiedKey>> {
+    const PEM: &[u8] = include_bytes!("stranger.pem");
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(PEM)
+        .collect::<Result<_, _>>()
+        .ok()?;
+    let key = PrivateKeyDer::from_pem_slice(PEM).ok()?;
+    let key = provider.key_provider.load_private_key(key).ok()?;
+    Some(Arc::new(CertifiedKey::new(chain, key)))
+}
+
 fn readable(protocols: &[Vec<u8>]) -> Vec<String> {
     protocols
         .iter()
@@ -663,6 +762,8 @@ fn readable(protocols: &[Vec<u8>]) -> Vec<String> {
 
 /// What one handshake in memory showed.
 struct Outcome {
+    /// The client CAs the CertificateRequest named (DER distinguished names).
+    hints: Vec<Vec<u8>>,
     version_accepted: bool,
     certificate_asked: bool,
     completed: bool,
@@ -673,10 +774,15 @@ struct Outcome {
 fn handshake(
     config: &Arc<ServerConfig>,
     provider: &Arc<CryptoProvider>,
-    sni: &str,
+    sni: Option<&str>,
     version: &'static rustls::SupportedProtocolVersion,
+    certificate: Option<Arc<CertifiedKey>>,
 ) -> Result<Outcome, String> {
-    let asked = Arc::new(Asked::default());
+    let asked = Arc::new(Asked {
+        asked: std::sync::atomic::AtomicBool::new(false),
+        hints: std::sync::Mutex::new(Vec::new()),
+        certificate,
+    });
     let client = rustls::ClientConfig::builder_with_provider(Arc::clone(provider))
         .with_protocol_versions(&[version])
         .map_err(|e| e.to_string())?
@@ -685,7 +791,10 @@ fn handshake(
         .with_client_cert_resolver(Arc::clone(&asked) as Arc<dyn ResolvesClientCert>);
     let mut client = client;
     client.alpn_protocols = config.alpn_protocols.clone();
-    let name = ServerName::try_from(sni.to_string()).map_err(|e| e.to_string())?;
+    client.enable_sni = sni.is_some();
+    // Without SNI the name is used for nothing (the verifier accepts any certificate).
+    let name = ServerName::try_from(sni.unwrap_or("no-sni.invalid").to_string())
+        .map_err(|e| e.to_string())?;
     let mut client =
         rustls::ClientConnection::new(Arc::new(client), name).map_err(|e| e.to_string())?;
     // The check leaves nothing behind: no session stored, no ticket made, in what real
@@ -715,9 +824,11 @@ fn handshake(
             break;
         }
     }
+    let hints = asked.hints.lock().map(|h| h.clone()).unwrap_or_default();
     Ok(Outcome {
+        hints,
         version_accepted,
-        certificate_asked: asked.0.load(std::sync::atomic::Ordering::Relaxed),
+        certificate_asked: asked.asked.load(std::sync::atomic::Ordering::Relaxed),
         completed,
     })
 }
@@ -763,18 +874,26 @@ impl ProducesTickets for NoTickets {
     }
 }
 
-/// A client certificate resolver with nothing to give, which remembers being asked.
-#[derive(Debug, Default)]
-struct Asked(std::sync::atomic::AtomicBool);
+/// A client certificate resolver that remembers being asked, and gives its certificate (none,
+/// or the stranger's).
+#[derive(Debug)]
+struct Asked {
+    asked: std::sync::atomic::AtomicBool,
+    hints: std::sync::Mutex<Vec<Vec<u8>>>,
+    certificate: Option<Arc<CertifiedKey>>,
+}
 
 impl ResolvesClientCert for Asked {
     fn resolve(
         &self,
-        _root_hint_subjects: &[&[u8]],
+        root_hint_subjects: &[&[u8]],
         _sigschemes: &[SignatureScheme],
     ) -> Option<Arc<CertifiedKey>> {
-        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
-        None
+        self.asked.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Ok(mut hints) = self.hints.lock() {
+            *hints = root_hint_subjects.iter().map(|h| h.to_vec()).collect();
+        }
+        self.certificate.clone()
     }
 
     fn has_certs(&self) -> bool {

@@ -163,14 +163,19 @@ pub fn certificate_subject(der: &[u8]) -> Result<String, CertificateError> {
         while !set.is_empty() {
             let mut pair = expect(&mut set, 0x30, "AttributeTypeAndValue SEQUENCE")?;
             let oid = expect(&mut pair, 0x06, "AttributeType OBJECT IDENTIFIER")?;
+            let kind = attribute_type(oid).ok_or(CertificateError {
+                expected: "a minimal OBJECT IDENTIFIER of 64-bit arcs",
+            })?;
             let value_start = pair;
             let value = next(&mut pair, "AttributeValue")?;
+            // Nothing may hide after the value: what is shown is all there is.
+            if !pair.is_empty() {
+                return Err(CertificateError {
+                    expected: "the end of AttributeTypeAndValue",
+                });
+            }
             let whole = &value_start[..value_start.len() - pair.len()];
-            attributes.push(format!(
-                "{}={}",
-                attribute_type(oid),
-                attribute_value(&value, whole)
-            ));
+            attributes.push(format!("{kind}={}", attribute_value(&value, whole)));
         }
         rdns.push(attributes.join("+"));
     }
@@ -178,8 +183,20 @@ pub fn certificate_subject(der: &[u8]) -> Result<String, CertificateError> {
     Ok(rdns.join(","))
 }
 
-/// RFC 4514 §3's short names for the common attribute types, else the dotted OID.
-fn attribute_type(oid: &[u8]) -> String {
+/// RFC 4514 §3's short names for the common attribute types, else the dotted OID; `None`
+/// for an OID that is not minimal DER (empty, an arc padded with a leading 0x80, an arc left
+/// unfinished, an arc past 64 bits), which would render as another's.
+fn attribute_type(oid: &[u8]) -> Option<String> {
+    if oid.last().is_none_or(|b| b & 0x80 != 0) {
+        return None;
+    }
+    let mut arc_start = true;
+    for &b in oid {
+        if arc_start && b == 0x80 {
+            return None;
+        }
+        arc_start = b & 0x80 == 0;
+    }
     let short = match oid {
         [0x55, 0x04, 0x03] => "CN",
         [0x55, 0x04, 0x07] => "L",
@@ -192,14 +209,15 @@ fn attribute_type(oid: &[u8]) -> String {
         [0x09, 0x92, 0x26, 0x89, 0x93, 0xf2, 0x2c, 0x64, 0x01, 0x01] => "UID",
         _ => return dotted(oid),
     };
-    short.to_string()
+    Some(short.to_string())
 }
 
-fn dotted(oid: &[u8]) -> String {
+/// The dotted form of a minimal OID's content octets; `None` when an arc passes 64 bits.
+fn dotted(oid: &[u8]) -> Option<String> {
     let mut arcs: Vec<u64> = Vec::new();
     let mut arc: u64 = 0;
     for &b in oid {
-        arc = arc.saturating_mul(128).saturating_add(u64::from(b & 0x7f));
+        arc = arc.checked_mul(128)?.checked_add(u64::from(b & 0x7f))?;
         if b & 0x80 == 0 {
             if arcs.is_empty() {
                 let first = (arc / 40).min(2);
@@ -211,10 +229,12 @@ fn dotted(oid: &[u8]) -> String {
             arc = 0;
         }
     }
-    arcs.iter()
-        .map(u64::to_string)
-        .collect::<Vec<_>>()
-        .join(".")
+    Some(
+        arcs.iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join("."),
+    )
 }
 
 /// A string value escaped as RFC 4514 §2.4 says; anything else `#` and its DER in hex.
@@ -245,7 +265,13 @@ fn attribute_value(value: &Tlv<'_>, whole: &[u8]) -> String {
             }
             ' ' if i == last => out.push_str("\\ "),
             '\0' => out.push_str("\\00"),
-            c if c.is_control() => {
+            // Controls, and the format characters that change how text reads without being
+            // seen (soft hyphen, zero-width, bidirectional controls, the BOM): escaped, so
+            // one subject never looks like another.
+            c if c.is_control()
+                || matches!(c, '\u{ad}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
+                    | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{feff}') =>
+            {
                 let mut buf = [0; 4];
                 for b in c.encode_utf8(&mut buf).bytes() {
                     out.push_str(&format!("\\{b:02x}"));
@@ -362,8 +388,28 @@ mod tests {
             );
         }
         assert_eq!(
-            dotted(&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d]),
-            "1.2.840.113549"
+            dotted(&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d]).as_deref(),
+            Some("1.2.840.113549")
         );
+        // Hostile review of issue 23: OIDs that would render as another's are refused.
+        for oid in [
+            &[][..],
+            &[0x55, 0x04, 0x03, 0x80],
+            &[0x55, 0x80, 0x04, 0x2a],
+            &[
+                0x2a, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f,
+            ],
+        ] {
+            assert_eq!(attribute_type(oid), None, "{oid:02x?}");
+        }
+        assert_eq!(
+            attribute_type(&[0x55, 0x04, 0x2a]).as_deref(),
+            Some("2.5.4.42")
+        );
+        let value = Tlv {
+            tag: 0x0c,
+            contents: "a\u{202e}b\u{200b}".as_bytes(),
+        };
+        assert_eq!(attribute_value(&value, &[]), "a\\e2\\80\\aeb\\e2\\80\\8b");
     }
 }
