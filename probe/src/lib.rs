@@ -779,8 +779,8 @@ pub fn run(options: &Options) -> Result<Report, ProbeError> {
     }
     // What each policy demands: for a virtual host whose policy requires a client
     // certificate, a handshake without one must fail, or every request on it be refused.
-    let mut next_id = results.iter().map(|r| r.scenario.id).max().unwrap_or(0) + 1;
-    for (sni, host, policy) in demands {
+    let first_id = results.iter().map(|r| r.scenario.id).max().unwrap_or(0) + 1;
+    for (id, (sni, host, policy)) in (first_id..).zip(demands) {
         pacer.wait();
         // Both protocols offered, as a browser offers them: a server that serves only HTTP/2
         // must not pass by refusing HTTP/1.1.
@@ -788,7 +788,7 @@ pub fn run(options: &Options) -> Result<Report, ProbeError> {
         let h2 = matches!(&dialed, Ok(tls) if tls.alpn.as_deref() == Some(b"h2"));
         let authority = format!("{host}:{port}");
         let scenario = Scenario {
-            id: next_id,
+            id,
             group: Group::ClientAuth,
             sni,
             label: format!("policy {policy:?} requires a client certificate; none is sent"),
@@ -798,7 +798,6 @@ pub fn run(options: &Options) -> Result<Report, ProbeError> {
                 Shape::h1(&authority)
             },
         };
-        next_id += 1;
         let got = match dialed {
             Ok(tls) if h2 => match Http2::handshake(tls.stream) {
                 Ok(mut conn) => {
