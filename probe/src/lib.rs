@@ -736,12 +736,7 @@ pub fn run(options: &Options) -> Result<Report, ProbeError> {
             match h2.as_mut().map(|(_, c)| c) {
                 Some(Ok(conn)) => {
                     conn.get_mut().sock.set_deadline(deadline);
-                    let fields = scenario.shape.http2_fields(scenario.id).unwrap_or_default();
-                    let fields: Vec<(&[u8], &[u8])> = fields
-                        .iter()
-                        .map(|(n, v)| (n.as_slice(), v.as_slice()))
-                        .collect();
-                    match conn.exchange(&fields, true) {
+                    match exchange_h2(conn, &scenario) {
                         Ok(answer) => Got::Answer(answer),
                         Err(e) => {
                             let got = io_got(&e);
@@ -800,17 +795,10 @@ pub fn run(options: &Options) -> Result<Report, ProbeError> {
         };
         let got = match dialed {
             Ok(tls) if h2 => match Http2::handshake(tls.stream) {
-                Ok(mut conn) => {
-                    let fields = scenario.shape.http2_fields(scenario.id).unwrap_or_default();
-                    let fields: Vec<(&[u8], &[u8])> = fields
-                        .iter()
-                        .map(|(n, v)| (n.as_slice(), v.as_slice()))
-                        .collect();
-                    match conn.exchange(&fields, true) {
-                        Ok(answer) => Got::Answer(answer),
-                        Err(e) => io_got(&e),
-                    }
-                }
+                Ok(mut conn) => match exchange_h2(&mut conn, &scenario) {
+                    Ok(answer) => Got::Answer(answer),
+                    Err(e) => io_got(&e),
+                },
                 Err(e) => io_got(&e),
             },
             Ok(mut tls) => {
@@ -993,6 +981,16 @@ fn open_h2(dialer: &Dialer, sni: Option<&str>, deadline: Instant) -> Result<Http
         return Err(Got::Refused("the server did not agree to h2 (ALPN)".into()));
     }
     Http2::handshake(tls.stream).map_err(|e| io_got(&e))
+}
+
+/// Sends a scenario's request as a stream of an open HTTP/2 connection and reads its answer.
+fn exchange_h2(conn: &mut Http2<TlsStream>, scenario: &Scenario) -> std::io::Result<Answer> {
+    let fields = scenario.shape.http2_fields(scenario.id).unwrap_or_default();
+    let fields: Vec<(&[u8], &[u8])> = fields
+        .iter()
+        .map(|(n, v)| (n.as_slice(), v.as_slice()))
+        .collect();
+    conn.exchange(&fields, true)
 }
 
 fn io_got(e: &std::io::Error) -> Got {

@@ -285,20 +285,20 @@ impl<T> Site<T> {
         let resolver = Arc::new(resolver(&server, &tls, &options.provider)?);
         let mut policies = Vec::new();
         for name in &server.config().policies {
-            let declared = tls.policies.iter().find(|p| &p.name == name);
             let hand_built = options.hand_built.iter().find(|(p, _)| p == name);
-            let built = match (declared, hand_built) {
-                (declared, Some((_, config))) => {
-                    // The table's client CAs must read even when the configuration is built
-                    // by hand: a table naming a missing file is wrong either way.
-                    if let Some(declaration) = declared {
-                        declare(declaration, options)?;
-                    }
+            // The table, its client CAs read once; read even when the configuration is built
+            // by hand: a table naming a missing file is wrong either way.
+            let declared = match tls.policies.iter().find(|p| &p.name == name) {
+                Some(declaration) => Some((declaration, declare(declaration, options)?)),
+                None => None,
+            };
+            let built = match (&declared, hand_built) {
+                (_, Some((_, config))) => {
                     let mut config = (**config).clone();
                     config.cert_resolver = Arc::clone(&resolver) as Arc<dyn ResolvesServerCert>;
                     PolicyConfig::HandBuilt(Arc::new(config))
                 }
-                (Some(declaration), None) => PolicyConfig::Declared(declare(declaration, options)?),
+                (Some((_, declared_tls)), None) => PolicyConfig::Declared(declared_tls.clone()),
                 (None, None) => {
                     return Err(SiteError::Undeclared {
                         policy: name.clone(),
@@ -312,24 +312,8 @@ impl<T> Site<T> {
                     });
                 }
             };
-            if let Some(declaration) = declared {
-                // The subjects of the table's client CAs, as a verifier over exactly those
-                // roots names them in its CertificateRequest (RFC 8446 §4.2.4).
-                let hints = match declare(declaration, options)?.client_auth() {
-                    ClientAuth::Optional { roots } | ClientAuth::Required { roots } => {
-                        let mut store = rustls::RootCertStore::empty();
-                        let _ = store.add_parsable_certificates(roots.iter().cloned());
-                        let mut hints: Vec<Vec<u8>> = store
-                            .subjects()
-                            .iter()
-                            .map(|d| d.as_ref().to_vec())
-                            .collect();
-                        hints.sort_unstable();
-                        hints.dedup();
-                        hints
-                    }
-                    _ => Vec::new(),
-                };
+            if let Some((declaration, declared_tls)) = &declared {
+                let hints = client_ca_subjects(declared_tls.client_auth());
                 let config = match &built {
                     PolicyConfig::Declared(tls) => Arc::new(tls.build(name, &resolver)?.0),
                     PolicyConfig::HandBuilt(config) => Arc::clone(config),
@@ -552,6 +536,24 @@ fn resolver<T>(
 
 fn read(path: &Path) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| e.to_string())
+}
+
+/// The subjects of a declaration's client CAs, sorted, as a verifier over exactly those roots
+/// names them in its CertificateRequest (RFC 8446 §4.2.4); none under [`ClientAuth::None`].
+fn client_ca_subjects(client_auth: &ClientAuth) -> Vec<Vec<u8>> {
+    let (ClientAuth::Optional { roots } | ClientAuth::Required { roots }) = client_auth else {
+        return Vec::new();
+    };
+    let mut store = rustls::RootCertStore::empty();
+    let _ = store.add_parsable_certificates(roots.iter().cloned());
+    let mut subjects: Vec<Vec<u8>> = store
+        .subjects()
+        .iter()
+        .map(|d| d.as_ref().to_vec())
+        .collect();
+    subjects.sort_unstable();
+    subjects.dedup();
+    subjects
 }
 
 /// The declaration of a `[[policies]]` table, its client CAs read.
