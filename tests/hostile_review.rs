@@ -4,11 +4,7 @@
 
 use std::sync::Arc;
 
-#[path = "common/shared.rs"]
-#[allow(dead_code)]
-mod shared;
-
-use shared::case_and_dot_variants;
+use misdirect_testkit::owned::case_and_dot_variants;
 
 use misdirect::{
     Acceptor, CertResolver, CertificateConfig, Config, ConnectionFacts, FactsError, Handshake,

@@ -4,7 +4,7 @@
 //! Each server draws its names from a small pool (so that names collide across virtual hosts
 //! and certificates) with long members: parents of 65-254 octets (the edges where one label
 //! more reaches or passes 253) and labels of up to 63 octets (and 64, refused). Capitals fall
-//! anywhere ([`crate::recase`]); a third of the servers hold the hostile review's defect 1
+//! anywhere ([`super::recase`]); a third of the servers hold the hostile review's defect 1
 //! shape (an exact name beside a wildcard over its parent, in virtual hosts of different TLS
 //! policies); SANs have their kind, sometimes a dNSName holding address text; every list is in
 //! random order.
@@ -37,7 +37,7 @@ fn long_base(u: &mut Unstructured<'_>) -> Result<String> {
         _ => u.int_in_range(129..=252)?,
     };
     let suffix = u.choose(BASES)?;
-    let fill = crate::long_label(u)?;
+    let fill = super::long_label(u)?;
     Ok(shared::filled_name(len, suffix, fill.as_bytes()))
 }
 
@@ -58,7 +58,7 @@ pub fn pool(u: &mut Unstructured<'_>) -> Result<Pool> {
         bases.push(long_base(u)?);
     }
     for _ in 0..u.int_in_range(0..=2)? {
-        labels.push(crate::long_label(u)?);
+        labels.push(super::long_label(u)?);
     }
     Ok(Pool { bases, labels })
 }
@@ -72,11 +72,11 @@ fn pool_name(u: &mut Unstructured<'_>, pool: &Pool) -> Result<String> {
         6 => format!("*.{sub}.{base}"),
         7 => base.clone(),
         8 => (*u.choose(IPS)?).to_string(),
-        _ => crate::pattern_text(u)?,
+        _ => super::pattern_text(u)?,
     };
     // Configuration names and SANs are compared case-insensitively.
     if u.ratio(1, 5)? {
-        crate::recase(u, &text)
+        super::recase(u, &text)
     } else {
         Ok(text)
     }
@@ -156,7 +156,7 @@ pub fn config(u: &mut Unstructured<'_>, pool: &Pool) -> Result<Config<usize>> {
         };
         let base = u.choose(&long(&pool.bases))?.clone();
         let sub = u.choose(&long(&pool.labels))?.clone();
-        let exact = crate::recase(u, &format!("{sub}.{base}"))?;
+        let exact = super::recase(u, &format!("{sub}.{base}"))?;
         let wildcard = format!("*.{base}");
         let first = u.choose_index(POLICIES.len())?;
         let second = (first + u.int_in_range(1..=POLICIES.len() - 1)?) % POLICIES.len();
@@ -231,9 +231,8 @@ pub fn server(u: &mut Unstructured<'_>) -> Result<(Option<Server<usize>>, Pool)>
     Ok((repair(config), pool))
 }
 
-#[path = "../../tests/common/shared.rs"]
-mod shared;
-pub use shared::{
+use crate::owned as shared;
+pub use crate::owned::{
     IdSources, OwnedConnection, OwnedRequest, OwnedTarget, POLICIES, long_with_capital, permute,
     repair, server_names as names,
 };
@@ -241,11 +240,11 @@ pub use shared::{
 /// An authority drawn from `names` and mutated, or a free one.
 pub fn authority(u: &mut Unstructured<'_>, names: &[String], pool: &Pool) -> Result<Vec<u8>> {
     if names.is_empty() || u.ratio(1, 6)? {
-        return crate::wire_authority(u);
+        return super::wire_authority(u);
     }
     let name = u.choose(names)?;
     let label = u.choose(&pool.labels)?;
-    let host = crate::recase(u, &shared::instantiate(name, label))?;
+    let host = super::recase(u, &shared::instantiate(name, label))?;
     Ok(shared::mutate(&host, label, u.int_in_range(0u8..=15)?).into_bytes())
 }
 

@@ -1,6 +1,5 @@
 //! Generators for whole decisions: random servers whose names overlap, connections and requests
 //! built from those names and near-misses, and arbitrary bytes.
-#![allow(dead_code)]
 
 use std::sync::Arc;
 
@@ -12,22 +11,25 @@ use proptest::prelude::*;
 
 // Re-exported for the suites; not every suite that includes `common` uses each one.
 #[allow(unused_imports)]
-pub use super::shared::{
+pub use crate::owned::{
     IdSources, OwnedConnection, OwnedRequest, OwnedTarget, POLICIES, filled_name, instantiate,
     long_with_capital, mutate, permute, repair, server_names, shuffle,
 };
 
+/// The short parents of generated names (one holds an A-label).
 pub const BASES: &[&str] = &["example.com", "example.org", "xn--bcher-kva.test"];
 /// A right-to-left parent (Arabic), in a pool's short bases a fifth of the time (long bases are
 /// not built on it). UTS #46's Bidi rule holds every label of such a name, so `1a` over it is
 /// refused while over `example.com` it is a valid label: the decision's wildcard fast path must
 /// leave such names to the full parse.
 pub const RTL_BASE: &str = "xn--mgbh0fb.example";
+/// The short left-most labels of generated names (one is an A-label).
 pub const LABELS: &[&str] = &["a", "b", "www", "api", "xn--tst-bma"];
 /// Labels only requests put in front of a name (some could be no configured name's), beside
 /// the plain `z`: a leading digit (refused under a right-to-left parent), an underscore, hyphens at the
 /// edges, and capitals (which the fast path leaves to the full parse).
 pub const REQUEST_LABELS: &[&str] = &["1a", "a_b", "-a", "a-", "Www", "_"];
+/// The addresses generated configurations and requests use.
 pub const IPS: &[&str] = &["192.0.2.1", "2001:db8::1"];
 
 /// The names one generated server draws from: a few parents (bases) and labels. The pool is
@@ -154,6 +156,7 @@ fn swap_case(c: char) -> char {
     }
 }
 
+/// Where a case change falls: nowhere, one letter, every letter, a mask, or past octet 64.
 pub fn recase() -> impl Strategy<Value = Recase> {
     prop_oneof![
         2 => Just(Recase::Keep),
@@ -203,6 +206,7 @@ fn ports(choices: &'static [u16]) -> impl Strategy<Value = Vec<u16>> {
     prop::sample::subsequence(choices, 0..=choices.len())
 }
 
+/// Knobs in every combination, `Compatible` twice as often as each other SNI policy.
 pub fn knobs() -> impl Strategy<Value = Knobs> {
     (
         prop::sample::select(vec![
@@ -449,6 +453,9 @@ fn h2_host_count() -> impl Strategy<Value = usize> {
     prop_oneof![6 => Just(0usize), 3 => Just(1usize), 1 => Just(2usize)]
 }
 
+/// A request drawn from `names` and the pool: every version, CONNECT and extended CONNECT
+/// now and then, schemes in any case and unknown ones, zero, one or two `:authority` and
+/// `Host` fields (often the same value), and every HTTP/1.x target form.
 pub fn request(names: Vec<String>, pool: &Pool) -> impl Strategy<Value = OwnedRequest> + use<> {
     (
         prop::sample::select(vec![Version::Http10, Version::Http11, Version::Http11, Version::Http2, Version::Http2, Version::Http3]),
@@ -490,6 +497,8 @@ pub fn request(names: Vec<String>, pool: &Pool) -> impl Strategy<Value = OwnedRe
         })
 }
 
+/// A connection: on the TLS listener three times in four, an SNI from `names` (or none, or an
+/// address), any certificate, a recorded policy or none, and sometimes a trusted gateway.
 pub fn connection(
     names: Vec<String>,
     pool: &Pool,

@@ -1,0 +1,137 @@
+//! What a check runs and what it forgives: the case budget, the seed, the knobs the user's
+//! server claims to follow, and the readings of SPEC's deliberate deviations the user takes.
+
+use misdirect::Knobs;
+
+/// How a check runs. `Options::default()` is 1,024 cases for `check_authority` and
+/// `check_matcher` and 512 for `check_decider` (a case there builds a server), the fixed seed 0
+/// (runs repeat), SPEC §5's default knobs, and no deviation accepted.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Cases to run before a check passes; `None` picks the per-check default above.
+    pub cases: Option<u32>,
+    /// The seed of the case generator: the same seed draws the same cases.
+    pub seed: u64,
+    /// The knobs of SPEC §5 the user's server follows (`check_decider`'s configurations carry
+    /// them, `check_authority` reads `wire_unicode`). With `UnknownHost::Fallback(name)`, name
+    /// a generated virtual host: they are `v0`, `v1`, ...
+    pub knobs: Knobs,
+    /// The deviations the user's code takes; a divergence that only such a reading explains is
+    /// counted in [`Report::excused`](crate::Report::excused), not returned.
+    pub accept: Vec<Deviation>,
+    /// Whether `check_matcher` hands the matcher hosts as they come off the wire (capitals,
+    /// one trailing dot, brackets around IPv6; the default) or only canonical ones (lowercase,
+    /// no trailing dot), for a matcher that sits behind a parser.
+    pub canonical_hosts: bool,
+    /// How many shrinking steps a divergence may take (default 4,096).
+    pub max_shrink_iters: u32,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            cases: None,
+            seed: 0,
+            knobs: Knobs::default(),
+            accept: Vec::new(),
+            canonical_hosts: false,
+            max_shrink_iters: 4096,
+        }
+    }
+}
+
+impl Options {
+    /// These options with `deviation` accepted too.
+    #[must_use]
+    pub fn accepting(mut self, deviation: Deviation) -> Self {
+        self.accept.push(deviation);
+        self
+    }
+
+    /// These options with `cases` cases.
+    #[must_use]
+    pub fn with_cases(mut self, cases: u32) -> Self {
+        self.cases = Some(cases);
+        self
+    }
+
+    /// These options with another seed.
+    #[must_use]
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    pub(crate) fn accepts(&self, deviation: Deviation) -> bool {
+        self.accept.contains(&deviation)
+    }
+}
+
+/// A reading of the sources that SPEC deliberately does not take (SPEC §7, "Deliberate
+/// deviations"), which a user's code may take without being wrong. Each names the rule it
+/// relaxes and the source that allows the other reading; accepting one excuses exactly the
+/// divergences that reading explains, in both directions where it has two.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Deviation {
+    /// §2: `%XX` decoded in a host (RFC 9110 §4.2.3: unreserved characters are "equivalent to
+    /// their percent-encoded octets"). A parser may accept `exa%6Dple.com` as `example.com`;
+    /// the decoded host must still be what the model makes of the decoded text.
+    PercentDecoding,
+    /// §2: a host whose last label is numeric but that is no dotted quad (`1.2.3`,
+    /// `example.123`) read as a name, as RFC 3986 reads it. The name must be the input
+    /// lowercased, one trailing dot dropped.
+    NumericNames,
+    /// §2: reg-name's sub-delims (`!$&'()*+,;=`) in a host (RFC 3986 §3.2.2). Accepting such
+    /// a host is not judged further.
+    SubDelims,
+    /// §2: IPv6 zone ids (RFC 6874) and IPvFuture (RFC 3986). Accepting them is not judged
+    /// further.
+    ZoneIds,
+    /// §2: port 0, and ports of more than five digits with leading zeros (RFC 3986 `*DIGIT`).
+    /// Accepting them is not judged further.
+    LongPorts,
+    /// §2, §3: `--` in positions 3 and 4 of a label that is not `xn--` refused, as RFC 5891
+    /// §4.2.3.1 says (SPEC allows it: `r1---sn-abc.example.com`).
+    HyphensAt34,
+    /// §2, §3: `_` refused in names, as the RFC 1034 preferred name syntax has it (SPEC allows
+    /// it, as webpki and mozilla::pkix do).
+    NoUnderscore,
+    /// §3: a wildcard over a single label (`*.com`) matches, which RFC 9525 §7.1 leaves open
+    /// (SPEC refuses it, as browsers and webpki do).
+    WildcardOverOneLabel,
+    /// §3: a pattern written with one trailing dot (`example.com.`) read as the name without it
+    /// (SPEC refuses it as malformed, since a pattern is written without one).
+    PatternTrailingDot,
+}
+
+impl Deviation {
+    /// Every deviation.
+    pub const ALL: [Deviation; 9] = [
+        Deviation::PercentDecoding,
+        Deviation::NumericNames,
+        Deviation::SubDelims,
+        Deviation::ZoneIds,
+        Deviation::LongPorts,
+        Deviation::HyphensAt34,
+        Deviation::NoUnderscore,
+        Deviation::WildcardOverOneLabel,
+        Deviation::PatternTrailingDot,
+    ];
+
+    /// Its name in reports (`percent-decoding`, ...).
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Deviation::PercentDecoding => "percent-decoding",
+            Deviation::NumericNames => "numeric-names",
+            Deviation::SubDelims => "sub-delims",
+            Deviation::ZoneIds => "zone-ids",
+            Deviation::LongPorts => "long-ports",
+            Deviation::HyphensAt34 => "hyphens-at-3-4",
+            Deviation::NoUnderscore => "no-underscore",
+            Deviation::WildcardOverOneLabel => "wildcard-over-one-label",
+            Deviation::PatternTrailingDot => "pattern-trailing-dot",
+        }
+    }
+}

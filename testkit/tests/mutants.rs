@@ -1,0 +1,443 @@
+//! The kit finds what it must, and nothing else: planted bugs in wrappers around misdirect's
+//! own engine, each caught within the default budget with its class; the engine itself, and
+//! each planted bug's reading when it is an accepted deviation, give no divergence.
+
+use misdirect::{Authority, Host, NamePattern, Request, Server, SniPolicy, Verdict};
+use misdirect_testkit::{
+    Answer, Case, Class, Deviation, Divergence, Options, Report, check_authority, check_decider,
+    check_matcher,
+};
+
+// --- correct adapters ------------------------------------------------------------------
+
+fn parse(bytes: &[u8]) -> Result<(String, Option<u16>), ()> {
+    let authority = Authority::parse(bytes).map_err(|_| ())?;
+    Ok((authority.host().to_string(), authority.port()))
+}
+
+fn matches(pattern: &str, host: &str) -> bool {
+    match (
+        NamePattern::parse_san(pattern.as_bytes()),
+        Host::parse(host.as_bytes()),
+    ) {
+        (Ok(pattern), Ok(host)) => pattern.matches(&host),
+        _ => false,
+    }
+}
+
+fn decide_with(server: &Server<String>, case: &Case, request: &Request<'_>) -> Answer {
+    let Ok(connection) = server.connection(&case.facts(server)) else {
+        return Answer::refuse(421);
+    };
+    match server.decide(&connection, request) {
+        Verdict::Serve(name) => Answer::serve(name),
+        verdict => Answer::refuse(verdict.status().unwrap_or(501)),
+    }
+}
+
+fn decide(case: &Case) -> Answer {
+    let server = Server::build(case.config().clone()).expect("a case's configuration builds");
+    decide_with(&server, case, &case.request())
+}
+
+fn caught(name: &str, result: Result<Report, Divergence>, class: Class) -> Divergence {
+    let divergence = match result {
+        Ok(report) => panic!("{name}: not caught ({report})"),
+        Err(d) => d,
+    };
+    assert_eq!(divergence.class(), class, "{name}: {divergence}");
+    println!(
+        "{name}: caught after {} cases\n{divergence}\n",
+        divergence.found_after()
+    );
+    divergence
+}
+
+#[test]
+fn the_engine_passes_every_check() {
+    for seed in [0, 1] {
+        let options = || Options::default().with_seed(seed);
+        let report = check_authority(options(), parse).unwrap_or_else(|d| panic!("{d}"));
+        assert!(
+            report.model_refused > 0 && report.model_refused < report.cases,
+            "{report}"
+        );
+        let report = check_matcher(options(), matches).unwrap_or_else(|d| panic!("{d}"));
+        assert!(
+            report.model_refused > 0 && report.model_refused < report.cases,
+            "{report}"
+        );
+        let report = check_decider(options(), decide).unwrap_or_else(|d| panic!("{d}"));
+        assert!(
+            report.model_refused > 0 && report.model_refused < report.cases,
+            "{report}"
+        );
+    }
+}
+
+#[test]
+fn the_engine_passes_under_other_knobs() {
+    let mut options = Options::default();
+    options.knobs.sni = SniPolicy::Strict;
+    options.knobs.strict_host_consistency = false;
+    check_decider(options, decide).unwrap_or_else(|d| panic!("{d}"));
+}
+
+// --- planted bugs: the parser ----------------------------------------------------------
+
+#[test]
+fn userinfo_accepted() {
+    let d = caught(
+        "userinfo accepted",
+        check_authority(
+            Options::default(),
+            |bytes: &[u8]| -> Result<(String, Option<u16>), ()> {
+                let at = bytes.iter().rposition(|&b| b == b'@').map_or(0, |i| i + 1);
+                parse(&bytes[at..])
+            },
+        ),
+        Class::Serves,
+    );
+    assert!(d.input().contains('@'), "{d}");
+}
+
+#[test]
+fn trailing_dot_kept() {
+    let d = caught(
+        "trailing dot kept",
+        check_authority(
+            Options::default(),
+            |bytes: &[u8]| -> Result<(String, Option<u16>), ()> {
+                let (host, port) = parse(bytes)?;
+                let text = String::from_utf8_lossy(bytes);
+                let wire_host = text.rsplit_once(':').map_or(&*text, |(h, _)| h);
+                let dotted = wire_host.ends_with('.') && !host.starts_with('[');
+                Ok((if dotted { format!("{host}.") } else { host }, port))
+            },
+        ),
+        Class::Differs,
+    );
+    assert!(d.input().contains('.'), "{d}");
+}
+
+#[test]
+fn a_labels_unchecked() {
+    caught(
+        "A-labels unchecked",
+        check_authority(
+            Options::default(),
+            |bytes: &[u8]| -> Result<(String, Option<u16>), ()> {
+                // Every xn-- label replaced by a plain one for the check, the input kept.
+                let text = std::str::from_utf8(bytes).map_err(|_| ())?;
+                if !text.to_ascii_lowercase().contains("xn--") {
+                    return parse(bytes);
+                }
+                let plain: Vec<String> = text
+                    .split('.')
+                    .map(|l| {
+                        if l.to_ascii_lowercase().starts_with("xn--") {
+                            "x".to_string()
+                        } else {
+                            l.to_string()
+                        }
+                    })
+                    .collect();
+                let (_, port) = parse(plain.join(".").as_bytes())?;
+                let host = text
+                    .rsplit_once(':')
+                    .map_or(text, |(h, _)| h)
+                    .to_ascii_lowercase();
+                Ok((host.strip_suffix('.').unwrap_or(&host).to_string(), port))
+            },
+        ),
+        Class::Serves,
+    );
+}
+
+#[test]
+fn ipv4_shorthand() {
+    let d = caught(
+        "IPv4 shorthand",
+        check_authority(
+            Options::default(),
+            |bytes: &[u8]| -> Result<(String, Option<u16>), ()> {
+                // inet_aton's reading: 127.1 is 127.0.0.1.
+                let text = std::str::from_utf8(bytes).map_err(|_| ())?;
+                let parts: Vec<&str> = text.split('.').collect();
+                if (2..4).contains(&parts.len())
+                    && parts
+                        .iter()
+                        .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+                {
+                    let last: u32 = parts[parts.len() - 1].parse().map_err(|_| ())?;
+                    let first: Vec<u32> = parts[..parts.len() - 1]
+                        .iter()
+                        .filter_map(|p| p.parse().ok())
+                        .collect();
+                    let mut value = last;
+                    for (i, p) in first.iter().enumerate() {
+                        value |= p << (24 - 8 * i);
+                    }
+                    return Ok((std::net::Ipv4Addr::from(value).to_string(), None));
+                }
+                parse(bytes)
+            },
+        ),
+        Class::Serves,
+    );
+    assert!(!d.input().contains(':'), "{d}");
+}
+
+#[test]
+fn percent_decoded() {
+    let decode = |bytes: &[u8]| -> Result<(String, Option<u16>), ()> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'%' {
+                let hex = bytes.get(i + 1..i + 3).ok_or(())?;
+                out.push(
+                    u8::from_str_radix(std::str::from_utf8(hex).map_err(|_| ())?, 16)
+                        .map_err(|_| ())?,
+                );
+                i += 3;
+            } else {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+        parse(&out)
+    };
+    caught(
+        "percent-decoding",
+        check_authority(Options::default(), decode),
+        Class::Serves,
+    );
+    // RFC 9110's reading, accepted: no divergence, and some cases excused.
+    let report = check_authority(
+        Options::default().accepting(Deviation::PercentDecoding),
+        decode,
+    )
+    .unwrap_or_else(|d| panic!("{d}"));
+    assert!(report.excused > 0, "{report}");
+}
+
+#[test]
+fn non_numeric_port_read_as_none() {
+    caught(
+        "a port that is not a number ignored",
+        check_authority(
+            Options::default(),
+            |bytes: &[u8]| -> Result<(String, Option<u16>), ()> {
+                let text = std::str::from_utf8(bytes).map_err(|_| ())?;
+                match text.rsplit_once(':') {
+                    Some((host, port)) if !host.ends_with(']') || text.starts_with('[') => {
+                        let (host, _) = parse(host.as_bytes())?;
+                        Ok((host, port.parse().ok()))
+                    }
+                    _ => parse(bytes),
+                }
+            },
+        ),
+        Class::Serves,
+    );
+}
+
+// --- planted bugs: the matcher ---------------------------------------------------------
+
+#[test]
+fn case_sensitive_compare() {
+    caught(
+        "case-sensitive compare",
+        check_matcher(Options::default(), |pattern, host| {
+            matches(pattern, host)
+                && !host
+                    .bytes()
+                    .chain(pattern.bytes())
+                    .any(|b| b.is_ascii_uppercase())
+        }),
+        Class::Refuses,
+    );
+}
+
+#[test]
+fn wildcard_crossing_a_dot() {
+    let d = caught(
+        "a wildcard crossing a dot",
+        check_matcher(Options::default(), |pattern, host| {
+            if let (Some(parent), Ok(Host::Dns(name))) =
+                (pattern.strip_prefix("*."), Host::parse(host.as_bytes()))
+            {
+                if NamePattern::parse_san(pattern.as_bytes()).is_ok() {
+                    return name
+                        .as_str()
+                        .ends_with(&format!(".{}", parent.to_ascii_lowercase()));
+                }
+            }
+            matches(pattern, host)
+        }),
+        Class::Serves,
+    );
+    assert!(d.input().contains('*'), "{d}");
+}
+
+#[test]
+fn wildcard_matching_the_apex() {
+    caught(
+        "a wildcard matching its apex",
+        check_matcher(Options::default(), |pattern, host| {
+            let apex = pattern.strip_prefix("*.").is_some_and(|p| matches(p, host));
+            matches(pattern, host) || (apex && NamePattern::parse_san(pattern.as_bytes()).is_ok())
+        }),
+        Class::Serves,
+    );
+}
+
+#[test]
+fn pattern_trailing_dot() {
+    let lenient =
+        |pattern: &str, host: &str| matches(pattern.strip_suffix('.').unwrap_or(pattern), host);
+    caught(
+        "a pattern's trailing dot dropped",
+        check_matcher(Options::default(), lenient),
+        Class::Serves,
+    );
+    let report = check_matcher(
+        Options::default().accepting(Deviation::PatternTrailingDot),
+        lenient,
+    )
+    .unwrap_or_else(|d| panic!("{d}"));
+    assert!(report.excused > 0, "{report}");
+}
+
+// --- planted bugs: the decision --------------------------------------------------------
+
+/// The request with every authority field rewritten by `f`.
+fn rewritten(case: &Case, f: impl Fn(&[u8]) -> Vec<u8>) -> Answer {
+    let request = case.request();
+    let authorities: Vec<Vec<u8>> = request.authorities.iter().map(|a| f(a)).collect();
+    let hosts: Vec<Vec<u8>> = request.hosts.iter().map(|h| f(h)).collect();
+    let authorities: Vec<&[u8]> = authorities.iter().map(Vec::as_slice).collect();
+    let hosts: Vec<&[u8]> = hosts.iter().map(Vec::as_slice).collect();
+    let target_authority = match request.target {
+        misdirect::Target::Absolute { authority, .. } => Some(f(authority)),
+        _ => None,
+    };
+    let target = match (request.target, &target_authority) {
+        (misdirect::Target::Absolute { scheme, .. }, Some(a)) => misdirect::Target::Absolute {
+            scheme,
+            authority: a,
+        },
+        (target, _) => target,
+    };
+    let server = Server::build(case.config().clone()).expect("builds");
+    decide_with(
+        &server,
+        case,
+        &Request {
+            authorities: &authorities,
+            hosts: &hosts,
+            target,
+            ..request
+        },
+    )
+}
+
+fn without_port(field: &[u8]) -> Vec<u8> {
+    let end = if field.first() == Some(&b'[') {
+        field
+            .iter()
+            .position(|&b| b == b']')
+            .map_or(field.len(), |i| i + 1)
+    } else {
+        field
+            .iter()
+            .rposition(|&b| b == b':')
+            .unwrap_or(field.len())
+    };
+    field[..end].to_vec()
+}
+
+#[test]
+fn port_ignored() {
+    caught(
+        "the port ignored",
+        check_decider(Options::default(), |case| rewritten(case, without_port)),
+        Class::Serves,
+    );
+}
+
+#[test]
+fn tls_policy_ignored() {
+    caught(
+        "the TLS policy ignored",
+        check_decider(Options::default(), |case| {
+            let mut config = case.config().clone();
+            config.knobs.sni = SniPolicy::CertCovered;
+            let server = Server::build(config).expect("builds");
+            decide_with(&server, case, &case.request())
+        }),
+        Class::Serves,
+    );
+}
+
+#[test]
+fn sni_trusted_over_the_host() {
+    // The policy checked at the handshake, for the SNI's virtual host, taken as settled for
+    // whatever host the request names (GHSA-5r4w-85f3-pw66's shape).
+    caught(
+        "SNI trusted over the request's host",
+        check_decider(Options::default(), |case| {
+            let server = Server::build(case.config().clone()).expect("builds");
+            let Some(listener) = server.listener_id(&case.listener().name) else {
+                return decide(case);
+            };
+            let sni_policy = server
+                .sni_vhost(listener, case.sni())
+                .map(|v| case.config().vhosts[v].policy.as_str());
+            if case.tls() && sni_policy.is_some() && sni_policy == case.policy() {
+                let mut config = case.config().clone();
+                config.knobs.sni = SniPolicy::CertCovered;
+                let lenient = Server::build(config).expect("builds");
+                return decide_with(&lenient, case, &case.request());
+            }
+            decide_with(&server, case, &case.request())
+        }),
+        Class::Serves,
+    );
+}
+
+#[test]
+fn first_of_two_host_lines() {
+    caught(
+        "the first of two Host lines taken",
+        check_decider(Options::default(), |case| {
+            let request = case.request();
+            let hosts = &request.hosts[..request.hosts.len().min(1)];
+            let server = Server::build(case.config().clone()).expect("builds");
+            decide_with(&server, case, &Request { hosts, ..request })
+        }),
+        Class::Serves,
+    );
+}
+
+#[test]
+fn a_421_for_every_wildcard_host() {
+    // Traefik's next release (traefik#13303): refusing what a wildcard legitimately serves.
+    caught(
+        "421 for hosts a wildcard serves",
+        check_decider(Options::default(), |case| {
+            let answer = decide(case);
+            let wildcard = case.config().vhosts.iter().any(|v| {
+                Some(&v.name) == answer.vhost.as_ref()
+                    && v.names.iter().any(|n| n.starts_with("*."))
+            });
+            if wildcard {
+                Answer::refuse(421)
+            } else {
+                answer
+            }
+        }),
+        Class::Refuses,
+    );
+}
