@@ -117,6 +117,9 @@ fn run<V: core::fmt::Debug>(
     });
     let mut report = None;
     for target in GRAVEST_FIRST {
+        if options.only.is_some_and(|only| only != target) {
+            continue;
+        }
         if report.is_some() && state.borrow().met[slot(target)].is_none() {
             continue;
         }

@@ -3,6 +3,8 @@
 
 use misdirect::Knobs;
 
+use crate::report::Class;
+
 /// How a check runs. `Options::default()` is 1,024 cases for `check_authority` and
 /// `check_matcher` and 512 for `check_decider` (a case there builds a server), the fixed seed 0
 /// (runs repeat), SPEC §5's default knobs, and no deviation accepted.
@@ -25,6 +27,9 @@ pub struct Options {
     pub canonical_hosts: bool,
     /// How many shrinking steps a divergence may take (default 4,096).
     pub max_shrink_iters: u32,
+    /// Look for divergences of this class only (a field report lists each class apart);
+    /// `None`, the default, returns the gravest class met.
+    pub only: Option<Class>,
 }
 
 impl Default for Options {
@@ -36,6 +41,7 @@ impl Default for Options {
             accept: Vec::new(),
             canonical_hosts: false,
             max_shrink_iters: 4096,
+            only: None,
         }
     }
 }
@@ -59,6 +65,13 @@ impl Options {
     #[must_use]
     pub fn with_seed(mut self, seed: u64) -> Self {
         self.seed = seed;
+        self
+    }
+
+    /// These options looking for divergences of `class` only.
+    #[must_use]
+    pub fn only(mut self, class: Class) -> Self {
+        self.only = Some(class);
         self
     }
 
