@@ -77,10 +77,27 @@ impl Clone for Case {
     }
 }
 
-/// The configuration with each virtual host's value its name, and without the SANs a TOML
-/// SAN list cannot hold as they are (a dNSName whose text is an address: TOML's SAN lists read
-/// address text as an iPAddress SAN).
+/// The configuration with each virtual host's value its name, without the SANs a TOML SAN
+/// list cannot hold as they are (a dNSName whose text is an address: TOML's SAN lists read
+/// address text as an iPAddress SAN), and without the virtual host ports no listener receives
+/// (which the TOML loader refuses; no request can reach them, rule 3 refuses it first).
 fn named(config: &Config<usize>) -> Config<String> {
+    let received = |tls: bool| -> Vec<u16> {
+        config
+            .listeners
+            .iter()
+            .filter(|l| l.tls == tls || (!tls && l.tls && config.knobs.opportunistic_http))
+            .flat_map(|l| l.effective_origin_ports().to_vec())
+            .collect()
+    };
+    let (https, http) = (received(true), received(false));
+    let kept = |ports: &[u16], received: &[u16]| -> Vec<u16> {
+        ports
+            .iter()
+            .copied()
+            .filter(|p| received.contains(p))
+            .collect()
+    };
     Config {
         listeners: config.listeners.clone(),
         vhosts: config
@@ -89,8 +106,8 @@ fn named(config: &Config<usize>) -> Config<String> {
             .map(|v| VhostConfig {
                 name: v.name.clone(),
                 names: v.names.clone(),
-                http_ports: v.http_ports.clone(),
-                https_ports: v.https_ports.clone(),
+                http_ports: kept(&v.http_ports, &http),
+                https_ports: kept(&v.https_ports, &https),
                 policy: v.policy.clone(),
                 value: v.name.clone(),
             })
@@ -121,8 +138,9 @@ impl Case {
     /// by position, the policy by [`POLICIES`] (or, when the facts name none, the policy the
     /// TLS layer applies to that SNI, as `Server::sni_policy` says), and a gateway is dropped
     /// (a case has none). A CONNECT without `:protocol` becomes an ordinary method: a case is
-    /// always an origin request. `None` when the configuration, made TOML-faithful, no longer
-    /// builds.
+    /// always an origin request (HTTP/1.x has no `:protocol`, so there an extended CONNECT
+    /// becomes one too). `None` when the configuration, made TOML-faithful, no longer builds
+    /// or no longer reads back from its TOML.
     #[must_use]
     pub fn from_owned(
         server: &Server<usize>,
@@ -131,9 +149,25 @@ impl Case {
     ) -> Option<Case> {
         let config = named(server.config());
         let built = Arc::new(Server::build(config.clone()).ok()?);
+        // What the loader would refuse (a TLS listener no virtual host serves) is no case: a
+        // case must reproduce from its printed configuration.
+        let probe = Case {
+            config: config.clone(),
+            server: Arc::clone(&built),
+            listener: String::new(),
+            sni: None,
+            certificate: None,
+            policy: None,
+            request: cell(request.clone()),
+        };
+        let printed = ConfigText(&probe).to_string();
+        if Config::<String>::from_toml(&printed, std::path::Path::new(".")).ok()? != config {
+            return None;
+        }
         let listener = config.listeners.get(connection.listener)?.clone();
         let listener_id = built.listener_id(&listener.name)?;
-        if request.method == Method::Connect {
+        let h1 = matches!(request.version, Version::Http10 | Version::Http11);
+        if request.method == Method::Connect || (h1 && request.method == Method::ExtendedConnect) {
             request.method = Method::Other;
         }
         let (sni, certificate, policy) = if listener.tls {
@@ -365,9 +399,19 @@ fn version_name(version: Version) -> &'static str {
     }
 }
 
+/// The configuration part of a case's `Display`.
+struct ConfigText<'a>(&'a Case);
+
 impl fmt::Display for Case {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let config = &self.config;
+        write!(f, "{}", ConfigText(self))?;
+        self.fmt_connection(f)
+    }
+}
+
+impl fmt::Display for ConfigText<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let config = &self.0.config;
         writeln!(f, "policies = {}", quoted_list(&config.policies))?;
         let knobs = &config.knobs;
         writeln!(f, "\n[knobs]")?;
@@ -446,6 +490,12 @@ impl fmt::Display for Case {
                 quoted(&v.value)
             )?;
         }
+        Ok(())
+    }
+}
+
+impl Case {
+    fn fmt_connection(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let listener = self.listener();
         writeln!(
             f,

@@ -385,10 +385,80 @@ pub fn pattern_and_host() -> impl Strategy<Value = (String, String)> {
     })
 }
 
+/// A request as a browser sends it, for one of `names` (or a near-miss of one): HTTP/1.1 in
+/// origin-form with one `Host`, or HTTP/2 or HTTP/3 with `:scheme` (mostly `https`) and one
+/// `:authority` (HTTP/3 sometimes with the same `Host`). Half of `check_decider`'s requests are
+/// these, so that served requests, and the rules that refuse well-formed ones, are common.
+pub fn plausible_request(
+    names: Vec<String>,
+    pool: &decide::Pool,
+) -> impl Strategy<Value = crate::owned::OwnedRequest> + use<> {
+    (
+        prop::sample::select(vec![
+            misdirect::Version::Http11,
+            misdirect::Version::Http2,
+            misdirect::Version::Http3,
+        ]),
+        decide::authority_bytes(names, pool),
+        prop::bool::weighted(0.8),
+        prop::bool::weighted(0.2),
+    )
+        .prop_map(|(version, authority, https, both)| {
+            let h1 = version == misdirect::Version::Http11;
+            let scheme: &[u8] = if https { b"https" } else { b"http" };
+            crate::owned::OwnedRequest {
+                version,
+                method: misdirect::Method::Other,
+                scheme: (!h1).then(|| scheme.to_vec()),
+                authorities: if h1 { vec![] } else { vec![authority.clone()] },
+                hosts: if h1 || (both && version == misdirect::Version::Http3) {
+                    vec![authority]
+                } else {
+                    vec![]
+                },
+                target: crate::owned::OwnedTarget::Origin,
+            }
+        })
+}
+
+/// Makes `connection` the one a browser opens for `request`'s host: on a TLS listener, with
+/// that host as SNI (lowercase, as browsers send it), the first certificate that covers it,
+/// and the policy the TLS layer applies to that SNI.
+fn like_a_browser(
+    server: &misdirect::Server<usize>,
+    connection: &mut crate::owned::OwnedConnection,
+    request: &crate::owned::OwnedRequest,
+) {
+    let config = server.config();
+    let Some(tls) = config.listeners.iter().position(|l| l.tls) else {
+        return;
+    };
+    let Some(field) = request.served_field() else {
+        return;
+    };
+    let host = crate::owned::authority_host(field).to_ascii_lowercase();
+    connection.listener = tls;
+    connection.policy = None;
+    connection.gateway = None;
+    if let Ok(parsed) = misdirect::Host::parse(&host) {
+        let covering = config.certificates.iter().position(|c| {
+            server
+                .certificate_id(&c.id)
+                .is_some_and(|id| server.certificate_covers(id, &parsed))
+        });
+        if let Some(position) = covering {
+            connection.certificate = position;
+        }
+    }
+    connection.sni = Some(host);
+}
+
 /// Whole cases for `check_decider`, under `knobs`: a generated server (names overlapping
 /// across virtual hosts and certificates, long names, capitals, lists in any order), then a
 /// connection and a request drawn from its own names and near-misses (and now and then its
-/// first `Host` line twice).
+/// first `Host` line twice). Half the requests are [`plausible_request`]s, and half the
+/// connections are the one a browser would open for the request's host; the rest are drawn
+/// apart, as coalescing, resumption and hostile clients make them.
 pub fn case(knobs: misdirect::Knobs) -> impl Strategy<Value = crate::Case> {
     decide::pool()
         .prop_flat_map(|pool| (decide::raw_config(&pool, 5), Just(pool)))
@@ -401,16 +471,24 @@ pub fn case(knobs: misdirect::Knobs) -> impl Strategy<Value = crate::Case> {
         )
         .prop_flat_map(|(server, pool)| {
             let names = crate::owned::server_names(&server);
+            let requests = prop_oneof![
+                decide::request(names.clone(), &pool),
+                plausible_request(names.clone(), &pool),
+            ];
             (
                 Just(server),
-                decide::connection(names.clone(), &pool),
-                decide::request(names, &pool),
+                decide::connection(names, &pool),
+                requests,
                 prop::bool::weighted(0.06),
+                prop::bool::weighted(0.5),
             )
         })
         .prop_filter_map(
             "the case does not build",
-            |(server, connection, mut request, again)| {
+            |(server, mut connection, mut request, again, browser)| {
+                if browser {
+                    like_a_browser(&server, &mut connection, &request);
+                }
                 // Now and then the first Host line twice: a server that takes the first of two
                 // then serves what must be a 400.
                 if again {
