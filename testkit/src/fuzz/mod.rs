@@ -267,3 +267,81 @@ pub fn engine_pattern(pattern: &NamePattern) -> model::Pattern {
 }
 
 pub mod decide;
+
+/// A wire authority for a fuzz target: [`wire_authority`]'s edges, and sometimes the raw input
+/// bytes themselves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WireAuthority(pub Vec<u8>);
+
+impl<'a> arbitrary::Arbitrary<'a> for WireAuthority {
+    fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
+        if u.ratio(1, 8)? {
+            let len = u.int_in_range(0..=64)?;
+            return Ok(WireAuthority(u.bytes(len)?.to_vec()));
+        }
+        wire_authority(u).map(WireAuthority)
+    }
+}
+
+/// A (pattern, host) pair for a fuzz target: a [`pattern_text`] and a host made from its own
+/// labels (a label in place of `*`, capitals, a trailing dot) or any [`wire_host`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PatternAndHost {
+    /// The pattern (a certificate or virtual host name).
+    pub pattern: String,
+    /// The host, as on the wire.
+    pub host: String,
+}
+
+impl<'a> arbitrary::Arbitrary<'a> for PatternAndHost {
+    fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
+        let pattern = pattern_text(u)?;
+        let host = if u.ratio(1, 4)? {
+            wire_host(u)?
+        } else {
+            let base = pattern.trim_start_matches("*.").to_string();
+            let host = match u.int_in_range(0u8..=3)? {
+                0 => base,
+                1 => format!("{}.{base}", label(u)?),
+                2 => base.split_once('.').map_or(base.clone(), |(_, rest)| rest.to_string()),
+                _ => format!("{}.{}.{base}", label(u)?, label(u)?),
+            };
+            let host = recase(u, &host)?;
+            if u.ratio(1, 6)? { format!("{host}.") } else { host }
+        };
+        Ok(PatternAndHost { pattern, host })
+    }
+}
+
+/// A whole case from fuzz input under `knobs`: a server from [`decide::pool`] and
+/// [`decide::config`], repaired until it builds, then a connection and a request drawn from
+/// its names; half the time the connection is the one a browser opens for the request's host.
+///
+/// # Errors
+/// When the input runs out or the configuration does not build into a case.
+pub fn case(u: &mut Unstructured<'_>, knobs: &misdirect::Knobs) -> Result<crate::Case> {
+    let pool = decide::pool(u)?;
+    let mut config = decide::config(u, &pool)?;
+    config.knobs = knobs.clone();
+    let server = crate::owned::repair(config).ok_or(arbitrary::Error::IncorrectFormat)?;
+    let names = crate::owned::server_names(&server);
+    let mut connection = decide::connection(u, &names, &pool, server.config().certificates.len())?;
+    let mut request = decide::request(u, &names, &pool)?;
+    if u.ratio(1, 10)? {
+        if let Some(first) = request.hosts.first().cloned() {
+            request.hosts.push(first);
+        }
+    }
+    if u.arbitrary()? {
+        crate::strategy::like_a_browser(&server, &mut connection, &request);
+    }
+    crate::Case::from_owned(&server, &connection, request).ok_or(arbitrary::Error::IncorrectFormat)
+}
+
+/// Under SPEC §5's default knobs: `fuzz_target!(|case: Case| ...)`. For other knobs, decode
+/// with [`case`].
+impl<'a> arbitrary::Arbitrary<'a> for crate::Case {
+    fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
+        case(u, &misdirect::Knobs::default())
+    }
+}

@@ -424,7 +424,7 @@ pub fn plausible_request(
 /// Makes `connection` the one a browser opens for `request`'s host: on a TLS listener, with
 /// that host as SNI (lowercase, as browsers send it), the first certificate that covers it,
 /// and the policy the TLS layer applies to that SNI.
-fn like_a_browser(
+pub(crate) fn like_a_browser(
     server: &misdirect::Server<usize>,
     connection: &mut crate::owned::OwnedConnection,
     request: &crate::owned::OwnedRequest,
@@ -479,7 +479,7 @@ pub fn case(knobs: misdirect::Knobs) -> impl Strategy<Value = crate::Case> {
                 Just(server),
                 decide::connection(names, &pool),
                 requests,
-                prop::bool::weighted(0.06),
+                prop::bool::weighted(0.12),
                 prop::bool::weighted(0.5),
             )
         })
