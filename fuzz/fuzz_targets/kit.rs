@@ -1,42 +1,17 @@
 #![no_main]
-//! The test kit's fuzz template (docs/testkit.md), pointed at adapters around misdirect's own
-//! engine written as a user writes them for a server of their own: a wire authority parser, a
-//! name matcher and a whole decision, each judged against the model by the kit. A user's
-//! target is this file with their functions in place of the three adapters; here it also holds
-//! the engine to the kit's judges on libFuzzer's inputs.
+//! The test kit's fuzz template (docs/testkit.md), pointed at the kit's `reference` adapters
+//! (misdirect's own engine behind the signatures a user's server implements): a wire authority
+//! parser, a name matcher and a whole decision, each judged against the model by the kit. A
+//! user's target is this file with their functions in place of the three `reference` ones;
+//! here it also holds the engine to the kit's judges on libFuzzer's inputs.
 
 use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
-use misdirect::{Authority, Host, NamePattern, Server, Verdict};
 use misdirect_testkit::fuzz::{PatternAndHost, WireAuthority};
-use misdirect_testkit::{Answer, Case, Judgement, Options};
+use misdirect_testkit::{Case, Judgement, Options, reference};
 
 fn parse(bytes: &[u8]) -> Result<(String, Option<u16>), ()> {
-    let authority = Authority::parse(bytes).map_err(|_| ())?;
-    Ok((authority.host().to_string(), authority.port()))
-}
-
-fn matches(pattern: &str, host: &str) -> bool {
-    match (
-        NamePattern::parse_san(pattern.as_bytes()),
-        Host::parse(host.as_bytes()),
-    ) {
-        (Ok(pattern), Ok(host)) => pattern.matches(&host),
-        _ => false,
-    }
-}
-
-fn decide(case: &Case) -> Answer {
-    let Ok(server) = Server::build(case.config().clone()) else {
-        return Answer::refuse(500);
-    };
-    let Ok(connection) = server.connection(&case.facts(&server)) else {
-        return Answer::refuse(421);
-    };
-    match server.decide(&connection, &case.request()) {
-        Verdict::Serve(name) => Answer::serve(name),
-        verdict => Answer::refuse(verdict.status().unwrap_or(501)),
-    }
+    reference::parse_authority(bytes).map_err(|_| ())
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -54,12 +29,14 @@ fuzz_target!(|data: &[u8]| {
                 &options,
                 &p.pattern,
                 &p.host,
-                matches(&p.pattern, &p.host),
+                reference::name_matches(&p.pattern, &p.host),
             ),
             Err(_) => return,
         },
         Ok(_) => match Case::arbitrary(&mut u) {
-            Ok(case) => misdirect_testkit::judge_decider(&options, &case, &decide(&case)),
+            Ok(case) => {
+                misdirect_testkit::judge_decider(&options, &case, &reference::decide(&case))
+            }
             Err(_) => return,
         },
         Err(_) => return,

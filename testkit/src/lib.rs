@@ -35,7 +35,8 @@
 //! assert_eq!(divergence.class(), Class::Refuses);
 //! ```
 //!
-//! The raw material is public too: proptest strategies in [`strategy`], `arbitrary`-driven
+//! [`reference`](mod@reference) is misdirect's own engine behind the three signatures: a correct adapter,
+//! and a template. The raw material is public too: proptest strategies in [`strategy`], `arbitrary`-driven
 //! generators for `cargo fuzz` in [`fuzz`] (and [`Case`] is `Arbitrary`), and the judges
 //! ([`judge_authority`], [`judge_matcher`], [`judge_decider`]) a fuzz target calls on one
 //! input.
@@ -46,6 +47,7 @@ mod check;
 pub mod fuzz;
 mod options;
 pub mod owned;
+pub mod reference;
 mod report;
 pub mod strategy;
 

@@ -2,28 +2,19 @@
 //! own engine, each caught within the default budget with its class; the engine itself, and
 //! each planted bug's reading when it is an accepted deviation, give no divergence.
 
-use misdirect::{Authority, Host, NamePattern, Request, Server, SniPolicy, Verdict};
+use misdirect::{Host, NamePattern, Request, Server, SniPolicy, Verdict};
 use misdirect_testkit::{
     Answer, Case, Class, Deviation, Divergence, Options, Report, check_authority, check_decider,
-    check_matcher,
+    check_matcher, reference,
 };
 
-// --- correct adapters ------------------------------------------------------------------
+// --- correct adapters: the kit's reference, the engine behind the three signatures ---------
 
 fn parse(bytes: &[u8]) -> Result<(String, Option<u16>), ()> {
-    let authority = Authority::parse(bytes).map_err(|_| ())?;
-    Ok((authority.host().to_string(), authority.port()))
+    reference::parse_authority(bytes).map_err(|_| ())
 }
 
-fn matches(pattern: &str, host: &str) -> bool {
-    match (
-        NamePattern::parse_san(pattern.as_bytes()),
-        Host::parse(host.as_bytes()),
-    ) {
-        (Ok(pattern), Ok(host)) => pattern.matches(&host),
-        _ => false,
-    }
-}
+use reference::{decide, name_matches as matches};
 
 fn decide_with(server: &Server<String>, case: &Case, request: &Request<'_>) -> Answer {
     let Ok(connection) = server.connection(&case.facts(server)) else {
@@ -33,11 +24,6 @@ fn decide_with(server: &Server<String>, case: &Case, request: &Request<'_>) -> A
         Verdict::Serve(name) => Answer::serve(name),
         verdict => Answer::refuse(verdict.status().unwrap_or(501)),
     }
-}
-
-fn decide(case: &Case) -> Answer {
-    let server = Server::build(case.config().clone()).expect("a case's configuration builds");
-    decide_with(&server, case, &case.request())
 }
 
 fn caught(name: &str, result: Result<Report, Divergence>, class: Class) -> Divergence {

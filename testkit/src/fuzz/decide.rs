@@ -15,9 +15,12 @@ use misdirect::{
     Version, VhostConfig, WireUnicode,
 };
 
-const BASES: &[&str] = &["example.com", "example.org", "xn--bcher-kva.test"];
-const SUBS: &[&str] = &["a", "b", "www", "api", "xn--tst-bma"];
-const IPS: &[&str] = &["192.0.2.1", "2001:db8::1"];
+/// The short parents of generated names.
+pub const BASES: &[&str] = &["example.com", "example.org", "xn--bcher-kva.test"];
+/// The short left-most labels of generated names.
+pub const SUBS: &[&str] = &["a", "b", "www", "api", "xn--tst-bma"];
+/// The addresses generated configurations use.
+pub const IPS: &[&str] = &["192.0.2.1", "2001:db8::1"];
 
 /// The names one server draws from.
 #[derive(Clone, Debug)]

@@ -303,11 +303,17 @@ impl<'a> arbitrary::Arbitrary<'a> for PatternAndHost {
             let host = match u.int_in_range(0u8..=3)? {
                 0 => base,
                 1 => format!("{}.{base}", label(u)?),
-                2 => base.split_once('.').map_or(base.clone(), |(_, rest)| rest.to_string()),
+                2 => base
+                    .split_once('.')
+                    .map_or(base.clone(), |(_, rest)| rest.to_string()),
                 _ => format!("{}.{}.{base}", label(u)?, label(u)?),
             };
             let host = recase(u, &host)?;
-            if u.ratio(1, 6)? { format!("{host}.") } else { host }
+            if u.ratio(1, 6)? {
+                format!("{host}.")
+            } else {
+                host
+            }
         };
         Ok(PatternAndHost { pattern, host })
     }
