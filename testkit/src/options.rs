@@ -7,7 +7,9 @@ use crate::report::Class;
 
 /// How a check runs. `Options::default()` is 1,024 cases for `check_authority` and
 /// `check_matcher` and 512 for `check_decider` (a case there builds a server), the fixed seed 0
-/// (runs repeat), SPEC §5's default knobs, and no deviation accepted.
+/// (runs repeat), SPEC §5's default knobs, and no deviation accepted. The environment
+/// variables `MISDIRECT_TESTKIT_CASES` and `MISDIRECT_TESTKIT_SEED` change the default budget
+/// and seed (a nightly job can run more cases, or other seeds, without a code change).
 #[derive(Clone, Debug)]
 pub struct Options {
     /// Cases to run before a check passes; `None` picks the per-check default above.
@@ -32,11 +34,15 @@ pub struct Options {
     pub only: Option<Class>,
 }
 
+fn from_env<T: core::str::FromStr>(name: &str) -> Option<T> {
+    std::env::var(name).ok()?.trim().parse().ok()
+}
+
 impl Default for Options {
     fn default() -> Self {
         Options {
-            cases: None,
-            seed: 0,
+            cases: from_env("MISDIRECT_TESTKIT_CASES"),
+            seed: from_env("MISDIRECT_TESTKIT_SEED").unwrap_or(0),
             knobs: Knobs::default(),
             accept: Vec::new(),
             canonical_hosts: false,

@@ -339,7 +339,12 @@ pub fn case(u: &mut Unstructured<'_>, knobs: &misdirect::Knobs) -> Result<crate:
         }
     }
     if u.arbitrary()? {
-        crate::strategy::like_a_browser(&server, &mut connection, &request);
+        let coalesced = if u.arbitrary()? {
+            Some(u.arbitrary()?)
+        } else {
+            None
+        };
+        crate::strategy::like_a_browser(&server, &mut connection, &request, coalesced);
     }
     crate::Case::from_owned(&server, &connection, request).ok_or(arbitrary::Error::IncorrectFormat)
 }

@@ -385,9 +385,11 @@ pub fn pattern_and_host() -> impl Strategy<Value = (String, String)> {
     })
 }
 
-/// A request as a browser sends it, for one of `names` (or a near-miss of one): HTTP/1.1 in
+/// A request as a browser sends it, for one of `names` (or a near-miss of one; the case
+/// generator passes the names its virtual hosts serve over https): HTTP/1.1 in
 /// origin-form with one `Host`, or HTTP/2 or HTTP/3 with `:scheme` (mostly `https`) and one
-/// `:authority` (HTTP/3 sometimes with the same `Host`). Half of `check_decider`'s requests are
+/// `:authority` (HTTP/3 sometimes with the same `Host`); one HTTP/1.1 request in ten repeats
+/// its `Host` line, as a request smuggled past a proxy that takes the first does. Half of `check_decider`'s requests are
 /// these, so that served requests, and the rules that refuse well-formed ones, are common.
 pub fn plausible_request(
     names: Vec<String>,
@@ -400,10 +402,11 @@ pub fn plausible_request(
             misdirect::Version::Http3,
         ]),
         decide::authority_bytes(names, pool),
-        prop::bool::weighted(0.8),
+        prop::bool::weighted(0.9),
         prop::bool::weighted(0.2),
+        prop::bool::weighted(0.1),
     )
-        .prop_map(|(version, authority, https, both)| {
+        .prop_map(|(version, authority, https, both, twice)| {
             let h1 = version == misdirect::Version::Http11;
             let scheme: &[u8] = if https { b"https" } else { b"http" };
             crate::owned::OwnedRequest {
@@ -411,7 +414,9 @@ pub fn plausible_request(
                 method: misdirect::Method::Other,
                 scheme: (!h1).then(|| scheme.to_vec()),
                 authorities: if h1 { vec![] } else { vec![authority.clone()] },
-                hosts: if h1 || (both && version == misdirect::Version::Http3) {
+                hosts: if h1 && twice {
+                    vec![authority.clone(), authority]
+                } else if h1 || (both && version == misdirect::Version::Http3) {
                     vec![authority]
                 } else {
                     vec![]
@@ -423,11 +428,14 @@ pub fn plausible_request(
 
 /// Makes `connection` the one a browser opens for `request`'s host: on a TLS listener, with
 /// that host as SNI (lowercase, as browsers send it), the first certificate that covers it,
-/// and the policy the TLS layer applies to that SNI.
+/// and the policy the TLS layer applies to that SNI. With `coalesced`, the SNI is instead
+/// another name of that certificate (a wildcard's as `www` under it), picked by the index: the
+/// connection a browser opened for one origin and reuses for this one (RFC 9113 §9.1.1).
 pub(crate) fn like_a_browser(
     server: &misdirect::Server<usize>,
     connection: &mut crate::owned::OwnedConnection,
     request: &crate::owned::OwnedRequest,
+    coalesced: Option<usize>,
 ) {
     let config = server.config();
     let Some(tls) = config.listeners.iter().position(|l| l.tls) else {
@@ -440,25 +448,35 @@ pub(crate) fn like_a_browser(
     connection.listener = tls;
     connection.policy = None;
     connection.gateway = None;
-    if let Ok(parsed) = misdirect::Host::parse(&host) {
-        let covering = config.certificates.iter().position(|c| {
-            server
-                .certificate_id(&c.id)
-                .is_some_and(|id| server.certificate_covers(id, &parsed))
-        });
-        if let Some(position) = covering {
-            connection.certificate = position;
+    connection.sni = Some(host.clone());
+    let Ok(parsed) = misdirect::Host::parse(&host) else {
+        return;
+    };
+    let covering = config.certificates.iter().position(|c| {
+        server
+            .certificate_id(&c.id)
+            .is_some_and(|id| server.certificate_covers(id, &parsed))
+    });
+    let Some(position) = covering else {
+        return;
+    };
+    connection.certificate = position;
+    let sans = &config.certificates[position].sans;
+    if let (Some(pick), false) = (coalesced, sans.is_empty()) {
+        if let misdirect::San::Dns(name) = &sans[pick % sans.len()] {
+            let name = String::from_utf8_lossy(name).to_ascii_lowercase();
+            connection.sni = Some(crate::owned::instantiate(&name, "www").into_bytes());
         }
     }
-    connection.sni = Some(host);
 }
 
 /// Whole cases for `check_decider`, under `knobs`: a generated server (names overlapping
 /// across virtual hosts and certificates, long names, capitals, lists in any order), then a
 /// connection and a request drawn from its own names and near-misses (and now and then its
 /// first `Host` line twice). Half the requests are [`plausible_request`]s, and half the
-/// connections are the one a browser would open for the request's host; the rest are drawn
-/// apart, as coalescing, resumption and hostile clients make them.
+/// connections are a browser's for the request's host: opened for it, or (half of those)
+/// opened for another name of the same certificate and reused; the rest are drawn apart, as
+/// resumption and hostile clients make them.
 pub fn case(knobs: misdirect::Knobs) -> impl Strategy<Value = crate::Case> {
     decide::pool()
         .prop_flat_map(|pool| (decide::raw_config(&pool, 5), Just(pool)))
@@ -471,9 +489,20 @@ pub fn case(knobs: misdirect::Knobs) -> impl Strategy<Value = crate::Case> {
         )
         .prop_flat_map(|(server, pool)| {
             let names = crate::owned::server_names(&server);
+            // A browser asks for the names sites serve over https.
+            let mut served: Vec<String> = server
+                .config()
+                .vhosts
+                .iter()
+                .filter(|v| !v.https_ports.is_empty())
+                .flat_map(|v| v.names.iter().cloned())
+                .collect();
+            if served.is_empty() {
+                served.clone_from(&names);
+            }
             let requests = prop_oneof![
                 decide::request(names.clone(), &pool),
-                plausible_request(names.clone(), &pool),
+                plausible_request(served, &pool),
             ];
             (
                 Just(server),
@@ -481,13 +510,14 @@ pub fn case(knobs: misdirect::Knobs) -> impl Strategy<Value = crate::Case> {
                 requests,
                 prop::bool::weighted(0.12),
                 prop::bool::weighted(0.5),
+                prop::option::weighted(0.5, any::<usize>()),
             )
         })
         .prop_filter_map(
             "the case does not build",
-            |(server, mut connection, mut request, again, browser)| {
+            |(server, mut connection, mut request, again, browser, coalesced)| {
                 if browser {
-                    like_a_browser(&server, &mut connection, &request);
+                    like_a_browser(&server, &mut connection, &request, coalesced);
                 }
                 // Now and then the first Host line twice: a server that takes the first of two
                 // then serves what must be a 400.
