@@ -302,7 +302,9 @@ fn excused_error(options: &Options, input: &[u8], error: &AuthorityError) -> Opt
         {
             Some(Deviation::ZoneIds)
         }
-        AuthorityError::InvalidPort { .. } if options.accepts(Deviation::LongPorts) => {
+        AuthorityError::PortZero { .. } | AuthorityError::PortTooLong { .. }
+            if options.accepts(Deviation::LongPorts) =>
+        {
             let port = &input[host_part(input).len()..];
             let digits = port.strip_prefix(b":").unwrap_or(port);
             let value = std::str::from_utf8(digits)
@@ -488,7 +490,48 @@ fn wildcard_over_one_label(pattern: &str, host: &str) -> bool {
     name.split('.').count() == 2 && name.ends_with(&format!(".{}", parent.to_ascii_lowercase()))
 }
 
+/// RFC 3986's reading of a pattern whose last label is numeric (`1.2.3`, `*.example.123`):
+/// names compared as names, ASCII case-insensitively, one trailing dot of the host dropped.
+fn numeric_name_match(pattern: &str, host: &str) -> bool {
+    let plain = |text: &str| {
+        !text.is_empty()
+            && text.split('.').all(|l| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && l.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            })
+    };
+    let host = host.to_ascii_lowercase();
+    let host = host.strip_suffix('.').unwrap_or(&host);
+    let pattern = pattern.to_ascii_lowercase();
+    if !plain(host) || host.len() > 253 {
+        return false;
+    }
+    match pattern.strip_prefix("*.") {
+        Some(parent) => {
+            plain(parent)
+                && host
+                    .split_once('.')
+                    .is_some_and(|(first, rest)| !first.is_empty() && rest == parent)
+        }
+        None => plain(&pattern) && host == pattern,
+    }
+}
+
 fn excuse_match(options: &Options, pattern: &str, host: &str, user: bool) -> Option<Deviation> {
+    if options.accepts(Deviation::NumericNames)
+        && matches!(
+            NamePattern::parse_san(pattern.as_bytes()),
+            Err(misdirect::PatternError::NumericLastLabel { .. })
+        )
+        && numeric_name_match(pattern, host) == user
+    {
+        return Some(Deviation::NumericNames);
+    }
+    if !user && options.accepts(Deviation::NoWildcards) && pattern.starts_with("*.") {
+        return Some(Deviation::NoWildcards);
+    }
     if options.accepts(Deviation::PatternTrailingDot) {
         if let Some(trimmed) = pattern.strip_suffix('.').filter(|t| !t.ends_with('.')) {
             if model_match(trimmed, host).0 == user {

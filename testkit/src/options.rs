@@ -97,9 +97,9 @@ pub enum Deviation {
     /// their percent-encoded octets"). A parser may accept `exa%6Dple.com` as `example.com`;
     /// the decoded host must still be what the model makes of the decoded text.
     PercentDecoding,
-    /// §2: a host whose last label is numeric but that is no dotted quad (`1.2.3`,
-    /// `example.123`) read as a name, as RFC 3986 reads it. The name must be the input
-    /// lowercased, one trailing dot dropped.
+    /// §2, §3: a host whose last label is numeric but that is no dotted quad (`1.2.3`,
+    /// `example.123`) read as a name, as RFC 3986 reads it. A parser's name must be the input
+    /// lowercased, one trailing dot dropped; a matcher must compare such a pattern as a name.
     NumericNames,
     /// §2: reg-name's sub-delims (`!$&'()*+,;=`) in a host (RFC 3986 §3.2.2). Accepting such
     /// a host is not judged further.
@@ -122,11 +122,15 @@ pub enum Deviation {
     /// §3: a pattern written with one trailing dot (`example.com.`) read as the name without it
     /// (SPEC refuses it as malformed, since a pattern is written without one).
     PatternTrailingDot,
+    /// §3: a virtual host matcher without wildcards (a `Host` guard that compares names): a
+    /// `*.` pattern that matches nothing is not judged. Matching a host that holds a `*` still
+    /// is: no valid host holds one.
+    NoWildcards,
 }
 
 impl Deviation {
     /// Every deviation.
-    pub const ALL: [Deviation; 9] = [
+    pub const ALL: [Deviation; 10] = [
         Deviation::PercentDecoding,
         Deviation::NumericNames,
         Deviation::SubDelims,
@@ -136,6 +140,7 @@ impl Deviation {
         Deviation::NoUnderscore,
         Deviation::WildcardOverOneLabel,
         Deviation::PatternTrailingDot,
+        Deviation::NoWildcards,
     ];
 
     /// Its name in reports (`percent-decoding`, ...).
@@ -151,6 +156,7 @@ impl Deviation {
             Deviation::NoUnderscore => "no-underscore",
             Deviation::WildcardOverOneLabel => "wildcard-over-one-label",
             Deviation::PatternTrailingDot => "pattern-trailing-dot",
+            Deviation::NoWildcards => "no-wildcards",
         }
     }
 }

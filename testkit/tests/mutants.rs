@@ -427,3 +427,83 @@ fn a_421_for_every_wildcard_host() {
         Class::Refuses,
     );
 }
+
+// --- readings: caught by default, passed once their deviation is accepted ---------------
+
+#[test]
+fn long_ports_are_a_reading() {
+    // RFC 3986's `*DIGIT`: `:000443` is 443, `:0` is 0.
+    let lenient = |bytes: &[u8]| -> Result<(String, Option<u16>), ()> {
+        match reference::parse_authority(bytes) {
+            Ok(a) => return Ok(a),
+            Err(
+                misdirect::AuthorityError::PortZero { .. }
+                | misdirect::AuthorityError::PortTooLong { .. },
+            ) => {}
+            Err(_) => return Err(()),
+        }
+        let text = std::str::from_utf8(bytes).map_err(|_| ())?;
+        let (host, port) = text.rsplit_once(':').ok_or(())?;
+        if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(());
+        }
+        let (host, _) = parse(host.as_bytes())?;
+        Ok((host, Some(port.parse::<u16>().map_err(|_| ())?)))
+    };
+    caught(
+        "long ports",
+        check_authority(Options::default(), lenient),
+        Class::Serves,
+    );
+    let report = check_authority(Options::default().accepting(Deviation::LongPorts), lenient)
+        .unwrap_or_else(|d| panic!("{d}"));
+    assert!(report.excused > 0, "{report}");
+}
+
+#[test]
+fn numeric_names_are_a_reading_of_patterns_too() {
+    // A guard that compares names, numeric last labels included (`0` matches `0`).
+    let textual = |pattern: &str, wire: &str| {
+        let host = wire.to_ascii_lowercase();
+        let host = host.strip_suffix('.').unwrap_or(&host);
+        let numeric = matches!(
+            NamePattern::parse_san(pattern.as_bytes()),
+            Err(misdirect::PatternError::NumericLastLabel { .. })
+        );
+        if numeric && !pattern.starts_with('*') {
+            let valid = |t: &str| {
+                t.split('.')
+                    .all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric()))
+            };
+            return valid(host) && host == pattern.to_ascii_lowercase();
+        }
+        matches(pattern, wire)
+    };
+    caught(
+        "numeric names matched",
+        check_matcher(Options::default(), textual),
+        Class::Serves,
+    );
+    check_matcher(
+        Options::default().accepting(Deviation::NumericNames),
+        textual,
+    )
+    .unwrap_or_else(|d| panic!("{d}"));
+}
+
+#[test]
+fn a_guard_without_wildcards_is_a_reading() {
+    let exact_only =
+        |pattern: &str, host: &str| !pattern.starts_with('*') && matches(pattern, host);
+    caught(
+        "no wildcards",
+        check_matcher(Options::default(), exact_only),
+        Class::Refuses,
+    );
+    let report = check_matcher(
+        Options::default().accepting(Deviation::NoWildcards),
+        exact_only,
+    )
+    .unwrap_or_else(|d| panic!("{d}"));
+    assert!(report.excused > 0, "{report}");
+}
