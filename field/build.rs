@@ -17,10 +17,10 @@ fn main() {
             name = None;
         } else if let Some(value) = line.strip_prefix("name = ") {
             name = Some(value.trim_matches('"').to_string());
-        } else if let Some(value) = line.strip_prefix("version = ") {
-            if let Some(name) = name.take() {
-                pairs.push((name, value.trim_matches('"').to_string()));
-            }
+        } else if let Some(value) = line.strip_prefix("version = ")
+            && let Some(name) = name.take()
+        {
+            pairs.push((name, value.trim_matches('"').to_string()));
         }
     }
     pairs.sort();

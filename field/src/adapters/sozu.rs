@@ -100,12 +100,18 @@ fn run_router(options: Options) -> Result<Report, Divergence> {
     check_matcher(options, matches)
 }
 
-/// sozu's parser has no IPv6 on purpose (it routes names only).
+/// sozu's readings: names only (no IPv6 literal), and a trailing dot kept, a gap its router's
+/// own tests name ("Known gap, deliberately NOT closed here", `src/router/mod.rs`).
 fn reading(divergence: &Divergence) -> Option<&'static str> {
-    if divergence.input().contains('[') && divergence.user().starts_with("refuses")
-        || divergence.user() == "no match" && divergence.input().contains(':')
-    {
+    let input = divergence.input();
+    let refused = divergence.user().starts_with("refuses") || divergence.user() == "no match";
+    if refused && input.contains('[') {
         return Some("sozu routes names only: `hostname_and_port` has no IPv6 literal");
+    }
+    if refused && input.ends_with(".\"") {
+        return Some(
+            "sozu keeps a trailing dot, a gap its router's tests name (\"Known gap, deliberately NOT closed here\", `src/router/mod.rs`)",
+        );
     }
     None
 }
