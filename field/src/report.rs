@@ -240,12 +240,12 @@ pub fn diff(expected: &str, actual: &str) -> String {
         if i < a.len() && j < b.len() && a[i] == b[j] {
             i += 1;
             j += 1;
-        } else if j < b.len() && (i == a.len() || lcs[i][j + 1] >= lcs[i + 1][j]) {
-            let _ = writeln!(out, "+{}", b[j]);
-            j += 1;
-        } else {
+        } else if i < a.len() && (j == b.len() || lcs[i + 1][j] >= lcs[i][j + 1]) {
             let _ = writeln!(out, "-{}", a[i]);
             i += 1;
+        } else {
+            let _ = writeln!(out, "+{}", b[j]);
+            j += 1;
         }
     }
     out
@@ -278,5 +278,6 @@ mod tests {
     fn the_diff_names_each_changed_line() {
         assert_eq!(diff("a\nb\nc\n", "a\nc\nd\n"), "-b\n+d\n");
         assert_eq!(diff("same\n", "same\n"), "");
+        assert_eq!(diff("x\n", "y\n"), "-x\n+y\n");
     }
 }

@@ -64,6 +64,8 @@ fn actix_guard_compares_hosts_byte_for_byte() {
     assert!(actix::matches("a.example", "a.example:8080"));
     assert!(!actix::matches("a.example", "A.example"));
     assert!(!actix::matches("a.example", "a.example."));
+    // The `Host` value is parsed as a URI, so userinfo before the host passes the guard.
+    assert!(actix::matches("a.example", "user@a.example"));
 }
 
 #[test]

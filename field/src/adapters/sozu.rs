@@ -92,11 +92,21 @@ pub fn matches(pattern: &str, host: &str) -> bool {
     router.lookup(hostname, "/", &Method::Get).is_ok()
 }
 
+/// Silences sozu's logger on this thread: until a proxy initializes it, it writes every
+/// `error!` to stdout (`sozu-command-lib-2.3.3/src/logging/logs.rs`, `Logger::default`), and the
+/// router logs each hostname it refuses, which would land in the report. No directive enables
+/// nothing (`InnerLogger::enabled`).
+fn quiet() {
+    sozu_command_lib::logging::LOGGER.with(|logger| logger.borrow_mut().set_directives(Vec::new()));
+}
+
 fn run_parser(options: Options) -> Result<Report, Divergence> {
+    quiet();
     check_authority(options, parse)
 }
 
 fn run_router(options: Options) -> Result<Report, Divergence> {
+    quiet();
     check_matcher(options, matches)
 }
 
