@@ -90,6 +90,8 @@ fn sozu_parser_has_no_length_rule_and_keeps_the_dot() {
     );
     assert!(!sozu::matches("a.example", "a.example."));
     assert!(sozu::matches("a.example", "A.EXAMPLE:8080"));
+    // sozu#1349 (fixed in PR #1368): a frontend written with capitals is found by any case.
+    assert!(sozu::matches("WWW.Example.COM", "www.example.com"));
 }
 
 #[test]

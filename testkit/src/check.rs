@@ -534,7 +534,11 @@ fn excuse_match(options: &Options, pattern: &str, host: &str, user: bool) -> Opt
     }
     if options.accepts(Deviation::PatternTrailingDot) {
         if let Some(trimmed) = pattern.strip_suffix('.').filter(|t| !t.ends_with('.')) {
-            if model_match(trimmed, host).0 == user {
+            // The trimmed pattern as the model reads it, or as another accepted reading does
+            // (`0.` under numeric names too).
+            if model_match(trimmed, host).0 == user
+                || excuse_match(options, trimmed, host, user).is_some()
+            {
                 return Some(Deviation::PatternTrailingDot);
             }
         }
