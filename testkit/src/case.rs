@@ -500,23 +500,16 @@ impl Case {
         writeln!(
             f,
             "\n# connection: listener {} ({}, port {})",
-            quoted(&listener.name),
+            escaped(listener.name.as_bytes()),
             if listener.tls { "TLS" } else { "cleartext" },
             listener.port
         )?;
         if listener.tls {
             let sni = self.sni.as_deref().map_or("none".to_string(), escaped);
             writeln!(f, "#   sni: {sni}")?;
-            writeln!(
-                f,
-                "#   certificate: {}",
-                self.certificate.as_deref().unwrap_or("none")
-            )?;
-            writeln!(
-                f,
-                "#   policy: {}",
-                self.policy.as_deref().unwrap_or("none")
-            )?;
+            let name = |n: Option<&str>| n.map_or("none".to_string(), |n| escaped(n.as_bytes()));
+            writeln!(f, "#   certificate: {}", name(self.certificate.as_deref()))?;
+            writeln!(f, "#   policy: {}", name(self.policy.as_deref()))?;
         }
         let request = self.owned();
         let method = match request.method {

@@ -6,7 +6,9 @@ use core::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use misdirect::model::{self, Host, Pattern};
-use misdirect::{Authority, AuthorityError, NamePattern, Verdict, WireUnicode};
+use misdirect::{
+    Authority, AuthorityError, Cause, NamePattern, Request, Target, Verdict, WireUnicode,
+};
 use proptest::strategy::Strategy;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
 
@@ -54,6 +56,7 @@ fn divergence(
         user,
         found_after: 0,
         case: None,
+        also: Vec::new(),
     }))
 }
 
@@ -68,9 +71,9 @@ fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
 struct State<J> {
     judge: J,
     report: Report,
-    /// The first divergence of each class met, with the case it was met at.
-    met: [Option<u32>; 3],
-    /// The class a pass fails on, once it has failed (shrinking).
+    /// The first divergence of each class met in the first pass, as it was met (unshrunk).
+    met: [Option<Divergence>; 3],
+    /// Whether the pass has failed (proptest is shrinking).
     failed: bool,
     seen: u32,
 }
@@ -78,18 +81,29 @@ struct State<J> {
 fn slot(class: Class) -> usize {
     match class {
         Class::Serves => 0,
-        Class::Refuses => 1,
-        Class::Differs => 2,
+        Class::Differs => 1,
+        Class::Refuses => 2,
     }
 }
 
-const GRAVEST_FIRST: [Class; 3] = [Class::Serves, Class::Refuses, Class::Differs];
+/// The order classes are returned in: a security bug first; then a different host, port or
+/// virtual host (a host confusion can be as grave: `[::ffff:192.0.2.1]` read as `192.0.2.1`);
+/// then a refusal.
+const GRAVEST_FIRST: [Class; 3] = [Class::Serves, Class::Differs, Class::Refuses];
 
 /// Runs the budget, and returns the first divergence of the gravest class it meets, shrunk
-/// within that class: a `Serves` stops the run at once; a `Refuses` or `Differs` is noted and
+/// within that class: a `Serves` stops the run at once; a `Differs` or `Refuses` is noted and
 /// the run goes on (a server wrong both ways shows its security bug first). The first pass
 /// fails only on `Serves`; when it met only lesser classes, a second pass with the same seed
-/// draws the same cases and fails on the gravest one met, so that proptest shrinks it.
+/// draws the same cases and fails on the gravest one met, so that proptest shrinks it. A
+/// divergence the second pass does not meet again (the code under test answers otherwise
+/// for the same input) is returned as the first pass met it. The divergence returned names
+/// the other classes met.
+///
+/// # Panics
+/// With no case to run, or when the generator gives up (options no case can satisfy, such
+/// as a fallback knob naming no generated virtual host): a check that ran nothing must not
+/// pass.
 fn run<V: core::fmt::Debug>(
     options: &Options,
     default_cases: u32,
@@ -97,6 +111,10 @@ fn run<V: core::fmt::Debug>(
     judge: impl FnMut(&V) -> Judgement,
 ) -> Result<Report, Divergence> {
     let cases = options.cases.unwrap_or(default_cases);
+    assert!(
+        cases > 0,
+        "misdirect-testkit: a check of no case cannot pass (Options::cases is 0)"
+    );
     let runner = || {
         let mut config = Config::default();
         config.cases = cases;
@@ -111,16 +129,16 @@ fn run<V: core::fmt::Debug>(
     let state = RefCell::new(State {
         judge,
         report: Report::default(),
-        met: [None; 3],
+        met: [None, None, None],
         failed: false,
         seen: 0,
     });
-    let mut report = None;
+    let mut first_pass_done = false;
     for target in GRAVEST_FIRST {
         if options.only.is_some_and(|only| only != target) {
             continue;
         }
-        if report.is_some() && state.borrow().met[slot(target)].is_none() {
+        if first_pass_done && state.borrow().met[slot(target)].is_none() {
             continue;
         }
         {
@@ -128,75 +146,91 @@ fn run<V: core::fmt::Debug>(
             state.failed = false;
             state.seen = 0;
         }
-        let counting = report.is_none();
+        let counting = !first_pass_done;
         let outcome = runner().run(&strategy, |value| {
             let mut state = state.borrow_mut();
             let shrinking = state.failed;
             if !shrinking {
                 state.seen += 1;
+                if counting {
+                    state.report.cases += 1;
+                }
             }
             let judgement = (state.judge)(&value);
             let seen = state.seen;
             match judgement {
                 Judgement::Agree { refused } if counting && !shrinking => {
-                    state.report.cases += 1;
                     state.report.model_refused += u32::from(refused);
                 }
                 Judgement::Excused(_) if counting && !shrinking => {
-                    state.report.cases += 1;
                     state.report.excused += 1;
                 }
-                Judgement::Diverges(d) if d.class == target => {
+                Judgement::Diverges(mut d) if d.class == target => {
+                    if counting && !shrinking {
+                        d.found_after = seen;
+                        state.met[slot(target)] = Some(*d);
+                    }
                     state.failed = true;
-                    return Err(TestCaseError::fail(d.class.name()));
+                    return Err(TestCaseError::fail(target.name()));
                 }
-                Judgement::Diverges(d) if counting && !shrinking => {
-                    state.report.cases += 1;
-                    state.met[slot(d.class)].get_or_insert(seen);
+                Judgement::Diverges(mut d) if counting && !shrinking => {
+                    state.report.diverged += 1;
+                    d.found_after = seen;
+                    state.met[slot(d.class)].get_or_insert(*d);
                 }
                 _ => {}
             }
             Ok(())
         });
+        first_pass_done = true;
+        let mut state = state.borrow_mut();
+        let also: Vec<(Class, u32)> = GRAVEST_FIRST
+            .into_iter()
+            .filter(|c| *c != target)
+            .filter_map(|c| state.met[slot(c)].as_ref().map(|d| (c, d.found_after)))
+            .collect();
         match outcome {
             Ok(()) => {
-                report.get_or_insert_with(|| state.borrow().report.clone());
+                // Met in the first pass, not in this one: the code under test answered
+                // otherwise for the same input. The first pass's divergence, unshrunk.
+                if let Some(mut d) = state.met[slot(target)].take().filter(|_| !counting) {
+                    d.user.push_str(
+                        " (not shrunk: drawn again, the same cases did not diverge this way, so \
+                         the code under test answers otherwise for the same input)",
+                    );
+                    d.also = also;
+                    return Err(d);
+                }
             }
             Err(TestError::Fail(_, minimal)) => {
-                let mut state = state.borrow_mut();
-                let found_after = state.met[slot(target)].unwrap_or(state.seen);
-                return Err(match (state.judge)(&minimal) {
-                    Judgement::Diverges(mut d) => {
-                        d.found_after = found_after;
-                        *d
-                    }
-                    // A judge that answers otherwise when asked again (a user function
-                    // with state): the case as it was found.
-                    _ => Divergence {
+                let first = state.met[slot(target)].take();
+                let found_after = first.as_ref().map_or(state.seen, |d| d.found_after);
+                let mut d = match (state.judge)(&minimal) {
+                    Judgement::Diverges(d) if d.class == target => *d,
+                    // Shrunk to an input that no longer diverges when asked again: the
+                    // divergence as it was met.
+                    _ => first.unwrap_or_else(|| Divergence {
                         class: target,
                         check: "check",
                         input: format!("{minimal:?}"),
-                        model: "(as above)".into(),
+                        model: String::new(),
                         user: "answered otherwise when asked again".into(),
                         found_after,
                         case: None,
-                    },
-                });
+                        also: Vec::new(),
+                    }),
+                };
+                d.found_after = found_after;
+                d.also = also;
+                return Err(d);
             }
-            Err(TestError::Abort(why)) => {
-                return Err(Divergence {
-                    class: Class::Differs,
-                    check: "check",
-                    input: String::new(),
-                    model: String::new(),
-                    user: format!("the run was aborted: {why}"),
-                    found_after: state.borrow().seen,
-                    case: None,
-                });
-            }
+            Err(TestError::Abort(why)) => panic!(
+                "misdirect-testkit: the case generator gave up ({why}); check the options \
+                 (a fallback knob must name a generated virtual host, such as v0)"
+            ),
         }
     }
-    Ok(report.unwrap_or_default())
+    Ok(state.into_inner().report)
 }
 
 // --- check_authority -------------------------------------------------------------------
@@ -217,7 +251,11 @@ fn same_host(model: &Host, user: &str) -> bool {
     matches!(model, Host::Ipv6(addr) if user == addr.to_string())
 }
 
-fn percent_decoded(input: &[u8]) -> Option<Vec<u8>> {
+/// The input with every `%XX` that encodes an unreserved character (RFC 3986 §2.3: letters,
+/// digits, `-`, `.`, `_`, `~`) decoded, the only ones RFC 9110 §4.2.3 makes equivalent to
+/// their encodings; `None` when there is none, or when any other `%` is left (a reserved
+/// delimiter such as `%3A` or `%5B` encoded is no spelling of the same host).
+pub(crate) fn percent_decoded(input: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(input.len());
     let mut i = 0;
     let mut decoded = false;
@@ -225,6 +263,9 @@ fn percent_decoded(input: &[u8]) -> Option<Vec<u8>> {
         if input[i] == b'%' {
             let hex = input.get(i + 1..i + 3)?;
             let byte = u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?;
+            if !(byte.is_ascii_alphanumeric() || b"-._~".contains(&byte)) {
+                return None;
+            }
             out.push(byte);
             decoded = true;
             i += 3;
@@ -236,9 +277,17 @@ fn percent_decoded(input: &[u8]) -> Option<Vec<u8>> {
     decoded.then_some(out)
 }
 
-/// The host part of a wire authority as text: userinfo and port cut off, brackets kept.
+/// The host part of a wire authority: userinfo and port cut off, brackets kept.
 fn host_part(input: &[u8]) -> &[u8] {
     crate::owned::authority_host(input)
+}
+
+/// What follows the host part (the `:port`, if any).
+fn after_host(input: &[u8]) -> &[u8] {
+    let host = host_part(input);
+    // `host_part` returns a slice of `input`: where it ends, the rest begins.
+    let start = host.as_ptr() as usize - input.as_ptr() as usize;
+    &input[start + host.len()..]
 }
 
 fn has_hyphens_at_3_4(text: &[u8]) -> bool {
@@ -257,6 +306,26 @@ fn excuse_refusal(options: &Options, input: &[u8]) -> Option<Deviation> {
     None
 }
 
+/// The host text a reading that accepts `input`'s host as a name makes of it: lowercase, one
+/// trailing dot dropped.
+fn name_text(input: &[u8]) -> String {
+    let host = String::from_utf8_lossy(host_part(input)).to_ascii_lowercase();
+    host.strip_suffix('.').map_or(host.clone(), String::from)
+}
+
+/// The model's answer for `input` with its host part replaced by `host` (the rest, the port,
+/// kept): how a reading's substitute is checked against every other rule.
+fn with_host(input: &[u8], host: &[u8], unicode: bool) -> Result<(Host, Option<u16>), String> {
+    let mut text = host.to_vec();
+    text.extend_from_slice(after_host(input));
+    model::parse_authority(&text, unicode)
+}
+
+/// Whether an accepted deviation's reading explains `user`'s acceptance of `input`, which the
+/// model refuses with the engine's `error`: each reading is checked by substituting what it
+/// reads differently with something the model accepts, so that every other rule (the other
+/// labels, the length, the port) still holds, and by asking that the user's host and port be
+/// what that reading makes of the input.
 fn excuse_acceptance(
     options: &Options,
     input: &[u8],
@@ -273,48 +342,97 @@ fn excuse_acceptance(
             }
         }
     }
-    let error = error?;
-    if matches!(error, AuthorityError::NumericName { .. })
-        && options.accepts(Deviation::NumericNames)
-    {
-        let host = String::from_utf8_lossy(host_part(input)).to_ascii_lowercase();
-        let host = host.strip_suffix('.').unwrap_or(&host);
-        return (user.0 == host).then_some(Deviation::NumericNames);
-    }
-    excused_error(options, input, error)
-}
-
-/// The deviation, among those accepted, whose reading accepts what the crate refuses with
-/// `error` (all but percent-decoding and numeric names, whose readings also say what the host
-/// is).
-fn excused_error(options: &Options, input: &[u8], error: &AuthorityError) -> Option<Deviation> {
-    match error {
-        AuthorityError::NumericName { .. } if options.accepts(Deviation::NumericNames) => {
-            Some(Deviation::NumericNames)
+    let host = host_part(input);
+    let lenient = |deviation: Deviation, substitute: Vec<u8>, expected: &str| {
+        let (_, port) = with_host(input, &substitute, unicode).ok()?;
+        (options.accepts(deviation) && user.0 == expected && user.1 == port).then_some(deviation)
+    };
+    match error? {
+        AuthorityError::NumericName { .. } => {
+            // The last label (before one trailing dot) replaced by as many letters.
+            let trimmed = host.strip_suffix(b".").unwrap_or(host);
+            let at = trimmed
+                .iter()
+                .rposition(|&b| b == b'.')
+                .map_or(0, |i| i + 1);
+            let mut substitute = trimmed[..at].to_vec();
+            substitute.extend(std::iter::repeat_n(b'x', trimmed.len() - at));
+            lenient(Deviation::NumericNames, substitute, &name_text(input))
         }
-        AuthorityError::InvalidByte { byte, .. }
-            if options.accepts(Deviation::SubDelims) && b"!$&'()*+,;=".contains(byte) =>
-        {
-            Some(Deviation::SubDelims)
+        AuthorityError::InvalidByte { byte, .. } if b"!$&'()*+,;=~".contains(byte) => {
+            let substitute = host
+                .iter()
+                .map(|&b| {
+                    if b"!$&'()*+,;=~".contains(&b) {
+                        b'x'
+                    } else {
+                        b
+                    }
+                })
+                .collect();
+            lenient(Deviation::SubDelims, substitute, &name_text(input))
         }
-        AuthorityError::ZoneId { .. } | AuthorityError::IpvFuture { .. }
-            if options.accepts(Deviation::ZoneIds) =>
-        {
-            Some(Deviation::ZoneIds)
+        AuthorityError::ZoneId { .. } => {
+            let zone = host.windows(3).position(|w| w == b"%25")?;
+            let mut substitute = host[..zone].to_vec();
+            substitute.push(b']');
+            let (address, port) = with_host(input, &substitute, unicode).ok()?;
+            let zoned = String::from_utf8_lossy(host).to_ascii_lowercase();
+            (options.accepts(Deviation::ZoneIds)
+                && (same_host(&address, &user.0) || user.0 == zoned)
+                && user.1 == port)
+                .then_some(Deviation::ZoneIds)
         }
-        AuthorityError::PortZero { .. } | AuthorityError::PortTooLong { .. }
-            if options.accepts(Deviation::LongPorts) =>
-        {
-            let port = &input[host_part(input).len()..];
-            let digits = port.strip_prefix(b":").unwrap_or(port);
-            let value = std::str::from_utf8(digits)
-                .ok()
-                .and_then(|d| d.parse::<u32>().ok());
-            (digits.iter().all(u8::is_ascii_digit) && value.is_some_and(|v| v <= 65535))
-                .then_some(Deviation::LongPorts)
+        AuthorityError::IpvFuture { .. } => {
+            // RFC 3986 §3.2.2: "v" 1*HEXDIG "." 1*( unreserved / sub-delims / ":" ).
+            let inner = host.strip_prefix(b"[")?.strip_suffix(b"]")?;
+            let rest = inner
+                .strip_prefix(b"v")
+                .or_else(|| inner.strip_prefix(b"V"))?;
+            let dot = rest.iter().position(|&b| b == b'.')?;
+            let (version, tail) = (&rest[..dot], &rest[dot + 1..]);
+            let tail_ok = !tail.is_empty()
+                && tail
+                    .iter()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:".contains(b));
+            let shaped =
+                !version.is_empty() && version.iter().all(u8::is_ascii_hexdigit) && tail_ok;
+            let (_, port) = with_host(input, b"a.invalid", unicode).ok()?;
+            let text = String::from_utf8_lossy(host).to_ascii_lowercase();
+            (options.accepts(Deviation::ZoneIds) && shaped && user.0 == text && user.1 == port)
+                .then_some(Deviation::ZoneIds)
+        }
+        AuthorityError::PortZero { .. } | AuthorityError::PortTooLong { .. } => {
+            let digits = after_host(input).strip_prefix(b":")?;
+            let value: u16 = std::str::from_utf8(digits).ok()?.parse().ok()?;
+            let (address, _) = model::parse_authority(host, unicode).ok()?;
+            (options.accepts(Deviation::LongPorts)
+                && digits.iter().all(u8::is_ascii_digit)
+                && same_host(&address, &user.0)
+                && user.1 == Some(value))
+            .then_some(Deviation::LongPorts)
         }
         _ => None,
     }
+}
+
+/// The deviation, among those accepted, whose reading accepts a field the engine refuses with
+/// `error`, for `check_decider`: there the reading only excuses a refusal with another status
+/// (which host it would make of the field, and so what would be served, the model cannot
+/// say), except percent-decoding, which the decider check decides again on the decoded text.
+fn excused_error(options: &Options, error: &AuthorityError) -> Option<Deviation> {
+    let deviation = match error {
+        AuthorityError::NumericName { .. } => Deviation::NumericNames,
+        AuthorityError::InvalidByte { byte, .. } if b"!$&'()*+,;=~".contains(byte) => {
+            Deviation::SubDelims
+        }
+        AuthorityError::ZoneId { .. } | AuthorityError::IpvFuture { .. } => Deviation::ZoneIds,
+        AuthorityError::PortZero { .. } | AuthorityError::PortTooLong { .. } => {
+            Deviation::LongPorts
+        }
+        _ => return None,
+    };
+    options.accepts(deviation).then_some(deviation)
 }
 
 /// Judges one answer of a wire authority parser: `user` is what it made of `input` (`Err`
@@ -424,8 +542,8 @@ fn model_text_plain(options: &Options, input: &[u8]) -> String {
 // --- check_matcher ---------------------------------------------------------------------
 
 /// The model's reading of a (pattern, host) pair: whether it matches, and why in words.
-fn model_match(pattern: &str, host: &str) -> (bool, String) {
-    let parsed = match model::parse_pattern(pattern, false) {
+fn model_match(options: &Options, pattern: &str, host: &str) -> (bool, String) {
+    let parsed = match model::parse_pattern(pattern, options.configuration_names) {
         Ok(p) => p,
         Err(_) => {
             let why = NamePattern::parse_san(pattern.as_bytes())
@@ -536,7 +654,7 @@ fn excuse_match(options: &Options, pattern: &str, host: &str, user: bool) -> Opt
         if let Some(trimmed) = pattern.strip_suffix('.').filter(|t| !t.ends_with('.')) {
             // The trimmed pattern as the model reads it, or as another accepted reading does
             // (`0.` under numeric names too).
-            if model_match(trimmed, host).0 == user
+            if model_match(options, trimmed, host).0 == user
                 || excuse_match(options, trimmed, host, user).is_some()
             {
                 return Some(Deviation::PatternTrailingDot);
@@ -561,7 +679,7 @@ fn excuse_match(options: &Options, pattern: &str, host: &str, user: bool) -> Opt
 /// wire host).
 #[must_use]
 pub fn judge_matcher(options: &Options, pattern: &str, host: &str, user: bool) -> Judgement {
-    let (matched, why) = model_match(pattern, host);
+    let (matched, why) = model_match(options, pattern, host);
     if matched == user {
         return Judgement::Agree { refused: !matched };
     }
@@ -621,7 +739,7 @@ pub fn check_matcher(
                     escaped(pattern.as_bytes()),
                     escaped(host.as_bytes())
                 ),
-                model_match(pattern, host).1,
+                model_match(&options, pattern, host).1,
                 format!("panics: {}", panic_text(payload.as_ref())),
             ),
         },
@@ -630,22 +748,32 @@ pub fn check_matcher(
 
 // --- check_decider ---------------------------------------------------------------------
 
-fn model_answer(case: &Case) -> Option<(Answer, String)> {
+/// The model's answer for `case` with `request` (the case's own, or a reading of it), its text
+/// (rule and the engine's reason), and the authority error of a 400 for an invalid field.
+fn model_answer_for(
+    case: &Case,
+    request: &Request<'_>,
+) -> Option<(Answer, String, Option<AuthorityError>)> {
     let server = case.server();
     let facts = case.facts(server);
-    let request = case.request();
-    let outcome = model::decide(case.config(), &facts, &request).ok()?;
+    let outcome = model::decide(case.config(), &facts, request).ok()?;
     // The reason is the engine's (the tests hold it equal to the model); the answer is the
     // model's.
+    let mut field_error = None;
     let reason = server
         .connection(&facts)
         .ok()
-        .map(|connection| match server.decide(&connection, &request) {
+        .map(|connection| match server.decide(&connection, request) {
             Verdict::Serve(_) => String::new(),
-            verdict => verdict
-                .reason()
-                .map(ToString::to_string)
-                .unwrap_or_default(),
+            verdict => verdict.reason().map_or_else(String::new, |r| {
+                if let Cause::InvalidHost(e)
+                | Cause::InvalidAuthority(e)
+                | Cause::InvalidTarget(e) = r.cause
+                {
+                    field_error = Some(e);
+                }
+                r.to_string()
+            }),
         })
         .unwrap_or_default();
     let answer = match (outcome.status, outcome.vhost) {
@@ -663,43 +791,85 @@ fn model_answer(case: &Case) -> Option<(Answer, String)> {
         ),
         None => answer.to_string(),
     };
-    Some((answer, text))
+    Some((answer, text, field_error))
 }
 
-fn excuse_decision(options: &Options, case: &Case) -> Option<Deviation> {
-    // A 400 for an authority that a deviation's reading accepts: the other rules then apply to
-    // a host the model cannot name, so the case is not judged.
-    let target = match case.target() {
-        crate::owned::OwnedTarget::Absolute(_, a) | crate::owned::OwnedTarget::Authority(a) => {
-            Some(a)
-        }
-        _ => None,
-    };
-    for field in case.authorities().iter().chain(case.hosts()).chain(target) {
-        let Err(error) = Authority::parse_with(field, options.knobs.wire_unicode) else {
-            continue;
+fn model_answer(case: &Case) -> Option<(Answer, String)> {
+    model_answer_for(case, &case.request()).map(|(answer, text, _)| (answer, text))
+}
+
+/// Whether an accepted deviation's reading explains the user's `answer` where the model
+/// answers 400 for an invalid field (`error`). Percent-decoding: the model decides the
+/// request again with every field decoded (unreserved characters only), and the user's
+/// answer must be that one. The other readings make of the field a host the model cannot
+/// name, so they excuse only a refusal with another status, never serving.
+fn excuse_decision(
+    options: &Options,
+    case: &Case,
+    error: &AuthorityError,
+    user: &Answer,
+) -> Option<Deviation> {
+    if options.accepts(Deviation::PercentDecoding)
+        && matches!(error, AuthorityError::PercentEncoded { .. })
+    {
+        let request = case.request();
+        let decode = |field: &[u8]| -> Option<Vec<u8>> {
+            if field.contains(&b'%') {
+                percent_decoded(field)
+            } else {
+                Some(field.to_vec())
+            }
         };
-        if options.accepts(Deviation::PercentDecoding) && field.contains(&b'%') {
-            return Some(Deviation::PercentDecoding);
-        }
-        if let Some(d) = excused_error(options, field, &error) {
-            return Some(d);
-        }
+        let authorities: Vec<Vec<u8>> = request
+            .authorities
+            .iter()
+            .map(|f| decode(f))
+            .collect::<Option<_>>()?;
+        let hosts: Vec<Vec<u8>> = request
+            .hosts
+            .iter()
+            .map(|f| decode(f))
+            .collect::<Option<_>>()?;
+        let target_authority = match request.target {
+            Target::Absolute { authority, .. } | Target::Authority(authority) => {
+                Some(decode(authority)?)
+            }
+            _ => None,
+        };
+        let authorities: Vec<&[u8]> = authorities.iter().map(Vec::as_slice).collect();
+        let hosts: Vec<&[u8]> = hosts.iter().map(Vec::as_slice).collect();
+        let target = match (request.target, &target_authority) {
+            (Target::Absolute { scheme, .. }, Some(a)) => Target::Absolute {
+                scheme,
+                authority: a,
+            },
+            (Target::Authority(_), Some(a)) => Target::Authority(a),
+            (target, _) => target,
+        };
+        let decoded = Request {
+            authorities: &authorities,
+            hosts: &hosts,
+            target,
+            ..request
+        };
+        let (answer, _, _) = model_answer_for(case, &decoded)?;
+        let same = answer.status == user.status && (!user.serves() || user.vhost == answer.vhost);
+        return same.then_some(Deviation::PercentDecoding);
     }
-    None
+    let deviation = excused_error(options, error)?;
+    (!user.serves()).then_some(deviation)
 }
 
-/// Judges one decision: `user` is what the decider under test answered for `case`.
+/// Judges one decision: `user` is what the decider under test answered for `case`. A served
+/// answer must name the virtual host: one that names none is a `Differs` divergence where the
+/// model serves (the routing would go unjudged).
 #[must_use]
 pub fn judge_decider(options: &Options, case: &Case, user: &Answer) -> Judgement {
-    let Some((model, why)) = model_answer(case) else {
+    let Some((model, why, field_error)) = model_answer_for(case, &case.request()) else {
         return Judgement::Agree { refused: true };
     };
     let class = match (model.serves(), user.serves()) {
-        (true, true) => match &user.vhost {
-            Some(v) if Some(v) != model.vhost.as_ref() => Some(Class::Differs),
-            _ => None,
-        },
+        (true, true) => (user.vhost != model.vhost).then_some(Class::Differs),
         (false, false) => (model.status != user.status).then_some(Class::Differs),
         (false, true) => Some(Class::Serves),
         (true, false) => Some(Class::Refuses),
@@ -709,8 +879,8 @@ pub fn judge_decider(options: &Options, case: &Case, user: &Answer) -> Judgement
             refused: !model.serves(),
         };
     };
-    if model.status == 400 || user.status == 400 {
-        if let Some(d) = excuse_decision(options, case) {
+    if model.status == 400 {
+        if let Some(d) = field_error.and_then(|e| excuse_decision(options, case, &e, user)) {
             return Judgement::Excused(d);
         }
     }
@@ -722,6 +892,7 @@ pub fn judge_decider(options: &Options, case: &Case, user: &Answer) -> Judgement
         user: user.to_string(),
         found_after: 0,
         case: Some(Box::new(case.clone())),
+        also: Vec::new(),
     }))
 }
 
@@ -753,6 +924,7 @@ pub fn check_decider(
                 user: format!("panics: {}", panic_text(payload.as_ref())),
                 found_after: 0,
                 case: Some(Box::new(case.clone())),
+                also: Vec::new(),
             })),
         },
     )

@@ -9,7 +9,8 @@ use crate::report::Class;
 /// `check_matcher` and 512 for `check_decider` (a case there builds a server), the fixed seed 0
 /// (runs repeat), SPEC §5's default knobs, and no deviation accepted. The environment
 /// variables `MISDIRECT_TESTKIT_CASES` and `MISDIRECT_TESTKIT_SEED` change the default budget
-/// and seed (a nightly job can run more cases, or other seeds, without a code change).
+/// and seed (a nightly job can run more cases, or other seeds, without a code change); a value
+/// that is not a number panics, and so does a check with 0 cases.
 #[derive(Clone, Debug)]
 pub struct Options {
     /// Cases to run before a check passes; `None` picks the per-check default above.
@@ -27,6 +28,10 @@ pub struct Options {
     /// one trailing dot, brackets around IPv6; the default) or only canonical ones (lowercase,
     /// no trailing dot), for a matcher that sits behind a parser.
     pub canonical_hosts: bool,
+    /// Whether `check_matcher`'s patterns are virtual host names as a configuration writes
+    /// them (SPEC §3: U-labels allowed, `bücher.example` is `xn--bcher-kva.example`) rather
+    /// than certificate names (ASCII only; the default).
+    pub configuration_names: bool,
     /// How many shrinking steps a divergence may take (default 4,096).
     pub max_shrink_iters: u32,
     /// Look for divergences of this class only (a field report lists each class apart);
@@ -34,8 +39,14 @@ pub struct Options {
     pub only: Option<Class>,
 }
 
+/// A default from the environment; a value that does not parse is a mistake to say, not to
+/// ignore.
 fn from_env<T: core::str::FromStr>(name: &str) -> Option<T> {
-    std::env::var(name).ok()?.trim().parse().ok()
+    let text = std::env::var(name).ok()?;
+    match text.trim().parse() {
+        Ok(value) => Some(value),
+        Err(_) => panic!("misdirect-testkit: {name}={text:?} is not a number"),
+    }
 }
 
 impl Default for Options {
@@ -46,6 +57,7 @@ impl Default for Options {
             knobs: Knobs::default(),
             accept: Vec::new(),
             canonical_hosts: false,
+            configuration_names: false,
             max_shrink_iters: 4096,
             only: None,
         }
@@ -95,20 +107,26 @@ impl Options {
 pub enum Deviation {
     /// §2: `%XX` decoded in a host (RFC 9110 §4.2.3: unreserved characters are "equivalent to
     /// their percent-encoded octets"). A parser may accept `exa%6Dple.com` as `example.com`;
-    /// the decoded host must still be what the model makes of the decoded text.
+    /// only unreserved characters decode (`%3A`, `%5B`, `%00` stay refused), and the decoded
+    /// host must be what the model makes of the decoded text (`check_decider`: the user's
+    /// answer must be the model's for the decoded request).
     PercentDecoding,
     /// §2, §3: a host whose last label is numeric but that is no dotted quad (`1.2.3`,
     /// `example.123`) read as a name, as RFC 3986 reads it. A parser's name must be the input
-    /// lowercased, one trailing dot dropped; a matcher must compare such a pattern as a name.
+    /// lowercased, one trailing dot dropped, its port and other labels valid; a matcher must
+    /// compare such a pattern as a name. In `check_decider` the reading only excuses a
+    /// refusal with another status (as do sub-delims, zone ids and long ports).
     NumericNames,
-    /// §2: reg-name's sub-delims (`!$&'()*+,;=`) in a host (RFC 3986 §3.2.2). Accepting such
-    /// a host is not judged further.
+    /// §2: reg-name's sub-delims (`!$&'()*+,;=`) and `~` in a host (RFC 3986 §3.2.2). The host
+    /// must be the input lowercased, one trailing dot dropped, and valid with those bytes put
+    /// aside.
     SubDelims,
-    /// §2: IPv6 zone ids (RFC 6874) and IPvFuture (RFC 3986). Accepting them is not judged
-    /// further.
+    /// §2: IPv6 zone ids (RFC 6874) and IPvFuture (RFC 3986). The address must be valid
+    /// without the zone (the host may keep it), an IPvFuture literal must have RFC 3986's
+    /// shape and be the host, and the port must be valid.
     ZoneIds,
-    /// §2: port 0, and ports of more than five digits with leading zeros (RFC 3986 `*DIGIT`).
-    /// Accepting them is not judged further.
+    /// §2: port 0, and ports of more than five digits with leading zeros (RFC 3986 `*DIGIT`):
+    /// the port must be the digits' value, and the host valid.
     LongPorts,
     /// §2, §3: `--` in positions 3 and 4 of a label that is not `xn--` refused, as RFC 5891
     /// §4.2.3.1 says (SPEC allows it: `r1---sn-abc.example.com`).

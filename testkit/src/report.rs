@@ -61,7 +61,8 @@ pub enum Class {
     /// report when a legitimately coalesced request is refused).
     Refuses,
     /// Both accept or both refuse, but differently: another canonical host or port, another
-    /// virtual host, another refusal status.
+    /// virtual host, another refusal status. Returned before `Refuses`: another host or virtual
+    /// host can be as grave as a `Serves` (a host confusion).
     Differs,
 }
 
@@ -104,6 +105,7 @@ pub struct Divergence {
     pub(crate) user: String,
     pub(crate) found_after: u32,
     pub(crate) case: Option<Box<Case>>,
+    pub(crate) also: Vec<(Class, u32)>,
 }
 
 impl Divergence {
@@ -143,6 +145,13 @@ impl Divergence {
     pub fn case(&self) -> Option<&Case> {
         self.case.as_deref()
     }
+
+    /// The other classes of divergence the run met, each with the case it was first met at:
+    /// [`Options::only`](crate::Options::only) shows one of them.
+    #[must_use]
+    pub fn also(&self) -> &[(Class, u32)] {
+        &self.also
+    }
 }
 
 impl fmt::Display for Divergence {
@@ -160,17 +169,28 @@ impl fmt::Display for Divergence {
             writeln!(f, "input: {}", self.input)?;
         }
         writeln!(f, "model: {}", self.model)?;
-        write!(f, "yours: {}", self.user)
+        write!(f, "yours: {}", self.user)?;
+        for (class, case) in &self.also {
+            write!(
+                f,
+                "\nalso met: the code under test {} at case {case} (Options::only(Class::{class:?}) shows it)",
+                class.meaning()
+            )?;
+        }
+        Ok(())
     }
 }
 
 impl std::error::Error for Divergence {}
 
-/// What a check that found no divergence ran.
+/// What a check that returned no divergence ran.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Report {
     /// Cases run.
     pub cases: u32,
+    /// Cases that diverged in a class the check did not look for
+    /// ([`Options::only`](crate::Options::only)); 0 without it.
+    pub diverged: u32,
     /// Cases the model refused (so that a pass is seen to cover both sides).
     pub model_refused: u32,
     /// Cases where the user's code and the model disagreed in a way an accepted
@@ -180,10 +200,15 @@ pub struct Report {
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let agreed = self.cases - self.excused - self.diverged;
         write!(
             f,
-            "{} cases agree with the model ({} of them refused), {} excused by accepted deviations",
+            "{} cases: {agreed} agree with the model ({} of them refused), {} excused by accepted deviations",
             self.cases, self.model_refused, self.excused
-        )
+        )?;
+        if self.diverged > 0 {
+            write!(f, ", {} diverge in classes not looked for", self.diverged)?;
+        }
+        Ok(())
     }
 }

@@ -243,8 +243,9 @@ pub fn pattern_text() -> impl Strategy<Value = String> {
 
 /// Spellings of an authority that parsers are known to disagree on, each from a realistic
 /// host: percent-encoded letters, signed and non-numeric ports, sub-delims, edge dots, empty
-/// labels, IPv4 shorthand and hex, unclosed or non-address brackets, userinfo, ports past
-/// 65535, and a U+212A Kelvin sign or a fullwidth letter in place of a letter.
+/// labels, IPv4 shorthand and hex, unclosed or non-address brackets, IPv4 in brackets and
+/// IPv4-mapped IPv6 (never the IPv4 host), userinfo, ports past 65535, and a U+212A Kelvin
+/// sign or a Cyrillic letter in place of a Latin one.
 pub fn tricky_authority() -> impl Strategy<Value = Vec<u8>> {
     (
         prop::sample::select(vec![
@@ -260,7 +261,7 @@ pub fn tricky_authority() -> impl Strategy<Value = Vec<u8>> {
             "xn--a.example",
             "www.xn--zz.example.com",
         ]),
-        0u8..24,
+        0u8..28,
         prop::collection::vec(any::<bool>(), 1..6),
     )
         .prop_map(|(host, trick, mask)| {
@@ -298,6 +299,12 @@ pub fn tricky_authority() -> impl Strategy<Value = Vec<u8>> {
                 20 => format!("{host} "),
                 21 => format!("{host}:0"),
                 22 => format!("{host}/"),
+                23 => "[192.0.2.1]".to_string(),
+                24 => "[::ffff:192.0.2.1]".to_string(),
+                25 => "[::FFFF:c000:201]:443".to_string(),
+                26 => host
+                    .replacen('k', "\u{212A}", 1)
+                    .replacen('e', "\u{0435}", 1),
                 _ => cased,
             };
             text.into_bytes()
@@ -371,6 +378,7 @@ pub fn pattern_and_host() -> impl Strategy<Value = (String, String)> {
             "2001:db8::1", "*.xn--bcher-kva.example", "xn--bcher-kva.example", "_x.example.com",
             "r1---sn-abc.example.com", "*.com", "example.com.", "*.example.com.", "f*.example.com",
             "WWW.Example.COM", "*.Example.Com", "a-.example.com", "*.192.0.2.1",
+            "k.example.com", "*.kiss.example", "::ffff:192.0.2.1",
         ])
         .prop_map(String::from),
     ];
@@ -378,8 +386,13 @@ pub fn pattern_and_host() -> impl Strategy<Value = (String, String)> {
         let hosts = prop_oneof![
             6 => host_for(&pattern),
             1 => wire_host(),
-            1 => Just("[2001:db8::1]".to_string()),
-            1 => Just("192.0.2.1".to_string()),
+            1 => prop::sample::select(vec![
+                "[2001:db8::1]", "192.0.2.1", "[192.0.2.1]", "[::ffff:192.0.2.1]",
+            ])
+            .prop_map(String::from),
+            // Unicode look-alikes of the pattern's letters (a matcher folding Unicode case
+            // takes U+212A for `k`, U+0130 for `i`, U+017F for `s`).
+            1 => Just(pattern.replacen('k', "\u{212A}", 1).replacen('i', "\u{0130}", 1).replacen('s', "\u{017F}", 1).trim_start_matches("*.").to_string()),
         ];
         (Just(pattern), hosts)
     })
@@ -470,6 +483,27 @@ pub(crate) fn like_a_browser(
     }
 }
 
+/// Every authority field that is an IPv4 literal (with or without a port) written as its
+/// IPv4-mapped IPv6 form: another host (SPEC §2: `[::ffff:192.0.2.1]` never equals
+/// `192.0.2.1`), which a server must not serve as the address's site. Applied after the
+/// connection is chosen for the address, as a client that rewrote the host would.
+fn ipv4_mapped(request: &mut crate::owned::OwnedRequest) {
+    let map = |field: &mut Vec<u8>| {
+        let Ok(text) = std::str::from_utf8(field) else {
+            return;
+        };
+        let (host, port) = text
+            .rsplit_once(':')
+            .map_or((text, None), |(h, p)| (h, Some(p)));
+        if host.parse::<std::net::Ipv4Addr>().is_ok() {
+            let port = port.map_or(String::new(), |p| format!(":{p}"));
+            *field = format!("[::ffff:{host}]{port}").into_bytes();
+        }
+    };
+    request.authorities.iter_mut().for_each(map);
+    request.hosts.iter_mut().for_each(map);
+}
+
 /// Whole cases for `check_decider`, under `knobs`: a generated server (names overlapping
 /// across virtual hosts and certificates, long names, capitals, lists in any order), then a
 /// connection and a request drawn from its own names and near-misses (and now and then its
@@ -511,13 +545,17 @@ pub fn case(knobs: misdirect::Knobs) -> impl Strategy<Value = crate::Case> {
                 prop::bool::weighted(0.12),
                 prop::bool::weighted(0.5),
                 prop::option::weighted(0.5, any::<usize>()),
+                prop::bool::weighted(0.3),
             )
         })
         .prop_filter_map(
             "the case does not build",
-            |(server, mut connection, mut request, again, browser, coalesced)| {
+            |(server, mut connection, mut request, again, browser, coalesced, mapped)| {
                 if browser {
                     like_a_browser(&server, &mut connection, &request, coalesced);
+                }
+                if mapped {
+                    ipv4_mapped(&mut request);
                 }
                 // Now and then the first Host line twice: a server that takes the first of two
                 // then serves what must be a 400.
