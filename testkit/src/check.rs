@@ -56,7 +56,7 @@ fn divergence(
         user,
         found_after: 0,
         case: None,
-        also: Vec::new(),
+        also: Box::default(),
     }))
 }
 
@@ -198,7 +198,7 @@ fn run<V: core::fmt::Debug>(
                         " (not shrunk: drawn again, the same cases did not diverge this way, so \
                          the code under test answers otherwise for the same input)",
                     );
-                    d.also = also;
+                    d.also = also.into_boxed_slice();
                     return Err(d);
                 }
             }
@@ -217,11 +217,11 @@ fn run<V: core::fmt::Debug>(
                         user: "answered otherwise when asked again".into(),
                         found_after,
                         case: None,
-                        also: Vec::new(),
+                        also: Box::default(),
                     }),
                 };
                 d.found_after = found_after;
-                d.also = also;
+                d.also = also.into_boxed_slice();
                 return Err(d);
             }
             Err(TestError::Abort(why)) => panic!(
@@ -650,6 +650,21 @@ fn excuse_match(options: &Options, pattern: &str, host: &str, user: bool) -> Opt
     if !user && options.accepts(Deviation::NoWildcards) && pattern.starts_with("*.") {
         return Some(Deviation::NoWildcards);
     }
+    if options.accepts(Deviation::HyphenEdges)
+        && !pattern.contains('_')
+        && !host.contains('_')
+        && matches!(
+            NamePattern::parse_san(pattern.as_bytes()),
+            Err(misdirect::PatternError::HyphenAtLabelEdge { .. })
+        )
+    {
+        // `_` is a name byte with no position rule, and neither text holds one: the same
+        // names, with the edge rule put aside.
+        let (p, h) = (pattern.replace('-', "_"), host.replace('-', "_"));
+        if model_match(options, &p, &h).0 == user {
+            return Some(Deviation::HyphenEdges);
+        }
+    }
     if options.accepts(Deviation::PatternTrailingDot) {
         if let Some(trimmed) = pattern.strip_suffix('.').filter(|t| !t.ends_with('.')) {
             // The trimmed pattern as the model reads it, or as another accepted reading does
@@ -892,7 +907,7 @@ pub fn judge_decider(options: &Options, case: &Case, user: &Answer) -> Judgement
         user: user.to_string(),
         found_after: 0,
         case: Some(Box::new(case.clone())),
-        also: Vec::new(),
+        also: Box::default(),
     }))
 }
 
@@ -924,7 +939,7 @@ pub fn check_decider(
                 user: format!("panics: {}", panic_text(payload.as_ref())),
                 found_after: 0,
                 case: Some(Box::new(case.clone())),
-                also: Vec::new(),
+                also: Box::default(),
             })),
         },
     )

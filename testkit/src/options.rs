@@ -144,11 +144,16 @@ pub enum Deviation {
     /// `*.` pattern that matches nothing is not judged. Matching a host that holds a `*` still
     /// is: no valid host holds one.
     NoWildcards,
+    /// §3: a pattern's label may begin or end with `-` (`a-.example.com`), as a wire host's
+    /// may (reg-name has no position rules; RFC 5280's preferred name syntax, which SPEC holds
+    /// certificate and configuration names to, does). The pattern must then match as the
+    /// model matches the same name with those hyphens written as another name byte.
+    HyphenEdges,
 }
 
 impl Deviation {
     /// Every deviation.
-    pub const ALL: [Deviation; 10] = [
+    pub const ALL: [Deviation; 11] = [
         Deviation::PercentDecoding,
         Deviation::NumericNames,
         Deviation::SubDelims,
@@ -159,6 +164,7 @@ impl Deviation {
         Deviation::WildcardOverOneLabel,
         Deviation::PatternTrailingDot,
         Deviation::NoWildcards,
+        Deviation::HyphenEdges,
     ];
 
     /// Its name in reports (`percent-decoding`, ...).
@@ -175,6 +181,7 @@ impl Deviation {
             Deviation::WildcardOverOneLabel => "wildcard-over-one-label",
             Deviation::PatternTrailingDot => "pattern-trailing-dot",
             Deviation::NoWildcards => "no-wildcards",
+            Deviation::HyphenEdges => "hyphen-edges",
         }
     }
 }

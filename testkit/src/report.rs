@@ -105,7 +105,7 @@ pub struct Divergence {
     pub(crate) user: String,
     pub(crate) found_after: u32,
     pub(crate) case: Option<Box<Case>>,
-    pub(crate) also: Vec<(Class, u32)>,
+    pub(crate) also: Box<[(Class, u32)]>,
 }
 
 impl Divergence {

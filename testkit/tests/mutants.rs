@@ -507,3 +507,29 @@ fn a_guard_without_wildcards_is_a_reading() {
     .unwrap_or_else(|d| panic!("{d}"));
     assert!(report.excused > 0, "{report}");
 }
+
+#[test]
+fn hyphen_edges_are_a_reading() {
+    // A guard that compares names as a wire host reads them: `a-.example.com` is a name.
+    let lenient = |pattern: &str, host: &str| {
+        let edges = matches!(
+            NamePattern::parse_san(pattern.as_bytes()),
+            Err(misdirect::PatternError::HyphenAtLabelEdge { .. })
+        );
+        if edges && !pattern.contains('_') && !host.contains('_') {
+            return matches(&pattern.replace('-', "_"), &host.replace('-', "_"));
+        }
+        matches(pattern, host)
+    };
+    caught(
+        "hyphen edges",
+        check_matcher(Options::default(), lenient),
+        Class::Serves,
+    );
+    let report = check_matcher(
+        Options::default().accepting(Deviation::HyphenEdges),
+        lenient,
+    )
+    .unwrap_or_else(|d| panic!("{d}"));
+    assert!(report.excused > 0, "{report}");
+}

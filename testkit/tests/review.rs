@@ -507,8 +507,10 @@ fn vhost_name_matcher_with_u_labels_is_a_serves_divergence() {
         ),
         "a U-label SAN matched",
     );
-    let mut options = Options::default();
-    options.configuration_names = true;
+    let options = Options {
+        configuration_names: true,
+        ..Options::default()
+    };
     let judgement = judge_matcher(&options, "bücher.example", "xn--bcher-kva.example", true);
     assert!(
         !matches!(judgement, Judgement::Diverges(_)),
