@@ -256,6 +256,11 @@ fn same_host(model: &Host, user: &str) -> bool {
 /// their encodings; `None` when there is none, or when any other `%` is left (a reserved
 /// delimiter such as `%3A` or `%5B` encoded is no spelling of the same host).
 pub(crate) fn percent_decoded(input: &[u8]) -> Option<Vec<u8>> {
+    // In a reg-name only: not in the port (`*DIGIT`), not in an IP-literal (RFC 3986 §3.2.2
+    // has no percent-encoding there; a zone id is another reading).
+    if input.first() == Some(&b'[') || after_host(input).contains(&b'%') {
+        return None;
+    }
     let mut out = Vec::with_capacity(input.len());
     let mut i = 0;
     let mut decoded = false;
@@ -290,10 +295,18 @@ fn after_host(input: &[u8]) -> &[u8] {
     &input[start + host.len()..]
 }
 
+/// Whether a label has `--` as its third and fourth characters (RFC 5891 §4.2.3.1 counts
+/// characters of the U-label, not bytes) and is no `xn--` label.
 fn has_hyphens_at_3_4(text: &[u8]) -> bool {
-    text.split(|&b| b == b'.' || b == b':').any(|label| {
-        label.len() >= 4 && &label[2..4] == b"--" && !label[..2].eq_ignore_ascii_case(b"xn")
-    })
+    String::from_utf8_lossy(text)
+        .split(['.', ':', '\u{3002}'])
+        .any(|label| {
+            let chars: Vec<char> = label.chars().take(4).collect();
+            chars.len() == 4
+                && chars[2] == '-'
+                && chars[3] == '-'
+                && !(chars[0].eq_ignore_ascii_case(&'x') && chars[1].eq_ignore_ascii_case(&'n'))
+        })
 }
 
 fn excuse_refusal(options: &Options, input: &[u8]) -> Option<Deviation> {
@@ -373,7 +386,30 @@ fn excuse_acceptance(
             lenient(Deviation::SubDelims, substitute, &name_text(input))
         }
         AuthorityError::ZoneId { .. } => {
+            // RFC 6874: ZoneID = 1*( unreserved / pct-encoded ), after "%25", up to the "]".
             let zone = host.windows(3).position(|w| w == b"%25")?;
+            let id = host.get(zone + 3..host.len().checked_sub(1)?)?;
+            let mut at = 0;
+            while at < id.len() {
+                if id[at] == b'%' {
+                    let hex = id.get(at + 1..at + 3)?;
+                    if !hex.iter().all(u8::is_ascii_hexdigit) {
+                        return None;
+                    }
+                    let byte = u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?;
+                    if !(byte.is_ascii_graphic()) {
+                        return None;
+                    }
+                    at += 3;
+                } else if id[at].is_ascii_alphanumeric() || b"-._~".contains(&id[at]) {
+                    at += 1;
+                } else {
+                    return None;
+                }
+            }
+            if id.is_empty() || host.last() != Some(&b']') {
+                return None;
+            }
             let mut substitute = host[..zone].to_vec();
             substitute.push(b']');
             let (address, port) = with_host(input, &substitute, unicode).ok()?;
@@ -610,31 +646,58 @@ fn wildcard_over_one_label(pattern: &str, host: &str) -> bool {
 
 /// RFC 3986's reading of a pattern whose last label is numeric (`1.2.3`, `*.example.123`):
 /// names compared as names, ASCII case-insensitively, one trailing dot of the host dropped.
-fn numeric_name_match(pattern: &str, host: &str) -> bool {
-    let plain = |text: &str| {
-        !text.is_empty()
-            && text.split('.').all(|l| {
-                !l.is_empty()
-                    && l.len() <= 63
-                    && l.bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-            })
+fn numeric_name_match(options: &Options, pattern: &str, host: &str) -> bool {
+    // Every other rule still holds: the numeric last label replaced by as many letters, the
+    // pattern must be one the model accepts as a name (A-labels, edge hyphens, a wildcard's
+    // two labels) and the host one it accepts as a DNS host (never an address).
+    let lettered = |text: &str| -> String {
+        let trimmed = text.strip_suffix('.').unwrap_or(text);
+        let at = trimmed.rfind('.').map_or(0, |i| i + 1);
+        format!("{}{}", &trimmed[..at], "x".repeat(trimmed.len() - at))
     };
-    let host = host.to_ascii_lowercase();
-    let host = host.strip_suffix('.').unwrap_or(&host);
+    let host_lower = host.to_ascii_lowercase();
+    let host_name = host_lower.strip_suffix('.').unwrap_or(&host_lower);
     let pattern = pattern.to_ascii_lowercase();
-    if !plain(host) || host.len() > 253 {
+    if !matches!(
+        model::parse_host(host.as_bytes()),
+        Err(_) | Ok(Host::Dns(_))
+    ) || host_name.parse::<std::net::Ipv4Addr>().is_ok()
+        || !matches!(
+            model::parse_host(lettered(host).as_bytes()),
+            Ok(Host::Dns(_))
+        )
+    {
         return false;
     }
-    match pattern.strip_prefix("*.") {
-        Some(parent) => {
-            plain(parent)
-                && host
-                    .split_once('.')
-                    .is_some_and(|(first, rest)| !first.is_empty() && rest == parent)
+    match model::parse_pattern(&lettered(&pattern), options.configuration_names) {
+        Ok(Pattern::Exact(_)) => host_name == pattern,
+        Ok(Pattern::Wildcard(_)) => {
+            let parent = &pattern[2..];
+            host_name
+                .split_once('.')
+                .is_some_and(|(first, rest)| !first.is_empty() && rest == parent)
         }
-        None => plain(&pattern) && host == pattern,
+        _ => false,
     }
+}
+
+/// `text` with the hyphens that begin or end a label written as `_` (a name byte with no
+/// position rule): the hyphen-edges reading put aside, every other byte kept.
+fn edges_underscored(text: &str) -> String {
+    text.split('.')
+        .map(|label| {
+            let mut label = label.to_string();
+            if label.starts_with('-') {
+                label.replace_range(0..1, "_");
+            }
+            if label.ends_with('-') {
+                let end = label.len();
+                label.replace_range(end - 1..end, "_");
+            }
+            label
+        })
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 fn excuse_match(options: &Options, pattern: &str, host: &str, user: bool) -> Option<Deviation> {
@@ -643,7 +706,7 @@ fn excuse_match(options: &Options, pattern: &str, host: &str, user: bool) -> Opt
             NamePattern::parse_san(pattern.as_bytes()),
             Err(misdirect::PatternError::NumericLastLabel { .. })
         )
-        && numeric_name_match(pattern, host) == user
+        && numeric_name_match(options, pattern, host) == user
     {
         return Some(Deviation::NumericNames);
     }
@@ -659,14 +722,22 @@ fn excuse_match(options: &Options, pattern: &str, host: &str, user: bool) -> Opt
         )
     {
         // `_` is a name byte with no position rule, and neither text holds one: the same
-        // names, with the edge rule put aside.
-        let (p, h) = (pattern.replace('-', "_"), host.replace('-', "_"));
+        // names, with the edge rule put aside (inner hyphens, `xn--` among them, kept).
+        let (p, h) = (edges_underscored(pattern), edges_underscored(host));
         if model_match(options, &p, &h).0 == user {
             return Some(Deviation::HyphenEdges);
         }
     }
     if options.accepts(Deviation::PatternTrailingDot) {
-        if let Some(trimmed) = pattern.strip_suffix('.').filter(|t| !t.ends_with('.')) {
+        // A name's trailing dot only: an address pattern with a dot after it is no name.
+        let name = |t: &&str| {
+            !t.ends_with('.')
+                && !matches!(
+                    model::parse_pattern(t, options.configuration_names),
+                    Ok(Pattern::Ip(_))
+                )
+        };
+        if let Some(trimmed) = pattern.strip_suffix('.').filter(name) {
             // The trimmed pattern as the model reads it, or as another accepted reading does
             // (`0.` under numeric names too).
             if model_match(options, trimmed, host).0 == user
@@ -683,8 +754,8 @@ fn excuse_match(options: &Options, pattern: &str, host: &str, user: bool) -> Opt
         return Some(Deviation::WildcardOverOneLabel);
     }
     if !user {
-        let both = format!("{pattern} {host}");
-        return excuse_refusal(options, both.as_bytes());
+        return excuse_refusal(options, pattern.as_bytes())
+            .or_else(|| excuse_refusal(options, host.as_bytes()));
     }
     None
 }

@@ -22,7 +22,9 @@ pub struct Options {
     /// a generated virtual host: they are `v0`, `v1`, ...
     pub knobs: Knobs,
     /// The deviations the user's code takes; a divergence that only such a reading explains is
-    /// counted in [`Report::excused`](crate::Report::excused), not returned.
+    /// counted in [`Report::excused`](crate::Report::excused), not returned. The readings are
+    /// judged on ASCII input: under `wire_unicode = Convert`, a non-ASCII host that only a
+    /// reading accepts is still a divergence.
     pub accept: Vec<Deviation>,
     /// Whether `check_matcher` hands the matcher hosts as they come off the wire (capitals,
     /// one trailing dot, brackets around IPv6; the default) or only canonical ones (lowercase,

@@ -176,16 +176,27 @@ fn ipv4_shorthand() {
 
 #[test]
 fn percent_decoded() {
+    // RFC 9110 §4.2.3's reading: unreserved characters of a reg-name host decoded (not in an
+    // IP-literal, not in the port, not a reserved delimiter).
     let decode = |bytes: &[u8]| -> Result<(String, Option<u16>), ()> {
+        if bytes.first() == Some(&b'[') {
+            return parse(bytes);
+        }
+        let end = bytes
+            .iter()
+            .rposition(|&b| b == b':')
+            .unwrap_or(bytes.len());
         let mut out = Vec::new();
         let mut i = 0;
         while i < bytes.len() {
-            if bytes[i] == b'%' {
+            if bytes[i] == b'%' && i < end {
                 let hex = bytes.get(i + 1..i + 3).ok_or(())?;
-                out.push(
-                    u8::from_str_radix(std::str::from_utf8(hex).map_err(|_| ())?, 16)
-                        .map_err(|_| ())?,
-                );
+                let byte = u8::from_str_radix(std::str::from_utf8(hex).map_err(|_| ())?, 16)
+                    .map_err(|_| ())?;
+                if !(byte.is_ascii_alphanumeric() || b"-._~".contains(&byte)) {
+                    return Err(());
+                }
+                out.push(byte);
                 i += 3;
             } else {
                 out.push(bytes[i]);
