@@ -50,16 +50,8 @@ pub fn matches(pattern: &str, host: &str) -> bool {
     let Ok(value) = HeaderValue::from_bytes(host.as_bytes()) else {
         return false;
     };
-    // The kit's patterns are certificate-name text, which writes an IPv6 address without
-    // brackets: that becomes the crate's bracketed authority form. A bracketed pattern is no
-    // certificate name at all, so it configures nothing here (handing `[::]` through would
-    // judge the crate's own syntax, not its matching).
-    if pattern.starts_with('[') {
+    let Some(pattern) = super::authority_pattern(pattern) else {
         return false;
-    }
-    let pattern = match pattern.parse::<std::net::Ipv6Addr>() {
-        Ok(_) => format!("[{pattern}]"),
-        Err(_) => pattern.to_string(),
     };
     let request = actix_web::test::TestRequest::default()
         .insert_header((HOST, value))

@@ -10,3 +10,18 @@ pub mod sozu;
 pub mod url_host;
 pub mod warp_host;
 pub mod webpki_name;
+
+/// A kit pattern (certificate-name text) in the authority form of a `Host` guard: an IPv6
+/// address, which that text writes without brackets, gets them; a bracketed pattern is no
+/// certificate name at all, so it configures nothing (`None`): handing `[::]` through would
+/// judge the crate's own syntax, not its matching.
+#[must_use]
+pub fn authority_pattern(pattern: &str) -> Option<String> {
+    if pattern.starts_with('[') {
+        return None;
+    }
+    Some(match pattern.parse::<std::net::Ipv6Addr>() {
+        Ok(_) => format!("[{pattern}]"),
+        Err(_) => pattern.to_string(),
+    })
+}

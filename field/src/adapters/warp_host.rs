@@ -61,16 +61,8 @@ fn ready<F: Future>(future: F) -> F::Output {
 /// The adapter: whether `host::exact(pattern)` passes a request with `Host: host`.
 #[must_use]
 pub fn matches(pattern: &str, host: &str) -> bool {
-    // The kit's patterns are certificate-name text, which writes an IPv6 address without
-    // brackets: that becomes the crate's bracketed authority form. A bracketed pattern is no
-    // certificate name at all, so it configures nothing here (handing `[::]` through would
-    // judge the crate's own syntax, not its matching).
-    if pattern.starts_with('[') {
+    let Some(pattern) = super::authority_pattern(pattern) else {
         return false;
-    }
-    let pattern = match pattern.parse::<std::net::Ipv6Addr>() {
-        Ok(_) => format!("[{pattern}]"),
-        Err(_) => pattern.to_string(),
     };
     if warp::host::Authority::from_str(&pattern).is_err() {
         return false;
