@@ -303,6 +303,27 @@ impl Case {
         }
     }
 
+    /// The request with every authority-carrying field (`:authority`, `Host`, an absolute- or
+    /// authority-form target's authority) rewritten by `f`, or `None` when `f` refuses one: a
+    /// reading of the request (decoded, normalized, a planted bug's view of it), to decide
+    /// with [`OwnedRequest::with`].
+    pub fn rewritten(&self, mut f: impl FnMut(&[u8]) -> Option<Vec<u8>>) -> Option<OwnedRequest> {
+        let mut request = self.owned().clone();
+        for field in request
+            .authorities
+            .iter_mut()
+            .chain(request.hosts.iter_mut())
+        {
+            *field = f(field)?;
+        }
+        if let OwnedTarget::Absolute(_, authority) | OwnedTarget::Authority(authority) =
+            &mut request.target
+        {
+            *authority = f(authority)?;
+        }
+        Some(request)
+    }
+
     /// The connection's facts with `server`'s ids; `server` must have been built from
     /// [`config`](Case::config) (or a configuration with the same names).
     ///

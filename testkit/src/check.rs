@@ -6,9 +6,7 @@ use core::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use misdirect::model::{self, Host, Pattern};
-use misdirect::{
-    Authority, AuthorityError, Cause, NamePattern, Request, Target, Verdict, WireUnicode,
-};
+use misdirect::{Authority, AuthorityError, Cause, NamePattern, Request, Verdict, WireUnicode};
 use proptest::strategy::Strategy;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
 
@@ -898,47 +896,14 @@ fn excuse_decision(
     if options.accepts(Deviation::PercentDecoding)
         && matches!(error, AuthorityError::PercentEncoded { .. })
     {
-        let request = case.request();
-        let decode = |field: &[u8]| -> Option<Vec<u8>> {
+        let decoded = case.rewritten(|field| {
             if field.contains(&b'%') {
                 percent_decoded(field)
             } else {
                 Some(field.to_vec())
             }
-        };
-        let authorities: Vec<Vec<u8>> = request
-            .authorities
-            .iter()
-            .map(|f| decode(f))
-            .collect::<Option<_>>()?;
-        let hosts: Vec<Vec<u8>> = request
-            .hosts
-            .iter()
-            .map(|f| decode(f))
-            .collect::<Option<_>>()?;
-        let target_authority = match request.target {
-            Target::Absolute { authority, .. } | Target::Authority(authority) => {
-                Some(decode(authority)?)
-            }
-            _ => None,
-        };
-        let authorities: Vec<&[u8]> = authorities.iter().map(Vec::as_slice).collect();
-        let hosts: Vec<&[u8]> = hosts.iter().map(Vec::as_slice).collect();
-        let target = match (request.target, &target_authority) {
-            (Target::Absolute { scheme, .. }, Some(a)) => Target::Absolute {
-                scheme,
-                authority: a,
-            },
-            (Target::Authority(_), Some(a)) => Target::Authority(a),
-            (target, _) => target,
-        };
-        let decoded = Request {
-            authorities: &authorities,
-            hosts: &hosts,
-            target,
-            ..request
-        };
-        let (answer, _, _) = model_answer_for(case, &decoded)?;
+        })?;
+        let (answer, _, _) = decoded.with(|request| model_answer_for(case, request))?;
         let same = answer.status == user.status && (!user.serves() || user.vhost == answer.vhost);
         return same.then_some(Deviation::PercentDecoding);
     }

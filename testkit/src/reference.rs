@@ -2,7 +2,7 @@
 //! like, and a template for one around a server of your own. The kit's tests hold these to
 //! the model (they pass every check), and its mutation suite plants bugs in copies of them.
 
-use misdirect::{Authority, AuthorityError, Host, NamePattern, Server, Verdict};
+use misdirect::{Authority, AuthorityError, Host, NamePattern, Request, Server, Verdict};
 
 use crate::{Answer, Case};
 
@@ -44,10 +44,17 @@ pub fn decide(case: &Case) -> Answer {
 /// names), for an adapter that builds once per configuration.
 #[must_use]
 pub fn decide_on(server: &Server<String>, case: &Case) -> Answer {
+    decide_request(server, case, &case.request())
+}
+
+/// [`decide_on`] with another request on the case's connection (a reading of the case's own,
+/// as [`Case::rewritten`] makes).
+#[must_use]
+pub fn decide_request(server: &Server<String>, case: &Case, request: &Request<'_>) -> Answer {
     let Ok(connection) = server.connection(&case.facts(server)) else {
         return Answer::refuse(421);
     };
-    match server.decide(&connection, &case.request()) {
+    match server.decide(&connection, request) {
         Verdict::Serve(name) => Answer::serve(name),
         verdict => Answer::refuse(verdict.status().unwrap_or(501)),
     }

@@ -2,7 +2,7 @@
 //! own engine, each caught within the default budget with its class; the engine itself, and
 //! each planted bug's reading when it is an accepted deviation, give no divergence.
 
-use misdirect::{Host, NamePattern, Request, Server, SniPolicy, Verdict};
+use misdirect::{Host, NamePattern, Request, Server, SniPolicy};
 use misdirect_testkit::{
     Answer, Case, Class, Deviation, Divergence, Options, Report, check_authority, check_decider,
     check_matcher, reference,
@@ -14,17 +14,7 @@ fn parse(bytes: &[u8]) -> Result<(String, Option<u16>), ()> {
     reference::parse_authority(bytes).map_err(|_| ())
 }
 
-use reference::{decide, name_matches as matches};
-
-fn decide_with(server: &Server<String>, case: &Case, request: &Request<'_>) -> Answer {
-    let Ok(connection) = server.connection(&case.facts(server)) else {
-        return Answer::refuse(421);
-    };
-    match server.decide(&connection, request) {
-        Verdict::Serve(name) => Answer::serve(name),
-        verdict => Answer::refuse(verdict.status().unwrap_or(501)),
-    }
-}
+use reference::{decide, decide_request as decide_with, name_matches as matches};
 
 fn caught(name: &str, result: Result<Report, Divergence>, class: Class) -> Divergence {
     let divergence = match result {
@@ -311,33 +301,11 @@ fn pattern_trailing_dot() {
 
 /// The request with every authority field rewritten by `f`.
 fn rewritten(case: &Case, f: impl Fn(&[u8]) -> Vec<u8>) -> Answer {
-    let request = case.request();
-    let authorities: Vec<Vec<u8>> = request.authorities.iter().map(|a| f(a)).collect();
-    let hosts: Vec<Vec<u8>> = request.hosts.iter().map(|h| f(h)).collect();
-    let authorities: Vec<&[u8]> = authorities.iter().map(Vec::as_slice).collect();
-    let hosts: Vec<&[u8]> = hosts.iter().map(Vec::as_slice).collect();
-    let target_authority = match request.target {
-        misdirect::Target::Absolute { authority, .. } => Some(f(authority)),
-        _ => None,
-    };
-    let target = match (request.target, &target_authority) {
-        (misdirect::Target::Absolute { scheme, .. }, Some(a)) => misdirect::Target::Absolute {
-            scheme,
-            authority: a,
-        },
-        (target, _) => target,
-    };
     let server = Server::build(case.config().clone()).expect("builds");
-    decide_with(
-        &server,
-        case,
-        &Request {
-            authorities: &authorities,
-            hosts: &hosts,
-            target,
-            ..request
-        },
-    )
+    let request = case
+        .rewritten(|field| Some(f(field)))
+        .expect("f refuses no field");
+    request.with(|request| decide_with(&server, case, request))
 }
 
 fn without_port(field: &[u8]) -> Vec<u8> {

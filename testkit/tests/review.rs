@@ -5,10 +5,11 @@
 //! review proposed) the resolution. Each now holds the fix.
 
 use misdirect::{
-    CertificateConfig, Config, Knobs, ListenerConfig, Method, Request, Server, Target, UnknownHost,
-    Verdict, Version, VhostConfig,
+    CertificateConfig, Config, Knobs, ListenerConfig, Method, Server, UnknownHost, Version,
+    VhostConfig,
 };
 use misdirect_testkit::owned::{OwnedConnection, OwnedRequest, OwnedTarget, POLICIES};
+use misdirect_testkit::reference::decide_request as decide_with;
 use misdirect_testkit::{
     Answer, Case, Class, Deviation, Judgement, Options, check_authority, check_decider,
     check_matcher, judge_authority, judge_decider, judge_matcher, reference,
@@ -94,45 +95,13 @@ fn h1_case(server: &Server<usize>, hosts: &[&[u8]]) -> Case {
     Case::from_owned(server, &public_handshake(), request).expect("a case")
 }
 
-fn decide_with(server: &Server<String>, case: &Case, request: &Request<'_>) -> Answer {
-    let Ok(connection) = server.connection(&case.facts(server)) else {
-        return Answer::refuse(421);
-    };
-    match server.decide(&connection, request) {
-        Verdict::Serve(name) => Answer::serve(name),
-        verdict => Answer::refuse(verdict.status().unwrap_or(501)),
-    }
-}
-
 /// The engine's decision with every authority field rewritten by `f`.
 fn rewritten(case: &Case, f: impl Fn(&[u8]) -> Vec<u8>) -> Answer {
-    let request = case.request();
-    let authorities: Vec<Vec<u8>> = request.authorities.iter().map(|a| f(a)).collect();
-    let hosts: Vec<Vec<u8>> = request.hosts.iter().map(|h| f(h)).collect();
-    let authorities: Vec<&[u8]> = authorities.iter().map(Vec::as_slice).collect();
-    let hosts: Vec<&[u8]> = hosts.iter().map(Vec::as_slice).collect();
-    let absolute = match request.target {
-        Target::Absolute { authority, .. } => Some(f(authority)),
-        _ => None,
-    };
-    let target = match (request.target, &absolute) {
-        (Target::Absolute { scheme, .. }, Some(a)) => Target::Absolute {
-            scheme,
-            authority: a,
-        },
-        (target, _) => target,
-    };
     let server = Server::build(case.config().clone()).expect("builds");
-    decide_with(
-        &server,
-        case,
-        &Request {
-            authorities: &authorities,
-            hosts: &hosts,
-            target,
-            ..request
-        },
-    )
+    let request = case
+        .rewritten(|field| Some(f(field)))
+        .expect("f refuses no field");
+    request.with(|request| decide_with(&server, case, request))
 }
 
 // =========================================================================================

@@ -40,7 +40,7 @@ pub fn subjects() -> Vec<Subject> {
         requirement: "4.",
         function: "`guard::Host(pattern).check(&req.guard_ctx())`, `Host: host`",
         run,
-        reading,
+        reading: super::no_reading,
     }]
 }
 
@@ -61,13 +61,4 @@ pub fn matches(pattern: &str, host: &str) -> bool {
 
 fn run(options: Options) -> Result<Report, Divergence> {
     check_matcher(options, matches)
-}
-
-/// The guard compares text, by design: it has no wildcards (`HostGuard::check`).
-fn reading(divergence: &Divergence) -> Option<&'static str> {
-    (divergence.class() == misdirect_testkit::Class::Refuses
-        && divergence.input().starts_with("pattern \"*."))
-    .then_some(
-        "`guard::Host` has no wildcards: `*.a.example` is compared as text (`HostGuard::check`)",
-    )
 }

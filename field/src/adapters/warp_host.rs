@@ -41,7 +41,7 @@ pub fn subjects() -> Vec<Subject> {
         requirement: "0.",
         function: "`host::exact(pattern)`, `test::request().header(\"host\", host).matches(..)`",
         run,
-        reading,
+        reading: super::no_reading,
     }]
 }
 
@@ -76,13 +76,4 @@ pub fn matches(pattern: &str, host: &str) -> bool {
 
 fn run(options: Options) -> Result<Report, Divergence> {
     check_matcher(options, matches)
-}
-
-/// The filter compares whole authorities, by design: it has no wildcards.
-fn reading(divergence: &Divergence) -> Option<&'static str> {
-    (divergence.class() == misdirect_testkit::Class::Refuses
-        && divergence.input().starts_with("pattern \"*."))
-    .then_some(
-        "`host::exact` has no wildcards: it compares whole authorities with `Authority`'s equality",
-    )
 }
