@@ -22,13 +22,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PORT=${PORT:-18443}
-P_EX=$PORT P_NGINX=$((PORT + 100)) P_HAPROXY=$((PORT + 200))
+P_EX=$PORT P_NGINX=$((PORT + 100)) P_HAPROXY=$((PORT + 200)) P_NGINX_M=$((PORT + 300))
 
 if ! command -v nginx >/dev/null || ! command -v haproxy >/dev/null; then
   apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nginx haproxy
 fi
 cargo build -q --release --features rustls,tower,serde,reload,quinn --example server
 cargo build -q --release -p misdirect-probe --bin misdirect-probe
+MODULE=$(bash nginx/build.sh)
 TARGET=${CARGO_TARGET_DIR:-target}/release
 WORK=$(mktemp -d)
 PIDS=()
@@ -55,53 +56,75 @@ CERTS=$WORK/certs
 PIDS+=($!)
 wait_port "$P_EX" "the example server" "$WORK/example.log"
 
-# nginx, one process, everything under $WORK/nginx.
-mkdir -p "$WORK/nginx/tmp"
-site() { # $1 name $2 certificate $3 extra directives
+# nginx, one process per instance, everything under $WORK/NAME: plain nginx, and nginx with the
+# misdirect module (the same server blocks; legacy offers what its policy declares, TLSv1.2 and
+# TLSv1.3: the module refuses to start on a block whose TLS settings contradict its policy).
+site() { # $1 port $2 name $3 certificate $4 extra directives
   cat <<EOF
   server {
-    listen 127.0.0.1:$P_NGINX ssl http2;
-    server_name $1;
-    ssl_certificate $CERTS/$2.pem;
-    ssl_certificate_key $CERTS/$2.key;
-    $3
-    location / { return 200 "site $1\n"; }
+    listen 127.0.0.1:$1 ssl http2;
+    server_name $2;
+    ssl_certificate $CERTS/$3.pem;
+    ssl_certificate_key $CERTS/$3.key;
+    $4
+    location / { return 200 "site $2\n"; }
   }
 EOF
 }
-cat >"$WORK/nginx/nginx.conf" <<EOF
+nginx_conf() { # $1 name $2 port $3 lines before http $4 lines inside http $5 legacy's protocols
+  local dir=$WORK/$1
+  mkdir -p "$dir/tmp"
+  cat >"$dir/nginx.conf" <<EOF
+$3
 daemon off;
 master_process off;
 worker_processes 1;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/error.log warn;
+pid $dir/nginx.pid;
+error_log $dir/error.log info;
 events { worker_connections 256; }
 http {
-  access_log $WORK/nginx/access.log;
-  client_body_temp_path $WORK/nginx/tmp/body;
-  proxy_temp_path $WORK/nginx/tmp/proxy;
-  fastcgi_temp_path $WORK/nginx/tmp/fastcgi;
-  uwsgi_temp_path $WORK/nginx/tmp/uwsgi;
-  scgi_temp_path $WORK/nginx/tmp/scgi;
+  $4
+  access_log $dir/access.log;
+  client_body_temp_path $dir/tmp/body;
+  proxy_temp_path $dir/tmp/proxy;
+  fastcgi_temp_path $dir/tmp/fastcgi;
+  uwsgi_temp_path $dir/tmp/uwsgi;
+  scgi_temp_path $dir/tmp/scgi;
   default_type text/plain;
   ssl_protocols TLSv1.2 TLSv1.3;
   server {
-    listen 127.0.0.1:$P_NGINX ssl http2 default_server;
+    listen 127.0.0.1:$2 ssl http2 default_server;
     server_name _;
     ssl_certificate $CERTS/example.pem;
     ssl_certificate_key $CERTS/example.key;
     return 421 "misdirected\n";
   }
-$(site a.example.test example "")
-$(site b.example.test example "")
-$(site admin.example.test example "ssl_client_certificate $CERTS/ca.pem; ssl_verify_client on;")
-$(site c.other.test other "")
-$(site legacy.example.test example "ssl_protocols TLSv1.2;")
+$(site "$2" a.example.test example "")
+$(site "$2" b.example.test example "")
+$(site "$2" admin.example.test example "ssl_client_certificate $CERTS/ca.pem; ssl_verify_client on;")
+$(site "$2" c.other.test other "")
+$(site "$2" legacy.example.test example "ssl_protocols $5;")
 }
 EOF
-nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" >"$WORK/nginx/stdout.log" 2>&1 &
-PIDS+=($!)
-wait_port "$P_NGINX" nginx "$WORK/nginx/stdout.log"
+  nginx -p "$dir" -c "$dir/nginx.conf" >"$dir/stdout.log" 2>&1 &
+  PIDS+=($!)
+  wait_port "$2" "nginx ($1)" "$dir/stdout.log"
+}
+nginx_conf nginx "$P_NGINX" "" "" "TLSv1.2"
+
+# The module's configuration: the example's server.toml, whose TLS listener becomes nginx's
+# port serving the example's origin port (the probe sends the example's authorities).
+python3 - "$CERTS/server.toml" "$CERTS/nginx-misdirect.toml" "$P_EX" "$P_NGINX_M" <<'PY'
+import re, sys
+src, dst, origin, local = sys.argv[1:]
+text = open(src).read()
+text, n = re.subn(r'(name = "tls"\ntls = true\n)port = %s\n' % origin,
+                  r'\g<1>port = %s\norigin_ports = [%s]\n' % (local, origin), text)
+assert n == 1, "the tls listener of server.toml was not found"
+open(dst, "w").write(text)
+PY
+nginx_conf nginx-misdirect "$P_NGINX_M" "load_module $MODULE;" \
+  "misdirect_config $CERTS/nginx-misdirect.toml;" "TLSv1.2 TLSv1.3"
 
 # HAProxy, one process in the foreground.
 mkdir -p "$WORK/haproxy"
@@ -160,6 +183,7 @@ probe() { # $1 port $2 output
   if [ "$rc" -gt 1 ]; then echo "the probe could not run against port $1" >&2; exit 1; fi
 }
 probe "$P_NGINX" "$WORK/nginx.json"
+probe "$P_NGINX_M" "$WORK/nginx-misdirect.json"
 probe "$P_HAPROXY" "$WORK/haproxy.json"
 probe "$P_EX" "$WORK/misdirect.json"
 
@@ -170,7 +194,8 @@ MISDIRECT_VERSION="$(awk -F'"' '/^version/ {print $2; exit}' Cargo.toml) ($(git 
 python3 - "$WORK" "$NGINX_VERSION" "$HAPROXY_VERSION" "$MISDIRECT_VERSION" <<'PY'
 import json, sys
 work, nginx_v, haproxy_v, misdirect_v = sys.argv[1:]
-servers = [("nginx", f"nginx {nginx_v}"), ("haproxy", f"HAProxy {haproxy_v}"),
+servers = [("nginx", f"nginx {nginx_v}"), ("nginx-misdirect", f"nginx {nginx_v} + misdirect"),
+           ("haproxy", f"HAProxy {haproxy_v}"),
            ("misdirect", f"misdirect {misdirect_v}")]
 runs = {name: json.load(open(f"{work}/{name}.json")) for name, _ in servers}
 base = runs["misdirect"]["scenarios"]
@@ -190,6 +215,8 @@ def expected(s):
     e = s["expected"]
     if e is None:
         return "-"
+    if e.get("no_session"):
+        return f"no session without a client certificate (policy {e['policy']})"
     if "serve" in e:
         return f"200 (site {e['serve']})"
     return f"{e['status']} rule {e['rule']} ({e['rule_name']})"
