@@ -20,6 +20,7 @@ WORK=$(mktemp -d)
 PID=
 cleanup() {
   [ -n "$PID" ] && kill "$PID" 2>/dev/null || true
+  [ -n "${BLOCKER:-}" ] && kill "$BLOCKER" 2>/dev/null || true
   wait 2>/dev/null || true
   rm -rf "$WORK"
 }
@@ -53,7 +54,35 @@ else
   check "$what" "refused, naming ssl_verify_client" "refused for another reason"
 fi
 
-conf "$LOAD" "$USE" "ssl_client_certificate $WORK/ca.pem; ssl_verify_client on;" >"$WORK/nginx.conf"
+# ... also when the block has no TLS context of its own (it presents the default server's
+# certificate): nginx checks client certificates per request against the block it routes to.
+cat >>"$WORK/misdirect.toml" <<EOF
+
+[[vhosts]]
+name = "admin2"
+names = ["admin2.example.test"]
+https_ports = [$PORT]
+policy = "mtls"
+EOF
+VERIFY="ssl_client_certificate $WORK/ca.pem; ssl_verify_client on;"
+admin2() { # $1 admin2's client verification
+  echo "server { listen 127.0.0.1:$PORT ssl http2; server_name admin2.example.test; $1
+    location / { return 200 \"site admin2\\n\"; } }"
+}
+conf "$LOAD" "$USE" "$VERIFY" "$(admin2 "")" >"$WORK/contradiction2.conf"
+what="nginx -t with admin2 (no certificate of its own, ssl_verify_client off) under policy mtls"
+if nginx -t -q -c "$WORK/contradiction2.conf" -g "error_log $WORK/t.log;" >"$WORK/t.err" 2>&1; then
+  check "$what" refused accepted
+elif grep -q 'admin2.example.test.*but its ssl_verify_client is off' "$WORK/t.err"; then
+  check "$what" refused refused
+else
+  cat "$WORK/t.err" >&2
+  check "$what" "refused, naming ssl_verify_client" "refused for another reason"
+fi
+
+# An error_page must not turn a refusal into some location's content.
+USE="$USE error_page 400 421 =200 /;"
+conf "$LOAD" "$USE" "$VERIFY" "$(admin2 "$VERIFY")" >"$WORK/nginx.conf"
 nginx -c "$WORK/nginx.conf" >"$WORK/stdout.log" 2>&1 &
 PID=$!
 for _ in $(seq 100); do
@@ -78,7 +107,20 @@ for v in --http1.1 --http2; do
     "$(status "$v" -H "Host: a.example.test" "$A")"
   check "$v userinfo (Host user@a.example.test)" 400 \
     "$(status "$v" -H "Host: user@a.example.test:$PORT" "$A")"
+  check "$v a wildcard server_name (SNI and Host w.other.test)" 200 \
+    "$(status "$v" --resolve "w.other.test:$PORT:127.0.0.1" "https://w.other.test:$PORT/")"
+  # nginx's own refusal: the handshake was made under admin's block, and nginx checks the
+  # certificate per request on every block that verifies (the module holds each mtls block to it)
+  check "$v admin's connection without a client certificate (Host admin.example.test)" 400 \
+    "$(status "$v" --resolve "admin.example.test:$PORT:127.0.0.1" "https://admin.example.test:$PORT/")"
+  check "$v admin's connection without a client certificate (Host admin2.example.test)" 421 \
+    "$(status "$v" --resolve "admin.example.test:$PORT:127.0.0.1" \
+      -H "Host: admin2.example.test:$PORT" "https://admin.example.test:$PORT/")"
 done
+# A request line longer than client_header_buffer_size (1k) moves to a large buffer.
+long="/$(printf 'A%.0s' $(seq 3000))"
+check "HTTP/1.1 absolute-form target of 3 KB" 200 \
+  "$(status --http1.1 --request-target "https://a.example.test:$PORT$long" "$A")"
 # curl sends one Host of its own: the second rides in another header's value.
 check "HTTP/1.1 two Host lines" 400 \
   "$(status --http1.1 -H "Host: a.example.test:$PORT" -H "X-Pad: 1"$'\r\n'"Host: a.example.test:$PORT" "$A")"
@@ -90,5 +132,40 @@ if grep -q 'misdirect: 421: .*c.other.test' "$WORK/error.log"; then
 else
   check "the reason line in the error log" logged missing
 fi
+# A reload that fails after the module's configuration pass (here: a port already taken) leaves
+# the master on its previous configuration; a worker forked after it must still decide.
+sed 's/^master_process off;/master_process on;/' "$WORK/nginx.conf" >"$WORK/master.conf"
+nginx -c "$WORK/master.conf" >"$WORK/master.log" 2>&1 &
+PID=$!
+for _ in $(seq 100); do
+  (exec 3<>/dev/tcp/127.0.0.1/"$PORT") 2>/dev/null && break
+  sleep 0.1
+done
+python3 -c "import socket, time; s = socket.socket(); s.bind(('127.0.0.1', $((PORT + 7)))); s.listen(); time.sleep(30)" &
+BLOCKER=$!
+sleep 0.5
+sed "s|^http {|http {\n  server { listen 127.0.0.1:$((PORT + 7)); return 200; }|" "$WORK/master.conf" \
+  >"$WORK/master-next.conf"
+cp "$WORK/master-next.conf" "$WORK/master.conf"
+nginx -c "$WORK/master.conf" -s reload
+for _ in $(seq 50); do
+  grep -q 'bind() to 127.0.0.1:'$((PORT + 7)) "$WORK/error.log" && break
+  sleep 0.1
+done
+check "the reload failed as meant" "bind failed" \
+  "$(grep -q 'bind() to 127.0.0.1:'$((PORT + 7)) "$WORK/error.log" && echo "bind failed" || echo "no bind failure")"
+# A worker that dies is forked again from the master's (previous) configuration.
+worker=$(pgrep -P "$PID" | head -n 1)
+kill -KILL "$worker"
+for _ in $(seq 50); do
+  new=$(pgrep -P "$PID" | head -n 1 || true)
+  [ -n "$new" ] && [ "$new" != "$worker" ] && break
+  sleep 0.1
+done
+check "after a failed reload, a new worker: served" 200 "$(status --http1.1 "$A")"
+check "after a failed reload, a new worker: fronted" 421 \
+  "$(status --http1.1 -H "Host: c.other.test:$PORT" "$A")"
+kill "$BLOCKER" 2>/dev/null || true
+kill "$PID"; wait "$PID" 2>/dev/null || true; PID=
 [ "$failed" = 0 ] || { tail -n 20 "$WORK/error.log" >&2; exit 1; }
-echo "nginx/e2e.sh: every answer is the crate's"
+echo "nginx/e2e.sh: every answer is the one expected"

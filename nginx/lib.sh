@@ -10,7 +10,7 @@ cert() { # $1 file stem $2 subjectAltName
 }
 site_files() {
   cert example "DNS:*.example.test"
-  cert other "DNS:c.other.test"
+  cert other "DNS:c.other.test,DNS:*.other.test"
   cert ca "DNS:ca.invalid"
   cat >"$WORK/misdirect.toml" <<EOF
 [[policies]]
@@ -53,10 +53,17 @@ name = "c"
 names = ["c.other.test"]
 https_ports = [$PORT]
 policy = "public"
+
+[[vhosts]]
+name = "w"
+names = ["*.other.test"]
+https_ports = [$PORT]
+policy = "public"
 EOF
 }
 
 conf() { # $1 lines before http{} $2 lines in http{} $3 admin's client verification
+  #      $4 more server blocks
   cat <<EOF
 $1
 daemon off;
@@ -104,6 +111,14 @@ http {
     ssl_certificate_key $WORK/other.key;
     location / { return 200 "site c\n"; }
   }
+  server {
+    listen 127.0.0.1:$PORT ssl http2;
+    server_name *.other.test;
+    ssl_certificate $WORK/other.pem;
+    ssl_certificate_key $WORK/other.key;
+    location / { return 200 "site w\n"; }
+  }
+  ${4:-}
 }
 EOF
 }

@@ -23,6 +23,9 @@
 
 #define MISDIRECT_REASON_CAP 512
 
+/* The label that stands for any under a wildcard server_name, to ask the crate about it. */
+#define MISDIRECT_LABEL "misdirect-any."
+
 typedef struct {
     ngx_str_t            file;
     misdirect_server    *server;
@@ -42,6 +45,7 @@ typedef struct {
 typedef struct {
     ngx_http_core_srv_conf_t  *cscf;
     ngx_array_t                vhosts;  /* misdirect_str */
+    ngx_uint_t                 any;     /* a regex server_name: nginx's choice is kept */
 } misdirect_block_t;
 
 /* Per connection (in a cleanup of the connection's pool): the facts, checked once. */
@@ -126,7 +130,6 @@ static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
  * patched once and the wrapper checks that the running cycle is one this module configured.
  */
 static ngx_http_header_handler_pt  ngx_http_misdirect_original_host;
-static ngx_cycle_t                *ngx_http_misdirect_cycle;
 
 
 static misdirect_str
@@ -349,6 +352,7 @@ ngx_http_misdirect_add_block(ngx_conf_t *cf, ngx_http_misdirect_main_conf_t *mcf
     int                       len;
     u_char                   *der, *p;
     ngx_str_t                 block;
+    ngx_array_t               snis;
     ngx_uint_t                i, j, found;
     misdirect_str             listener, vhost, policy, certificate, *v;
     misdirect_tls_t          *tls;
@@ -373,6 +377,7 @@ ngx_http_misdirect_add_block(ngx_conf_t *cf, ngx_http_misdirect_main_conf_t *mcf
             return NGX_ERROR;
         }
         b->cscf = cscf;
+        b->any = 0;
         if (ngx_array_init(&b->vhosts, cf->pool, 2, sizeof(misdirect_str))
             != NGX_OK)
         {
@@ -394,27 +399,75 @@ ngx_http_misdirect_add_block(ngx_conf_t *cf, ngx_http_misdirect_main_conf_t *mcf
     policy.data = NULL;
     policy.len = 0;
 
-    for (i = 0; i <= cscf->server_names.nelts; i++) {
+    /* The SNIs the block's names stand for: each exact name; for "*.x" a name under x;
+     * for ".x" both x and a name under it; none for the default server. A regex or a
+     * "www.x.*" name cannot be enumerated: nginx's choice of such a block is kept. */
+    if (ngx_array_init(&snis, cf->temp_pool, 4, sizeof(misdirect_str)) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < cscf->server_names.nelts; i++) {
+        ngx_str_t  *name = &sn[i].name;
+
+#if (NGX_PCRE)
+        if (sn[i].regex) {
+            b->any = 1;
+            continue;
+        }
+#endif
+        if (name->len == 0) {
+            continue;
+        }
+
+        if (name->data[name->len - 1] == '*') {
+            b->any = 1;
+            continue;
+        }
+
+        if ((name->data[0] == '*' && name->len > 2 && name->data[1] == '.')
+            || (name->data[0] == '.' && name->len > 1))
+        {
+            size_t   skip = (name->data[0] == '*') ? 2 : 1;
+            u_char  *under;
+
+            under = ngx_pnalloc(cf->temp_pool, sizeof(MISDIRECT_LABEL) - 1 + name->len);
+            if (under == NULL || (v = ngx_array_push(&snis)) == NULL) {
+                return NGX_ERROR;
+            }
+            ngx_memcpy(under, MISDIRECT_LABEL, sizeof(MISDIRECT_LABEL) - 1);
+            ngx_memcpy(under + sizeof(MISDIRECT_LABEL) - 1, name->data + skip,
+                       name->len - skip);
+            v->data = under;
+            v->len = sizeof(MISDIRECT_LABEL) - 1 + name->len - skip;
+
+            if (name->data[0] == '.') {
+                if ((v = ngx_array_push(&snis)) == NULL) {
+                    return NGX_ERROR;
+                }
+                v->data = name->data + 1;
+                v->len = name->len - 1;
+            }
+            continue;
+        }
+
+        if ((v = ngx_array_push(&snis)) == NULL) {
+            return NGX_ERROR;
+        }
+        *v = ngx_http_misdirect_str(name);
+    }
+
+    if (is_default) {
+        if ((v = ngx_array_push(&snis)) == NULL) {
+            return NGX_ERROR;
+        }
+        v->data = NULL;
+        v->len = 0;
+    }
+
+    for (i = 0; i < snis.nelts; i++) {
         misdirect_str  sni, p1;
 
-        if (i == cscf->server_names.nelts) {
-            if (!is_default) {
-                break;
-            }
-            sni.data = NULL;
-            sni.len = 0;
-
-        } else {
-#if (NGX_PCRE)
-            if (sn[i].regex) {
-                continue;
-            }
-#endif
-            if (sn[i].name.len == 0) {
-                continue;
-            }
-            sni = ngx_http_misdirect_str(&sn[i].name);
-        }
+        sni = ((misdirect_str *) snis.elts)[i];
 
         rc = misdirect_server_sni(mcf->server, listener, sni, &vhost, &p1);
         if (rc != MISDIRECT_RESULT_OK) {
@@ -458,7 +511,19 @@ ngx_http_misdirect_add_block(ngx_conf_t *cf, ngx_http_misdirect_main_conf_t *mcf
     }
 
     sscf = cscf->ctx->srv_conf[ngx_http_ssl_module.ctx_index];
-    if (sscf == NULL || sscf->ssl.ctx == NULL) {
+    if (sscf == NULL) {
+        return NGX_OK;
+    }
+
+    /* Also for a block without a TLS context of its own (no ssl_certificate): nginx checks
+     * client certificates per request against the block it routes to, with its settings. */
+    if (policy.data != NULL
+        && ngx_http_misdirect_check_policy(cf, mcf, cscf, sscf, policy) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (sscf->ssl.ctx == NULL) {
         return NGX_OK;
     }
 
@@ -467,12 +532,6 @@ ngx_http_misdirect_add_block(ngx_conf_t *cf, ngx_http_misdirect_main_conf_t *mcf
         if (tls[i].ctx == sscf->ssl.ctx) {
             return NGX_OK;
         }
-    }
-
-    if (policy.data != NULL
-        && ngx_http_misdirect_check_policy(cf, mcf, cscf, sscf, policy) != NGX_OK)
-    {
-        return NGX_ERROR;
     }
 
     tls = ngx_array_push(&mcf->contexts);
@@ -581,6 +640,13 @@ ngx_http_misdirect_init(ngx_conf_t *cf)
     }
     *h = ngx_http_misdirect_handler;
 
+    /* where an internal redirect restarts */
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_SERVER_REWRITE_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+    *h = ngx_http_misdirect_handler;
+
     ngx_http_next_header_filter = ngx_http_top_header_filter;
     ngx_http_top_header_filter = ngx_http_misdirect_header_filter;
 
@@ -605,27 +671,95 @@ ngx_http_misdirect_init(ngx_conf_t *cf)
         hh->handler = ngx_http_misdirect_host;
     }
 
-    ngx_http_misdirect_cycle = cf->cycle;
-
     return NGX_OK;
+}
+
+
+/*
+ * Whether the running cycle loads this module and gives it a configuration. Asked of the
+ * process's own ngx_cycle (a worker's never changes), not remembered from a configuration
+ * pass: a reload that fails after this module's postconfiguration leaves the workers on the
+ * previous cycle.
+ */
+static ngx_uint_t
+ngx_http_misdirect_enabled(void)
+{
+    static volatile ngx_cycle_t     *seen;
+    static ngx_uint_t                enabled;
+    ngx_uint_t                       i;
+    ngx_http_misdirect_main_conf_t  *mcf;
+
+    if (seen != ngx_cycle) {
+        enabled = 0;
+        for (i = 0; ngx_cycle->modules && ngx_cycle->modules[i]; i++) {
+            if (ngx_cycle->modules[i] == &ngx_http_misdirect_module) {
+                mcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                                          ngx_http_misdirect_module);
+                enabled = mcf != NULL && mcf->server != NULL;
+                break;
+            }
+        }
+        seen = ngx_cycle;
+    }
+
+    return enabled;
+}
+
+
+static void
+ngx_http_misdirect_ctx_marker(void *data)
+{
+    /* marks the request pool's cleanup that holds the module's context */
+}
+
+
+/*
+ * The request's context. It is kept in a cleanup of the request's pool, not only in r->ctx:
+ * an internal redirect (error_page, try_files, rewrite ... last) clears r->ctx, and the
+ * recorded Host and :authority values and the decision must survive it.
+ */
+static ngx_http_misdirect_ctx_t *
+ngx_http_misdirect_find_ctx(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t        *cln;
+    ngx_http_misdirect_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_misdirect_module);
+    if (ctx != NULL) {
+        return ctx;
+    }
+
+    for (cln = r->pool->cleanup; cln; cln = cln->next) {
+        if (cln->handler == ngx_http_misdirect_ctx_marker) {
+            ngx_http_set_ctx(r, cln->data, ngx_http_misdirect_module);
+            return cln->data;
+        }
+    }
+
+    return NULL;
 }
 
 
 static ngx_http_misdirect_ctx_t *
 ngx_http_misdirect_get_ctx(ngx_http_request_t *r)
 {
+    ngx_pool_cleanup_t        *cln;
     ngx_http_misdirect_ctx_t  *ctx;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_misdirect_module);
-    if (ctx == NULL) {
-        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_misdirect_ctx_t));
-        if (ctx == NULL) {
-            return NULL;
-        }
-        ngx_http_set_ctx(r, ctx, ngx_http_misdirect_module);
+    ctx = ngx_http_misdirect_find_ctx(r);
+    if (ctx != NULL) {
+        return ctx;
     }
 
-    return ctx;
+    cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_http_misdirect_ctx_t));
+    if (cln == NULL) {
+        return NULL;
+    }
+    ngx_memzero(cln->data, sizeof(ngx_http_misdirect_ctx_t));
+    cln->handler = ngx_http_misdirect_ctx_marker;
+    ngx_http_set_ctx(r, cln->data, ngx_http_misdirect_module);
+
+    return cln->data;
 }
 
 
@@ -643,8 +777,7 @@ ngx_http_misdirect_host(ngx_http_request_t *r, ngx_table_elt_t *h,
     ngx_uint_t                 authority;
     ngx_http_misdirect_ctx_t  *ctx;
 
-    if (ngx_cycle != ngx_http_misdirect_cycle
-        || ngx_http_get_module_main_conf(r, ngx_http_misdirect_module) == NULL
+    if (!ngx_http_misdirect_enabled()
         || ((ngx_http_misdirect_main_conf_t *)
             ngx_http_get_module_main_conf(r, ngx_http_misdirect_module))->server == NULL)
     {
@@ -659,8 +792,9 @@ ngx_http_misdirect_host(ngx_http_request_t *r, ngx_table_elt_t *h,
 
     authority = 0;
 #if (NGX_HTTP_V2)
-    if (r->stream) {
-        /* the field being processed; ngx_http_v2_pseudo_header has stripped the colon */
+    if (r->stream && r->stream->connection->state.stream == r->stream) {
+        /* the field being parsed for this very stream (not a pushed request's, made
+         * outside the parser); ngx_http_v2_pseudo_header has stripped the colon */
         ngx_str_t  *name = &r->stream->connection->state.header.name;
 
         authority = (name->len == 9 && ngx_memcmp(name->data, "authority", 9) == 0)
@@ -782,6 +916,14 @@ ngx_http_misdirect_connection(ngx_http_request_t *r,
         facts.policy = found->policy;
         facts.certificate = found->certificate;
 
+        /*
+         * nginx's ssl_verify_client on does not fail a handshake without a certificate
+         * (SSL_VERIFY_PEER without FAIL_IF_NO_PEER_CERT): nginx refuses, per request, the
+         * requests routed to a block that verifies (ngx_http_process_request). That is why
+         * ngx_http_misdirect_check_policy holds every block whose names have a policy to that
+         * policy's client_auth, blocks without a TLS context of their own included.
+         */
+
         if (x509 != NULL && x509 != found->x509) {
             /* another certificate of the block (RSA beside ECDSA): find it by its SANs */
             int            len;
@@ -815,6 +957,29 @@ ngx_http_misdirect_connection(ngx_http_request_t *r,
     mc->result = misdirect_connection_new(mcf->server, &facts, &mc->connection);
 
     return mc;
+}
+
+
+/*
+ * The end of an absolute-form target's authority: the host, then ':' and the port's digits.
+ * Not r->port_end, which ngx_http_alloc_large_header_buffer does not move with the request
+ * line (it moves port_end only with port_start, which the 1.22 parser never sets).
+ */
+static u_char *
+ngx_http_misdirect_authority_end(ngx_http_request_t *r)
+{
+    u_char  *p, *last;
+
+    p = r->host_end;
+    last = r->request_line.data + r->request_line.len;
+
+    if (p < last && *p == ':') {
+        for (p++; p < last && *p >= '0' && *p <= '9'; p++) {
+            /* the port */
+        }
+    }
+
+    return p;
 }
 
 
@@ -877,8 +1042,7 @@ ngx_http_misdirect_decide(ngx_http_request_t *r, ngx_http_misdirect_ctx_t *ctx)
         req.target_scheme.data = r->schema_start;
         req.target_scheme.len = r->schema_end - r->schema_start;
         req.target_authority.data = r->host_start;
-        req.target_authority.len = (r->port_end ? r->port_end : r->host_end)
-                                   - r->host_start;
+        req.target_authority.len = ngx_http_misdirect_authority_end(r) - r->host_start;
 
     } else {
         req.target = MISDIRECT_TARGET_ORIGIN;
@@ -908,6 +1072,9 @@ ngx_http_misdirect_decide(ngx_http_request_t *r, ngx_http_misdirect_ctx_t *ctx)
             if (b[i].cscf != cscf) {
                 continue;
             }
+            if (b[i].any) {
+                return 0;
+            }
             v = b[i].vhosts.elts;
             for (j = 0; j < b[i].vhosts.nelts; j++) {
                 if (v[j].len == d.vhost.len
@@ -933,11 +1100,17 @@ ngx_http_misdirect_decide(ngx_http_request_t *r, ngx_http_misdirect_ctx_t *ctx)
 }
 
 
+/*
+ * Runs in the first phase and again in the server-rewrite phase, where an internal redirect
+ * restarts: a refused request stays refused whatever error_page or rewrite sends it to, and
+ * a request nginx refused itself before any phase, then sent to an error_page, is decided
+ * there. A refusal is nginx's own page for its status, with error_page off for it: an
+ * error_page would serve the refused request some location's content.
+ */
 static ngx_int_t
 ngx_http_misdirect_handler(ngx_http_request_t *r)
 {
-    ngx_uint_t                       status;
-    ngx_http_misdirect_ctx_t        *ctx;
+    ngx_http_misdirect_ctx_t  *ctx;
 
     if (r != r->main) {
         return NGX_DECLINED;
@@ -948,14 +1121,17 @@ ngx_http_misdirect_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ctx->decided) {
+    if (!ctx->decided) {
+        ctx->status = ngx_http_misdirect_decide(r, ctx);
+    }
+
+    if (ctx->status == 0) {
         return NGX_DECLINED;
     }
 
-    status = ngx_http_misdirect_decide(r, ctx);
-    ctx->status = status;
+    r->error_page = 1;
 
-    return status ? (ngx_int_t) status : NGX_DECLINED;
+    return (ngx_int_t) ctx->status;
 }
 
 
@@ -1023,7 +1199,7 @@ ngx_http_misdirect_header_filter(ngx_http_request_t *r)
         return ngx_http_next_header_filter(r);
     }
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_misdirect_module);
+    ctx = ngx_http_misdirect_find_ctx(r);
     if (ctx != NULL && ctx->decided) {
         return ngx_http_next_header_filter(r);
     }
@@ -1077,7 +1253,7 @@ ngx_http_misdirect_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     ngx_chain_t               *cl, out;
     ngx_http_misdirect_ctx_t  *ctx;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_misdirect_module);
+    ctx = ngx_http_misdirect_find_ctx(r);
     if (ctx == NULL || !ctx->replace) {
         return ngx_http_next_body_filter(r, in);
     }

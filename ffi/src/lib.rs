@@ -180,6 +180,11 @@ impl misdirect_str {
                 Err(R::MISDIRECT_RESULT_NULL_ARGUMENT)
             };
         }
+        // No object is longer than isize::MAX bytes: a longer `len` is a caller's bug (a
+        // difference of pointers into two buffers), refused before a slice is made of it.
+        if self.len > isize::MAX as usize {
+            return Err(R::MISDIRECT_RESULT_TOO_LONG);
+        }
         // SAFETY: the caller's promise, as the header documents it.
         Ok(Some(unsafe {
             core::slice::from_raw_parts(self.data, self.len)

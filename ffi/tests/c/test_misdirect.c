@@ -16,6 +16,8 @@
 #include "misdirect.h"
 
 #include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1217,6 +1219,17 @@ static void test_decide(const misdirect_server *server, const misdirect_server *
     one[0] = S("a.example.test:8443");
     q.authorities = one;
     q.authorities_len = 1;
+    /* A length past PTRDIFF_MAX (a difference of pointers into two buffers, as an nginx
+     * module once computed) is refused before anything is read. */
+    {
+      misdirect_request huge = q;
+      misdirect_str wild[1];
+      wild[0].data = (const uint8_t *)"a.example.test:8443";
+      wild[0].len = (size_t)PTRDIFF_MAX + 1;
+      huge.authorities = wild;
+      CHECK_RESULT(misdirect_decide(server, tls, &huge, &d, (uint8_t *)buf, sizeof buf),
+                   MISDIRECT_RESULT_TOO_LONG);
+    }
     CHECK_RESULT(misdirect_decide(NULL, tls, &q, &d, (uint8_t *)buf, sizeof buf),
                  MISDIRECT_RESULT_NULL_ARGUMENT);
     CHECK_RESULT(misdirect_decide(server, NULL, &q, &d, (uint8_t *)buf, sizeof buf),
