@@ -80,8 +80,9 @@ else
   check "$what" "refused, naming ssl_verify_client" "refused for another reason"
 fi
 
-# An error_page must not turn a refusal into some location's content.
-USE="$USE error_page 400 421 =200 /;"
+# An error_page must not turn a refusal into some location's content, a URI's or a named
+# location's.
+USE="$USE error_page 400 421 =200 /;"  # and a's block sends 421 to a named location
 conf "$LOAD" "$USE" "$VERIFY" "$(admin2 "$VERIFY")" >"$WORK/nginx.conf"
 nginx -c "$WORK/nginx.conf" >"$WORK/stdout.log" 2>&1 &
 PID=$!
@@ -117,6 +118,14 @@ for v in --http1.1 --http2; do
     "$(status "$v" --resolve "admin.example.test:$PORT:127.0.0.1" \
       -H "Host: admin2.example.test:$PORT" "https://admin.example.test:$PORT/")"
 done
+# Cleartext: a serves http on PORT + 2.
+P=http://127.0.0.1:$((PORT + 2))/
+check "http:// served (Host a.example.test on the cleartext port)" 200 \
+  "$(status --http1.1 -H "Host: a.example.test:$((PORT + 2))" "$P")"
+check "http:// a host with no http port (Host admin.example.test)" 421 \
+  "$(status --http1.1 -H "Host: admin.example.test:$((PORT + 2))" "$P")"
+check "http:// the scheme's default port (Host a.example.test)" 421 \
+  "$(status --http1.1 -H "Host: a.example.test" "$P")"
 # A request line longer than client_header_buffer_size (1k) moves to a large buffer.
 long="/$(printf 'A%.0s' $(seq 3000))"
 check "HTTP/1.1 absolute-form target of 3 KB" 200 \

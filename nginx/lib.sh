@@ -1,4 +1,5 @@
-# Sourced by nginx/e2e.sh and nginx/load.sh: the same site for both, under $WORK on $PORT.
+# Sourced by nginx/e2e.sh and nginx/load.sh: the same site for both, under $WORK on $PORT
+# (TLS) and PORT + 2 (cleartext, a only).
 #   site_files                  two self-signed certificates, a client CA, misdirect.toml
 #   conf BEFORE IN_HTTP ADMIN   an nginx.conf: BEFORE and IN_HTTP are the load_module and
 #                               misdirect_config lines (empty: plain nginx), ADMIN admin's
@@ -36,10 +37,16 @@ tls = true
 port = $PORT
 default_tls_vhost = "a"
 
+[[listeners]]
+name = "plain"
+tls = false
+port = $((PORT + 2))
+
 [[vhosts]]
 name = "a"
 names = ["a.example.test"]
 https_ports = [$PORT]
+http_ports = [$((PORT + 2))]
 policy = "public"
 
 [[vhosts]]
@@ -95,6 +102,10 @@ http {
     ssl_certificate $WORK/example.pem;
     ssl_certificate_key $WORK/example.key;
     location / { return 200 "site a\n"; }
+    # nginx/e2e.sh: neither an error_page to a URI nor one to a named location may serve a
+    # refused request
+    error_page 421 =200 @fallback;
+    location @fallback { return 200 "fallback\n"; }
   }
   server {
     listen 127.0.0.1:$PORT ssl http2;
@@ -110,6 +121,11 @@ http {
     ssl_certificate $WORK/other.pem;
     ssl_certificate_key $WORK/other.key;
     location / { return 200 "site c\n"; }
+  }
+  server {
+    listen 127.0.0.1:$((PORT + 2));
+    server_name a.example.test;
+    location / { return 200 "site a over http\n"; }
   }
   server {
     listen 127.0.0.1:$PORT ssl http2;

@@ -469,27 +469,38 @@ ngx_http_misdirect_add_block(ngx_conf_t *cf, ngx_http_misdirect_main_conf_t *mcf
 
         sni = ((misdirect_str *) snis.elts)[i];
 
-        rc = misdirect_server_sni(mcf->server, listener, sni, &vhost, &p1);
-        if (rc != MISDIRECT_RESULT_OK) {
-            continue;
-        }
-
-        found = 0;
-        v = b->vhosts.elts;
-        for (j = 0; j < b->vhosts.nelts; j++) {
-            if (v[j].len == vhost.len && ngx_memcmp(v[j].data, vhost.data, vhost.len) == 0) {
-                found = 1;
+        /* the virtual host the name is (no default: a block credited with the
+         * listener's default would serve any name nginx routes to it) */
+        if (sni.data != NULL
+            && misdirect_server_vhost_for_name(mcf->server, listener, sni, &vhost)
+               == MISDIRECT_RESULT_OK)
+        {
+            found = 0;
+            v = b->vhosts.elts;
+            for (j = 0; j < b->vhosts.nelts; j++) {
+                if (v[j].len == vhost.len
+                    && ngx_memcmp(v[j].data, vhost.data, vhost.len) == 0)
+                {
+                    found = 1;
+                }
             }
-        }
-        if (!found) {
-            v = ngx_array_push(&b->vhosts);
-            if (v == NULL) {
-                return NGX_ERROR;
+            if (!found) {
+                v = ngx_array_push(&b->vhosts);
+                if (v == NULL) {
+                    return NGX_ERROR;
+                }
+                *v = vhost;
             }
-            *v = vhost;
         }
 
         if (!ssl) {
+            continue;
+        }
+
+        /* the policy a handshake with the name (or none) gets: with the defaults, as the
+         * crate's TLS layer applies them */
+        rc = misdirect_server_sni(mcf->server, listener, sni, NULL, &p1);
+        if (rc != MISDIRECT_RESULT_OK) {
             continue;
         }
 
@@ -642,6 +653,13 @@ ngx_http_misdirect_init(ngx_conf_t *cf)
 
     /* where an internal redirect restarts */
     h = ngx_array_push(&cmcf->phases[NGX_HTTP_SERVER_REWRITE_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+    *h = ngx_http_misdirect_handler;
+
+    /* where a named location (error_page ... @name, try_files ... @name) restarts */
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_REWRITE_PHASE].handlers);
     if (h == NULL) {
         return NGX_ERROR;
     }
@@ -1101,8 +1119,8 @@ ngx_http_misdirect_decide(ngx_http_request_t *r, ngx_http_misdirect_ctx_t *ctx)
 
 
 /*
- * Runs in the first phase and again in the server-rewrite phase, where an internal redirect
- * restarts: a refused request stays refused whatever error_page or rewrite sends it to, and
+ * Runs in the first phase and again in the server-rewrite and rewrite phases, where an
+ * internal redirect and a named location restart: a refused request stays refused whatever error_page or rewrite sends it to, and
  * a request nginx refused itself before any phase, then sent to an error_page, is decided
  * there. A refusal is nginx's own page for its status, with error_page off for it: an
  * error_page would serve the refused request some location's content.

@@ -468,6 +468,21 @@ misdirect_result misdirect_server_policy(const struct misdirect_server *server,
                                          struct misdirect_policy *out);
 
 /*
+ The virtual host whose names match `host` (exactly, or under a `*.` wildcard) among those
+ serving the listener's scheme on its first origin port, into `*vhost`: without the
+ listener's defaults, so a name no virtual host has is
+ [`misdirect_result::MISDIRECT_RESULT_NOT_FOUND`]. A C server maps its own virtual servers
+ onto the crate's with it, at configuration time (it compiles the names on every call).
+
+ # Safety
+ `server` is alive; `listener` and `host` are valid; `vhost` is writable.
+ */
+misdirect_result misdirect_server_vhost_for_name(const struct misdirect_server *server,
+                                                 struct misdirect_str listener,
+                                                 struct misdirect_str host,
+                                                 struct misdirect_str *vhost);
+
+/*
  What a handshake with this SNI (absent: none) selects on a TLS listener: the virtual host
  and its TLS policy (SPEC §4; the listener's `default_tls_vhost` when no virtual host is
  named), into `*vhost` and `*policy` (either may be NULL). A C server maps its own TLS

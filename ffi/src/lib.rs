@@ -40,8 +40,9 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
 use misdirect::{
-    ClientAuthMode, Config, ConnectionFacts, FactsError, Handshake, Method, Request, San, Server,
-    Site, Target, TlsVersion, Verdict, Version, VhostConfig, certificate_sans,
+    Authority, ClientAuthMode, Config, ConnectionFacts, FactsError, Handshake, Method, NameIndex,
+    NamePattern, Request, San, Scheme, Server, Site, Target, TlsVersion, Verdict, Version,
+    VhostConfig, certificate_sans,
 };
 
 /// The version of this ABI (see the crate's documentation): 1.
@@ -760,6 +761,53 @@ pub unsafe extern "C" fn misdirect_server_policy(
         };
         // SAFETY: the caller's promise.
         unsafe { put(out, policy) }
+    })
+}
+
+/// The virtual host whose names match `host` (exactly, or under a `*.` wildcard) among those
+/// serving the listener's scheme on its first origin port, into `*vhost`: without the
+/// listener's defaults, so a name no virtual host has is
+/// [`misdirect_result::MISDIRECT_RESULT_NOT_FOUND`]. A C server maps its own virtual servers
+/// onto the crate's with it, at configuration time (it compiles the names on every call).
+///
+/// # Safety
+/// `server` is alive; `listener` and `host` are valid; `vhost` is writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn misdirect_server_vhost_for_name(
+    server: *const misdirect_server,
+    listener: misdirect_str,
+    host: misdirect_str,
+    vhost: *mut misdirect_str,
+) -> misdirect_result {
+    boundary(|| {
+        // SAFETY: the caller's promises.
+        let s = unsafe { server_ref(server) }?;
+        // SAFETY: as above.
+        let listener = unsafe { listener.name() }?;
+        // SAFETY: as above.
+        let host = unsafe { host.bytes() }?.ok_or(R::MISDIRECT_RESULT_NULL_ARGUMENT)?;
+        let config = s.server.config();
+        let l = config
+            .listeners
+            .iter()
+            .find(|l| l.name == listener)
+            .ok_or(R::MISDIRECT_RESULT_UNKNOWN_LISTENER)?;
+        let scheme = if l.tls { Scheme::Https } else { Scheme::Http };
+        let port = l.effective_origin_ports()[0];
+        let patterns = config
+            .vhosts
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.ports(scheme).contains(&port))
+            .flat_map(|(i, v)| v.names.iter().map(move |n| (i, n)))
+            .filter_map(|(i, n)| NamePattern::parse(n).ok().map(|p| (p, i)));
+        let index = NameIndex::build(patterns).map_err(|_| R::MISDIRECT_RESULT_NOT_FOUND)?;
+        let authority = Authority::parse(host).map_err(|_| R::MISDIRECT_RESULT_NOT_FOUND)?;
+        let hit = index
+            .lookup(authority.host())
+            .ok_or(R::MISDIRECT_RESULT_NOT_FOUND)?;
+        // SAFETY: the caller's promise.
+        unsafe { put(vhost, misdirect_str::of(&config.vhosts[*hit.value].name)) }
     })
 }
 

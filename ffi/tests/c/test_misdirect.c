@@ -774,6 +774,30 @@ static void test_server_queries(const misdirect_server *server, const misdirect_
                MISDIRECT_RESULT_NULL_ARGUMENT);
 
   /* misdirect_server_sni */
+  /* misdirect_server_vhost_for_name: the names alone, per scheme, no default */
+  CHECK_RESULT(misdirect_server_vhost_for_name(server, S("tls"), S("ADMIN.example.test."), &vhost),
+               MISDIRECT_RESULT_OK);
+  CHECK(str_is(vhost, "admin"));
+  CHECK_RESULT(misdirect_server_vhost_for_name(server, S("plain"), S("a.example.test"), &vhost),
+               MISDIRECT_RESULT_OK);
+  CHECK(str_is(vhost, "a"));
+  CHECK_RESULT(misdirect_server_vhost_for_name(server, S("plain"), S("admin.example.test"), &vhost),
+               MISDIRECT_RESULT_NOT_FOUND); /* admin serves no http port */
+  CHECK_RESULT(misdirect_server_vhost_for_name(server, S("tls"), S("nothing.example.test"), &vhost),
+               MISDIRECT_RESULT_NOT_FOUND); /* the listener's default_tls_vhost is not a name */
+  CHECK_RESULT(misdirect_server_vhost_for_name(server, S("tls"), S("a..example.test"), &vhost),
+               MISDIRECT_RESULT_NOT_FOUND);
+  CHECK_RESULT(misdirect_server_vhost_for_name(server, S("nope"), S("a.example.test"), &vhost),
+               MISDIRECT_RESULT_UNKNOWN_LISTENER);
+  CHECK_RESULT(misdirect_server_vhost_for_name(server, B(not_utf8, 4), S("a.example.test"), &vhost),
+               MISDIRECT_RESULT_NOT_UTF8);
+  CHECK_RESULT(misdirect_server_vhost_for_name(NULL, S("tls"), S("a.example.test"), &vhost),
+               MISDIRECT_RESULT_NULL_ARGUMENT);
+  CHECK_RESULT(misdirect_server_vhost_for_name(server, S("tls"), ABSENT, &vhost),
+               MISDIRECT_RESULT_NULL_ARGUMENT);
+  CHECK_RESULT(misdirect_server_vhost_for_name(server, S("tls"), S("a.example.test"), NULL),
+               MISDIRECT_RESULT_NULL_ARGUMENT);
+
   CHECK_RESULT(misdirect_server_sni(server, S("tls"), S("admin.example.test"), &vhost, &policy),
                MISDIRECT_RESULT_OK);
   CHECK(str_is(vhost, "admin"));
