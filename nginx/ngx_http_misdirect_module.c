@@ -343,14 +343,34 @@ ngx_http_misdirect_check_policy(ngx_conf_t *cf,
 }
 
 
+/* The name of the crate's certificate with this certificate's SANs (its DER, in `pool`). */
+static misdirect_result
+ngx_http_misdirect_certificate_name(misdirect_server *server, ngx_pool_t *pool, X509 *x509,
+    misdirect_str *name)
+{
+    int             len;
+    u_char         *p;
+    misdirect_str   der;
+
+    len = i2d_X509(x509, NULL);
+    p = len > 0 ? ngx_pnalloc(pool, len) : NULL;
+    if (p == NULL) {
+        return MISDIRECT_RESULT_BAD_CERTIFICATE;
+    }
+    der.data = p;
+    der.len = (size_t) len;
+    i2d_X509(x509, &p);
+
+    return misdirect_server_certificate_for_der(server, der, name);
+}
+
+
 /* Records a server block's TLS context: its certificate and policy in the crate's names. */
 static ngx_int_t
 ngx_http_misdirect_add_block(ngx_conf_t *cf, ngx_http_misdirect_main_conf_t *mcf,
     ngx_http_core_srv_conf_t *cscf, in_port_t port, ngx_uint_t ssl,
     ngx_uint_t is_default)
 {
-    int                       len;
-    u_char                   *der, *p;
     ngx_str_t                 block;
     ngx_array_t               snis;
     ngx_uint_t                i, j, found;
@@ -563,25 +583,8 @@ ngx_http_misdirect_add_block(ngx_conf_t *cf, ngx_http_misdirect_main_conf_t *mcf
         return NGX_OK;
     }
 
-    len = i2d_X509(tls->x509, NULL);
-    if (len <= 0) {
-        return NGX_ERROR;
-    }
-    der = ngx_pnalloc(cf->temp_pool, len);
-    if (der == NULL) {
-        return NGX_ERROR;
-    }
-    p = der;
-    i2d_X509(tls->x509, &p);
-
-    {
-        misdirect_str  d;
-
-        d.data = der;
-        d.len = (size_t) len;
-        rc = misdirect_server_certificate_for_der(mcf->server, d, &certificate);
-    }
-
+    rc = ngx_http_misdirect_certificate_name(mcf->server, cf->temp_pool, tls->x509,
+                                             &certificate);
     if (rc != MISDIRECT_RESULT_OK) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "misdirect: server block \"%V\" (%s:%ui) presents a "
@@ -795,10 +798,7 @@ ngx_http_misdirect_host(ngx_http_request_t *r, ngx_table_elt_t *h,
     ngx_uint_t                 authority;
     ngx_http_misdirect_ctx_t  *ctx;
 
-    if (!ngx_http_misdirect_enabled()
-        || ((ngx_http_misdirect_main_conf_t *)
-            ngx_http_get_module_main_conf(r, ngx_http_misdirect_module))->server == NULL)
-    {
+    if (!ngx_http_misdirect_enabled()) {
         return ngx_http_misdirect_original_host(r, h, offset);
     }
 
@@ -842,6 +842,19 @@ ngx_http_misdirect_host(ngx_http_request_t *r, ngx_table_elt_t *h,
 }
 
 
+/* The client's connection: an HTTP/2 stream's request has a connection of its own. */
+static ngx_connection_t *
+ngx_http_misdirect_client(ngx_http_request_t *r)
+{
+#if (NGX_HTTP_V2)
+    if (r->stream) {
+        return r->stream->connection->connection;
+    }
+#endif
+    return r->connection;
+}
+
+
 static void
 ngx_http_misdirect_free_connection(void *data)
 {
@@ -867,12 +880,7 @@ ngx_http_misdirect_connection(ngx_http_request_t *r,
     ngx_connection_t     *c;
     ngx_pool_cleanup_t   *cln;
 
-    c = r->connection;
-#if (NGX_HTTP_V2)
-    if (r->stream) {
-        c = r->stream->connection->connection;
-    }
-#endif
+    c = ngx_http_misdirect_client(r);
 
     for (cln = c->pool->cleanup; cln; cln = cln->next) {
         if (cln->handler == ngx_http_misdirect_free_connection) {
@@ -944,22 +952,8 @@ ngx_http_misdirect_connection(ngx_http_request_t *r,
 
         if (x509 != NULL && x509 != found->x509) {
             /* another certificate of the block (RSA beside ECDSA): find it by its SANs */
-            int            len;
-            u_char        *der, *p;
-            misdirect_str  d;
-
-            len = i2d_X509(x509, NULL);
-            der = len > 0 ? ngx_pnalloc(c->pool, len) : NULL;
-            if (der == NULL) {
-                mc->result = MISDIRECT_RESULT_BAD_CERTIFICATE;
-                return mc;
-            }
-            p = der;
-            i2d_X509(x509, &p);
-            d.data = der;
-            d.len = (size_t) len;
-            mc->result = misdirect_server_certificate_for_der(mcf->server, d,
-                                                              &facts.certificate);
+            mc->result = ngx_http_misdirect_certificate_name(mcf->server, c->pool, x509,
+                                                             &facts.certificate);
             if (mc->result != MISDIRECT_RESULT_OK) {
                 return mc;
             }
@@ -1163,12 +1157,7 @@ ngx_http_misdirect_certificate_refusal(ngx_http_request_t *r)
     ngx_connection_t         *c;
     ngx_http_ssl_srv_conf_t  *sscf;
 
-    c = r->connection;
-#if (NGX_HTTP_V2)
-    if (r->stream) {
-        c = r->stream->connection->connection;
-    }
-#endif
+    c = ngx_http_misdirect_client(r);
 
     if (c->ssl == NULL) {
         return 0;
