@@ -239,18 +239,79 @@ pub struct ScenarioResult {
 }
 
 impl ScenarioResult {
-    /// Whether the server served a body (2xx) where the crate refuses: the worst failure.
+    /// Whether the server served (2xx or 3xx) where the crate answers 421 or 400, or where a
+    /// policy's demand was not met: [`Class::Served`].
     #[must_use]
     pub fn served_refused(&self) -> bool {
-        matches!(
-            self.expected,
+        self.class() == Some(Class::Served)
+    }
+
+    /// Which way a failed scenario is wrong; `None` when it passed or was skipped.
+    #[must_use]
+    pub fn class(&self) -> Option<Class> {
+        if self.outcome != Outcome::Fail {
+            return None;
+        }
+        let served = matches!(&self.got, Got::Answer(Answer::Response { status, .. }) if (200..400).contains(status));
+        Some(match &self.expected {
             Some(
                 Expected::Refuse {
-                    status: 400 | 421,
-                    ..
-                } | Expected::NoSession { .. }
-            )
-        ) && matches!(&self.got, Got::Answer(Answer::Response { status, .. }) if (200..300).contains(status))
+                    status: 400 | 421, ..
+                }
+                | Expected::NoSession { .. },
+            ) if served => Class::Served,
+            Some(Expected::Serve(_)) => Class::Refused,
+            _ => Class::Other,
+        })
+    }
+}
+
+/// The three ways a scenario can fail, each with its own bit in the exit status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Class {
+    /// Served (2xx, 3xx) where the crate answers 421 or 400, or on a session whose policy's
+    /// demand was not met: domain fronting, an mTLS bypass. A security bug.
+    Served,
+    /// Refused (any status but 2xx, 3xx and 404, a reset, a close, an error) where the crate
+    /// serves: the 421 storms users report. An availability bug.
+    Refused,
+    /// Any other mismatch: 400 where 421 is due or the other way round, a timeout where a
+    /// refusal is due.
+    Other,
+}
+
+impl Class {
+    /// Every class, gravest first.
+    pub const ALL: [Class; 3] = [Class::Served, Class::Refused, Class::Other];
+
+    /// Its short name in JSON and JUnit: `security`, `availability`, `other`.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Class::Served => "security",
+            Class::Refused => "availability",
+            Class::Other => "other",
+        }
+    }
+
+    /// Its words in a summary line.
+    #[must_use]
+    pub fn words(self) -> &'static str {
+        match self {
+            Class::Served => "served where 421 or 400 is due",
+            Class::Refused => "refused where the crate serves",
+            Class::Other => "other",
+        }
+    }
+
+    /// Its bit in the exit status: 4, 8, 16.
+    #[must_use]
+    pub fn bit(self) -> i32 {
+        match self {
+            Class::Served => 4,
+            Class::Refused => 8,
+            Class::Other => 16,
+        }
     }
 }
 
@@ -303,10 +364,35 @@ impl Report {
         self.results.iter().filter(|r| r.outcome == outcome).count()
     }
 
-    /// 0 when no scenario failed, else 1.
+    /// How many failed scenarios are of this class.
+    #[must_use]
+    pub fn count_class(&self, class: Class) -> usize {
+        self.results
+            .iter()
+            .filter(|r| r.class() == Some(class))
+            .count()
+    }
+
+    /// 0 when no scenario failed. Otherwise odd: 1, plus 4 when one was served where 421 or
+    /// 400 is due ([`Class::Served`]), 8 when one was refused where the crate serves
+    /// ([`Class::Refused`]), 16 for any other mismatch ([`Class::Other`]). (2 is a run that
+    /// could not start.)
     #[must_use]
     pub fn exit_code(&self) -> i32 {
-        i32::from(self.count(Outcome::Fail) > 0)
+        if self.count(Outcome::Fail) == 0 {
+            return 0;
+        }
+        Class::ALL
+            .into_iter()
+            .filter(|c| self.count_class(*c) > 0)
+            .fold(1, |code, c| code | c.bit())
+    }
+
+    /// A JUnit XML document: a test suite per group, a test case per scenario, failures
+    /// typed by class, skips marked, as CI systems read it.
+    #[must_use]
+    pub fn junit(&self) -> String {
+        report::junit(self)
     }
 
     /// One line per scenario, then a summary.
@@ -343,6 +429,8 @@ pub struct Options {
     pub max_requests: usize,
     /// How long each discovery handshake and each scenario may take ([`DEADLINE`]).
     pub deadline: Duration,
+    /// Only the scenarios of these groups are sent; empty: every group.
+    pub only: Vec<Group>,
 }
 
 impl Options {
@@ -359,6 +447,7 @@ impl Options {
             rate: MAX_RATE,
             max_requests: MAX_REQUESTS,
             deadline: DEADLINE,
+            only: Vec::new(),
         }
     }
 }
@@ -650,13 +739,24 @@ pub fn run(options: &Options) -> Result<Report, ProbeError> {
         relation: &relation,
         coalesced,
     };
+    let wanted = |group: Group| options.only.is_empty() || options.only.contains(&group);
     let mut scenarios = scenario::generate(&plan);
+    scenarios.retain(|s| wanted(s.group));
     // What each policy demands, checked for every SNI whose policy's table requires a client
     // certificate (each site's name, and no SNI when `default_tls_vhost` selects such a
     // policy): (the SNI, the host asked for, the policy). Their requests are reserved out of
     // the limit, so a large configuration never crowds the check out.
     let mut demands: Vec<(Option<String>, String, String)> = Vec::new();
-    for sni in sites.iter().map(|s| Some(s.name.clone())).chain([None]) {
+    let demanded = if wanted(Group::ClientAuth) {
+        sites
+            .iter()
+            .map(|s| Some(s.name.clone()))
+            .chain([None])
+            .collect()
+    } else {
+        Vec::new()
+    };
+    for sni in demanded {
         let bytes = sni.as_deref().map(str::as_bytes);
         let Some(policy) = server
             .sni_policy(listener, bytes)

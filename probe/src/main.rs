@@ -4,11 +4,13 @@
 //! ```text
 //! misdirect-probe --config server.toml --connect 127.0.0.1:8443 [--listener NAME]
 //!     [--insecure-ca ca.pem] [--client-cert cert.pem --client-key key.pem]
-//!     [--rate N] [--max-requests N] [--json]
+//!     [--rate N] [--max-requests N] [--only GROUP,...] [--json] [--junit FILE]
 //! ```
 //!
-//! Exit status: 0 when every scenario passed (or was skipped), 1 when one failed, 2 when the
-//! run could not start (arguments, configuration, no handshake).
+//! Exit status: 0 when every scenario passed (or was skipped); 2 when the run could not start
+//! (arguments, configuration, no handshake); otherwise odd: 1, plus 4 when a request was served
+//! where 421 or 400 is due (security), 8 when one was refused where the crate serves
+//! (availability), 16 for any other mismatch.
 //!
 //! Each discovery handshake and each scenario ends within `DEADLINE` (5 s), whatever the
 //! server sends or holds back, so a run's length is bounded by its scenario count.
@@ -17,15 +19,16 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use misdirect_probe::{DEADLINE, MAX_RATE, MAX_REQUESTS, MAX_SITES, Options, run};
+use misdirect_probe::{DEADLINE, Group, MAX_RATE, MAX_REQUESTS, MAX_SITES, Options, run};
 
 fn usage() -> String {
     let d = DEADLINE.as_secs();
     let most = (MAX_SITES + 1 + MAX_REQUESTS) as u64 * d;
+    let groups = Group::ALL.map(Group::name).join(", ");
     format!(
         "usage: misdirect-probe --config FILE --connect HOST:PORT [--listener NAME] \
 [--insecure-ca CA.pem] [--client-cert CERT.pem --client-key KEY.pem] [--rate N] \
-[--max-requests N] [--json]
+[--max-requests N] [--only GROUP,...] [--json] [--junit FILE]
 
   --config        the crate's TOML configuration: what the server is meant to serve
   --connect       the only address connected to (resolved once)
@@ -36,7 +39,14 @@ fn usage() -> String {
   --client-cert   a client certificate (and --client-key) to offer when a server asks
   --rate          requests and connections per second, at most 50 (default 50)
   --max-requests  at most 500 (default 500)
+  --only          only these groups ({groups})
   --json          one JSON document instead of lines
+  --junit         also write a JUnit XML report to FILE (a suite per group, failures typed
+                  security, availability or other)
+
+Exit status: 0 every scenario passed or was skipped; 2 the run could not start; otherwise
+1 + 4 (served where 421 or 400 is due: security) + 8 (refused where the crate serves:
+availability) + 16 (any other mismatch), for the classes that occurred.
 
 Whatever the server sends or holds back, each TLS handshake of the discovery (one per name
 and one without SNI) and each scenario (its connection when it needs a new one, and its
@@ -49,6 +59,7 @@ at most (N + 1 + 2 x S) / rate s."
 struct Args {
     options: Options,
     json: bool,
+    junit: Option<PathBuf>,
 }
 
 fn parse() -> Result<Args, String> {
@@ -61,6 +72,8 @@ fn parse() -> Result<Args, String> {
     let mut rate = MAX_RATE;
     let mut max = MAX_REQUESTS;
     let mut json = false;
+    let mut junit = None;
+    let mut only = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value"));
@@ -94,6 +107,17 @@ fn parse() -> Result<Args, String> {
                     .ok_or(format!("--max-requests takes 1 to {MAX_REQUESTS}"))?;
             }
             "--json" => json = true,
+            "--junit" => junit = Some(PathBuf::from(value()?)),
+            "--only" => {
+                for name in value()?.split(',') {
+                    only.push(Group::from_name(name.trim()).ok_or_else(|| {
+                        format!(
+                            "--only: no group {name:?} (groups: {})",
+                            Group::ALL.map(Group::name).join(", ")
+                        )
+                    })?);
+                }
+            }
             "-h" | "--help" => {
                 println!("{}", usage());
                 std::process::exit(0);
@@ -114,7 +138,12 @@ fn parse() -> Result<Args, String> {
     options.client_cert = client_cert;
     options.rate = rate;
     options.max_requests = max;
-    Ok(Args { options, json })
+    options.only = only;
+    Ok(Args {
+        options,
+        json,
+        junit,
+    })
 }
 
 fn main() -> ExitCode {
@@ -127,6 +156,12 @@ fn main() -> ExitCode {
     };
     match run(&args.options) {
         Ok(report) => {
+            if let Some(path) = &args.junit {
+                if let Err(e) = std::fs::write(path, report.junit()) {
+                    eprintln!("misdirect-probe: --junit {}: {e}", path.display());
+                    return ExitCode::from(2);
+                }
+            }
             if args.json {
                 println!("{}", report.json());
             } else {

@@ -4,7 +4,7 @@ use core::fmt::Write as _;
 
 use serde_json::{Value, json};
 
-use super::{Answer, Expected, Got, Outcome, Report, ScenarioResult};
+use super::{Answer, Class, Expected, Got, Outcome, Report, ScenarioResult};
 
 fn sni(sni: Option<&str>) -> String {
     sni.map_or_else(|| "no SNI".to_string(), |s| format!("SNI {s}"))
@@ -27,20 +27,26 @@ fn expected(result: &ScenarioResult) -> String {
 
 fn got(result: &ScenarioResult) -> String {
     let mut got = result.got.to_string();
-    if result.served_refused() {
-        got.push_str(" SERVED");
+    match result.class() {
+        Some(Class::Served) => got.push_str(" SERVED"),
+        Some(Class::Refused) => got.push_str(" REFUSED"),
+        _ => {}
     }
     got
 }
 
-/// The summary line: counts, and how many refusals were served.
+/// The summary line: counts, the failures by class.
 fn summary(report: &Report) -> String {
-    let served = report.results.iter().filter(|r| r.served_refused()).count();
+    let classes: Vec<String> = Class::ALL
+        .iter()
+        .map(|c| format!("{} {}", report.count_class(*c), c.words()))
+        .collect();
     let mut line = format!(
-        "{} scenarios: {} passed, {} failed ({served} served where 421 or 400 is due), {} skipped",
+        "{} scenarios: {} passed, {} failed ({}), {} skipped",
         report.results.len(),
         report.count(Outcome::Pass),
         report.count(Outcome::Fail),
+        classes.join(", "),
         report.count(Outcome::Skip),
     );
     if report.vhosts_left_out > 0 {
@@ -233,6 +239,7 @@ pub(super) fn json(report: &Report) -> String {
                     Outcome::Skip => "skip",
                 },
                 "served_refused": r.served_refused(),
+                "class": r.class().map(Class::name),
             })
         })
         .collect();
@@ -248,11 +255,114 @@ pub(super) fn json(report: &Report) -> String {
             "passed": report.count(Outcome::Pass),
             "failed": report.count(Outcome::Fail),
             "skipped": report.count(Outcome::Skip),
-            "served_refused": report.results.iter().filter(|r| r.served_refused()).count(),
+            "served_refused": report.count_class(Class::Served),
+            "classes": {
+                "security": report.count_class(Class::Served),
+                "availability": report.count_class(Class::Refused),
+                "other": report.count_class(Class::Other),
+            },
+            "exit_code": report.exit_code(),
             "dropped": report.dropped,
             "vhosts_left_out": report.vhosts_left_out,
             "line": summary(report),
         },
     });
     serde_json::to_string_pretty(&document).unwrap_or_default()
+}
+
+/// Text for an XML attribute or element: the five markup characters escaped, and characters
+/// XML 1.0 cannot hold (controls but tab and newline) written `\u{..}`.
+fn xml(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' | '\n' => out.push(c),
+            c if c.is_control() || c == '\u{fffe}' || c == '\u{ffff}' => {
+                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+pub(super) fn junit(report: &Report) -> String {
+    let mut groups: Vec<&str> = Vec::new();
+    for r in &report.results {
+        let name = r.scenario.group.name();
+        if !groups.contains(&name) {
+            groups.push(name);
+        }
+    }
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        out,
+        "<testsuites name=\"misdirect-probe {}\" tests=\"{}\" failures=\"{}\" skipped=\"{}\">",
+        xml(&report.target.to_string()),
+        report.results.len(),
+        report.count(Outcome::Fail),
+        report.count(Outcome::Skip),
+    );
+    for group in groups {
+        let rows: Vec<&ScenarioResult> = report
+            .results
+            .iter()
+            .filter(|r| r.scenario.group.name() == group)
+            .collect();
+        let count = |o: Outcome| rows.iter().filter(|r| r.outcome == o).count();
+        let _ = writeln!(
+            out,
+            "  <testsuite name=\"{group}\" tests=\"{}\" failures=\"{}\" skipped=\"{}\">",
+            rows.len(),
+            count(Outcome::Fail),
+            count(Outcome::Skip),
+        );
+        for r in rows {
+            let name = format!(
+                "{} {} {}",
+                r.scenario.id,
+                sni(r.scenario.sni.as_deref()),
+                r.scenario.shape
+            );
+            let _ = write!(
+                out,
+                "    <testcase classname=\"misdirect-probe.{group}\" name=\"{}\"",
+                xml(&name)
+            );
+            let detail = format!(
+                "expected {}, got {}: {}",
+                expected(r),
+                r.got,
+                r.scenario.label
+            );
+            match (r.outcome, r.class()) {
+                (Outcome::Fail, Some(class)) => {
+                    let _ = writeln!(
+                        out,
+                        ">\n      <failure type=\"{}\" message=\"{}: {}\">{}</failure>\n    </testcase>",
+                        class.name(),
+                        class.words(),
+                        xml(&detail),
+                        xml(&detail),
+                    );
+                }
+                (Outcome::Skip, _) => {
+                    let _ = writeln!(
+                        out,
+                        ">\n      <skipped message=\"{}\"/>\n    </testcase>",
+                        xml(&detail)
+                    );
+                }
+                _ => out.push_str("/>\n"),
+            }
+        }
+        out.push_str("  </testsuite>\n");
+    }
+    out.push_str("</testsuites>\n");
+    out
 }

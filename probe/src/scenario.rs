@@ -284,6 +284,22 @@ pub enum Group {
 }
 
 impl Group {
+    /// Every group, in sending order.
+    pub const ALL: [Group; 6] = [
+        Group::Pair,
+        Group::Spelling,
+        Group::PortScheme,
+        Group::Malformed,
+        Group::Framing,
+        Group::ClientAuth,
+    ];
+
+    /// The group with this short name ([`Group::name`]).
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Group> {
+        Group::ALL.into_iter().find(|g| g.name() == name)
+    }
+
     /// The group's short name.
     #[must_use]
     pub fn name(self) -> &'static str {
