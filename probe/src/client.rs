@@ -264,39 +264,9 @@ impl Dialer {
             certificate: seen.lock().ok().and_then(|s| s.clone()),
             refused_by_server: false,
         };
-        let verifier = match &self.roots {
-            Some(roots) => Some(
-                WebPkiServerVerifier::builder_with_provider(
-                    Arc::clone(roots),
-                    Arc::clone(&self.provider),
-                )
-                .build()
-                .map_err(|e| fail(format!("CA: {e}")))?,
-            ),
-            None => None,
-        };
-        let recorder = Arc::new(Recorder {
-            provider: Arc::clone(&self.provider),
-            verifier,
-            seen: Arc::clone(&seen),
-        });
-        let builder = ClientConfig::builder_with_provider(Arc::clone(&self.provider))
-            .with_safe_default_protocol_versions()
-            .map_err(|e| fail(format!("TLS: {e}")))?
-            .dangerous()
-            .with_custom_certificate_verifier(recorder);
-        let mut config = match &self.client {
-            Some((chain, key)) => builder
-                .with_client_auth_cert(chain.clone(), key.clone_key())
-                .map_err(|e| fail(format!("client certificate: {e}")))?,
-            None => builder.with_no_client_auth(),
-        };
-        config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
-        config.resumption = Resumption::disabled();
-        config.enable_sni = sni.is_some();
-        // Without SNI the name is used for nothing but the (name-blind) verifier.
-        let name = ServerName::try_from(sni.unwrap_or("no-sni.invalid").to_string())
-            .map_err(|e| fail(format!("SNI {sni:?}: {e}")))?;
+        let (config, name) = self
+            .client_config(sni, alpn, false, &seen)
+            .map_err(fail)?;
         let conn =
             ClientConnection::new(Arc::new(config), name).map_err(|e| fail(format!("TLS: {e}")))?;
         let tcp = self
@@ -328,6 +298,58 @@ impl Dialer {
             certificate,
             alpn,
         })
+    }
+}
+
+impl Dialer {
+    /// The rustls configuration of one handshake, and the name it is made for: this SNI (or
+    /// none, the name then serving only the name-blind verifier), these ALPN protocols, no
+    /// resumption, the client certificate if one was given, and a verifier that records the
+    /// server's certificate in `seen`. `tls13_only` for QUIC (RFC 9001 §4.2: TLS 1.3 or later).
+    pub(crate) fn client_config(
+        &self,
+        sni: Option<&str>,
+        alpn: &[&[u8]],
+        tls13_only: bool,
+        seen: &Arc<Mutex<Option<CertificateDer<'static>>>>,
+    ) -> Result<(ClientConfig, ServerName<'static>), String> {
+        let verifier = match &self.roots {
+            Some(roots) => Some(
+                WebPkiServerVerifier::builder_with_provider(
+                    Arc::clone(roots),
+                    Arc::clone(&self.provider),
+                )
+                .build()
+                .map_err(|e| format!("CA: {e}"))?,
+            ),
+            None => None,
+        };
+        let recorder = Arc::new(Recorder {
+            provider: Arc::clone(&self.provider),
+            verifier,
+            seen: Arc::clone(seen),
+        });
+        let builder = ClientConfig::builder_with_provider(Arc::clone(&self.provider));
+        let builder = if tls13_only {
+            builder.with_protocol_versions(&[&rustls::version::TLS13])
+        } else {
+            builder.with_safe_default_protocol_versions()
+        }
+        .map_err(|e| format!("TLS: {e}"))?
+        .dangerous()
+        .with_custom_certificate_verifier(recorder);
+        let mut config = match &self.client {
+            Some((chain, key)) => builder
+                .with_client_auth_cert(chain.clone(), key.clone_key())
+                .map_err(|e| format!("client certificate: {e}"))?,
+            None => builder.with_no_client_auth(),
+        };
+        config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+        config.resumption = Resumption::disabled();
+        config.enable_sni = sni.is_some();
+        let name = ServerName::try_from(sni.unwrap_or("no-sni.invalid").to_string())
+            .map_err(|e| format!("SNI {sni:?}: {e}"))?;
+        Ok((config, name))
     }
 }
 
