@@ -264,9 +264,7 @@ impl Dialer {
             certificate: seen.lock().ok().and_then(|s| s.clone()),
             refused_by_server: false,
         };
-        let (config, name) = self
-            .client_config(sni, alpn, false, &seen)
-            .map_err(fail)?;
+        let (config, name) = self.client_config(sni, alpn, false, &seen).map_err(fail)?;
         let conn =
             ClientConnection::new(Arc::new(config), name).map_err(|e| fail(format!("TLS: {e}")))?;
         let tcp = self
@@ -451,8 +449,21 @@ const MAX_RESPONSE: usize = 64 * 1024;
 /// A timeout, a TLS alert, a response that is not HTTP/1.x, or more than [`MAX_INTERIM`]
 /// informational responses.
 pub fn http1_exchange<S: Read + Write>(io: &mut S, request: &[u8]) -> io::Result<Answer> {
+    http1_exchange_with(io, request, None).map(|(answer, _)| answer)
+}
+
+/// [`http1_exchange`], also giving the value of the final response's first field named
+/// `field` (ASCII case-insensitive), if asked for and present.
+///
+/// # Errors
+/// As [`http1_exchange`].
+pub fn http1_exchange_with<S: Read + Write>(
+    io: &mut S,
+    request: &[u8],
+    field: Option<&str>,
+) -> io::Result<(Answer, Option<String>)> {
     match io.write_all(request).and_then(|()| io.flush()) {
-        Err(e) if is_closed(&e) => return Ok(Answer::Closed),
+        Err(e) if is_closed(&e) => return Ok((Answer::Closed, None)),
         other => other?,
     }
     let mut buf = Vec::new();
@@ -476,7 +487,7 @@ pub fn http1_exchange<S: Read + Write>(io: &mut S, request: &[u8]) -> io::Result
             }
             if eof || buf.len() >= MAX_RESPONSE {
                 return if buf.is_empty() || eof {
-                    Ok(Answer::Closed)
+                    Ok((Answer::Closed, None))
                 } else {
                     Err(io::Error::new(
                         io::ErrorKind::InvalidData,
@@ -516,7 +527,10 @@ pub fn http1_exchange<S: Read + Write>(io: &mut S, request: &[u8]) -> io::Result
             read(&mut buf, &mut eof)?;
         }
         let body = buf[end..].to_vec();
-        return Ok(Answer::Response { status, body });
+        let value = field
+            .and_then(|name| header(&head, name))
+            .map(|v| v.trim().to_string());
+        return Ok((Answer::Response { status, body }, value));
     }
 }
 

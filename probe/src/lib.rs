@@ -40,6 +40,7 @@
 
 pub mod client;
 pub mod h2;
+pub mod h3;
 pub mod hpack;
 mod report;
 mod scenario;
@@ -54,6 +55,7 @@ use serde::de::IgnoredAny;
 
 use client::{Dialer, Tls, TlsStream, tls_alert};
 use h2::Http2;
+use h3::{Http3, Quic};
 use misdirect::{
     CertId, CertificateConfig, ClientAuthMode, Connection, ConnectionFacts, Handshake, Host,
     ListenerId, NamePattern, PolicyId, Rule, San, Server, Site, Status, certificate_sans,
@@ -61,8 +63,9 @@ use misdirect::{
 
 pub use scenario::{Group, Scenario, Shape, USER_AGENT};
 
-/// The most requests one run sends.
-pub const MAX_REQUESTS: usize = 500;
+/// The most requests one run sends (eight names over HTTP/1.1, HTTP/2 and HTTP/3 stay under
+/// it).
+pub const MAX_REQUESTS: usize = 800;
 /// The most requests (and connections) per second.
 pub const MAX_RATE: u32 = 50;
 /// How long a discovery handshake, or a scenario, may take in all: the connect, TLS, the
@@ -329,10 +332,12 @@ pub struct Presented {
     pub configured: bool,
     /// The TLS policy the configuration gives this SNI.
     pub policy: Option<String>,
-    /// The ALPN protocol agreed when both h2 and http/1.1 were offered.
+    /// The ALPN protocol agreed when both h2 and http/1.1 were offered (`h3` over QUIC).
     pub alpn: Option<String>,
     /// Why the handshake failed, if it did.
     pub error: Option<String>,
+    /// Whether the handshake was QUIC's, with the HTTP/3 endpoint ([`Options::h3`]).
+    pub quic: bool,
 }
 
 /// A whole run.
@@ -346,6 +351,9 @@ pub struct Report {
     pub listener: String,
     /// Its first origin port: the port every authority carries.
     pub port: u16,
+    /// The HTTP/3 endpoint probed, if one was ([`Options::h3`]), and the configuration's
+    /// listener it stands for.
+    pub h3: Option<(SocketAddr, String)>,
     /// The discovery handshakes.
     pub presented: Vec<Presented>,
     /// Every scenario, in sending order.
@@ -431,6 +439,24 @@ pub struct Options {
     pub deadline: Duration,
     /// Only the scenarios of these groups are sent; empty: every group.
     pub only: Vec<Group>,
+    /// The server's HTTP/3 endpoint, on the address's IP: the HTTP/2 scenarios are sent again
+    /// over QUIC ([`Group::Http3`]). `None`: no HTTP/3.
+    pub h3: Option<H3Endpoint>,
+    /// The configuration's TLS listener the HTTP/3 endpoint stands for; by default the TLS
+    /// listener (other than [`Options::listener`]'s) on the endpoint's UDP port, else the same
+    /// listener as TCP's (a server offering HTTP/3 on its TCP port).
+    pub h3_listener: Option<String>,
+}
+
+/// Where the server's HTTP/3 endpoint is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum H3Endpoint {
+    /// This UDP port.
+    Port(u16),
+    /// The port of the `h3` alternative the server's `alt-svc` field advertises (RFC 7838
+    /// §3) on an HTTP/1.1 answer for the first name, on its own connection. An alternative
+    /// naming another host is refused: the probe connects only to the address given.
+    AltSvc,
 }
 
 impl Options {
@@ -448,6 +474,8 @@ impl Options {
             max_requests: MAX_REQUESTS,
             deadline: DEADLINE,
             only: Vec::new(),
+            h3: None,
+            h3_listener: None,
         }
     }
 }
@@ -549,6 +577,21 @@ pub fn run(options: &Options) -> Result<Report, ProbeError> {
     let listener_name = listener.name.clone();
     let origin_ports = listener.effective_origin_ports().to_vec();
     let port = origin_ports[0];
+    let h3_listener_for = |udp: u16| -> Result<String, ProbeError> {
+        match &options.h3_listener {
+            Some(name) => tls_listeners
+                .iter()
+                .find(|l| &l.name == name)
+                .map(|l| l.name.clone())
+                .ok_or_else(|| {
+                    ProbeError(format!("no TLS listener named {name:?} (--h3-listener)"))
+                }),
+            None => Ok(tls_listeners
+                .iter()
+                .find(|l| l.port == udp && l.name != listener_name)
+                .map_or_else(|| listener_name.clone(), |l| l.name.clone())),
+        }
+    };
 
     // The names: one per virtual host serving https on the port.
     let mut sites: Vec<scenario::Site> = Vec::new();
@@ -573,6 +616,22 @@ pub fn run(options: &Options) -> Result<Report, ProbeError> {
 
     // Discovery: which certificate each SNI gets.
     let mut pacer = Pacer::new(options.rate);
+    let h3_port = match options.h3 {
+        None => None,
+        Some(H3Endpoint::Port(udp)) => Some(udp),
+        Some(H3Endpoint::AltSvc) => {
+            pacer.wait();
+            Some(alt_svc_port(&dialer, &sites[0].name, port)?)
+        }
+    };
+    let h3_target = h3_port.map(|udp| SocketAddr::new(options.connect.ip(), udp));
+    let h3_listener_name = h3_port.map(h3_listener_for).transpose()?;
+    let quic = match h3_target {
+        Some(addr) => {
+            Some(Quic::new(addr).map_err(|e| ProbeError(format!("QUIC client for {addr}: {e}")))?)
+        }
+        None => None,
+    };
     let snis: Vec<Option<String>> = sites
         .iter()
         .map(|s| Some(s.name.clone()))
@@ -613,12 +672,43 @@ pub fn run(options: &Options) -> Result<Report, ProbeError> {
             options.connect
         )));
     }
+    // The same over QUIC, with the HTTP/3 endpoint.
+    let mut seen_h3: Vec<Discovered> = Vec::new();
+    if let (Some(quic), Some(addr)) = (&quic, h3_target) {
+        for sni in &snis {
+            pacer.wait();
+            let deadline = Instant::now() + options.deadline;
+            seen_h3.push(match quic.connect(&dialer, sni.as_deref(), deadline) {
+                Ok(conn) => Discovered {
+                    sni: sni.clone(),
+                    certificate: Some(conn.certificate.clone()),
+                    alpn: Some("h3".into()),
+                    refused: quic.settle(&conn, SETTLE.min(options.deadline)),
+                },
+                Err(e) => Discovered {
+                    sni: sni.clone(),
+                    certificate: e.certificate,
+                    alpn: None,
+                    refused: Some(e.message),
+                },
+            });
+        }
+        if seen_h3.iter().all(|d| d.certificate.is_none()) {
+            let why = seen_h3
+                .iter()
+                .find_map(|d| d.refused.clone())
+                .unwrap_or_default();
+            return Err(ProbeError(format!(
+                "no QUIC handshake with {addr} showed a certificate: {why}"
+            )));
+        }
+    }
 
     // Certificates: matched by SANs to the configuration's, or added.
     let configured = config.certificates.len();
     // Each distinct certificate presented: its DER, id, SANs, and whether it is configured.
     let mut certs: Vec<(CertificateDer<'static>, String, Vec<String>, bool)> = Vec::new();
-    for d in &seen {
+    for d in seen.iter().chain(&seen_h3) {
         let Some(cert) = &d.certificate else { continue };
         if certs.iter().any(|(d, ..)| d == cert) {
             continue;
@@ -647,11 +737,25 @@ pub fn run(options: &Options) -> Result<Report, ProbeError> {
     let listener = server
         .listener_id(&listener_name)
         .ok_or_else(|| ProbeError("the listener vanished".into()))?;
+    let h3_listener = match &h3_listener_name {
+        Some(name) => Some(
+            server
+                .listener_id(name)
+                .ok_or_else(|| ProbeError("the HTTP/3 listener vanished".into()))?,
+        ),
+        None => None,
+    };
 
-    // Each SNI's connection facts.
+    // Each SNI's connection facts, over TCP and over QUIC.
     let mut presented = Vec::new();
     let mut conns: Vec<(Option<String>, Facts)> = Vec::new();
-    for d in &seen {
+    let mut conns_h3: Vec<(Option<String>, Facts)> = Vec::new();
+    let handshakes = seen.iter().map(|d| (d, listener, false)).chain(
+        seen_h3
+            .iter()
+            .filter_map(|d| h3_listener.map(|l| (d, l, true))),
+    );
+    for (d, listener, quic) in handshakes {
         let sni = &d.sni;
         let found = d
             .certificate
@@ -670,13 +774,14 @@ pub fn run(options: &Options) -> Result<Report, ProbeError> {
                 .map(str::to_string),
             alpn: d.alpn.clone(),
             error: d.refused.clone(),
+            quic,
         });
         let conn = match found.and_then(|(_, id, ..)| server.certificate_id(id)) {
             Some(certificate) => facts(&server, listener, sni.as_deref(), certificate, policy)
                 .map(|conn| (conn, certificate)),
             None => Err(d.refused.clone().unwrap_or_default()),
         };
-        conns.push((sni.clone(), conn));
+        if quic { &mut conns_h3 } else { &mut conns }.push((sni.clone(), conn));
     }
 
     // The scenarios.
@@ -738,19 +843,22 @@ pub fn run(options: &Options) -> Result<Report, ProbeError> {
         uncovered: "misdirect-probe.invalid".into(),
         relation: &relation,
         coalesced,
+        h3: quic.is_some(),
     };
     let wanted = |group: Group| options.only.is_empty() || options.only.contains(&group);
     let mut scenarios = scenario::generate(&plan);
     scenarios.retain(|s| wanted(s.group));
     // What each policy demands, checked for every SNI whose policy's table requires a client
-    // certificate (each site's name, and no SNI when `default_tls_vhost` selects such a
-    // policy): (the SNI, the host asked for, the policy). Their requests are reserved out of
-    // the limit, so a large configuration never crowds the check out.
-    let mut demands: Vec<(Option<String>, String, String)> = Vec::new();
-    let demanded = if wanted(Group::ClientAuth) {
+    // certificate (each site's name, the same in capitals, and no SNI when
+    // `default_tls_vhost` selects such a policy): (the SNI, the host asked for, the policy,
+    // over QUIC). The SNI in capitals is GHSA-9cr8-q42q-g8m7's: a client-certificate rule
+    // matched case-sensitively, and the host routed case-insensitively. Their requests are
+    // reserved out of the limit, so a large configuration never crowds the check out.
+    let mut demands: Vec<(Option<String>, String, String, bool)> = Vec::new();
+    let demanded: Vec<Option<String>> = if wanted(Group::ClientAuth) {
         sites
             .iter()
-            .map(|s| Some(s.name.clone()))
+            .flat_map(|s| [Some(s.name.clone()), Some(s.name.to_ascii_uppercase())])
             .chain([None])
             .collect()
     } else {
@@ -766,14 +874,17 @@ pub fn run(options: &Options) -> Result<Report, ProbeError> {
             continue;
         };
         let host = match &sni {
-            Some(name) => Some(name.clone()),
+            Some(name) => Some(name.to_ascii_lowercase()),
             None => server
                 .sni_vhost(listener, None)
                 .and_then(|v| server.config().vhosts.get(v))
                 .and_then(|v| v.names.iter().find_map(|n| representative(n))),
         };
         if let Some(host) = host {
-            demands.push((sni, host, policy.to_string()));
+            if quic.is_some() {
+                demands.push((sni.clone(), host.clone(), policy.to_string(), true));
+            }
+            demands.push((sni, host, policy.to_string(), false));
         }
     }
     let max = options.max_requests.min(MAX_REQUESTS);
@@ -784,9 +895,20 @@ pub fn run(options: &Options) -> Result<Report, ProbeError> {
     // Send them, connection by connection.
     let mut results = Vec::new();
     let mut h2: Option<OpenH2> = None;
+    let mut h3: Option<OpenH3> = None;
     for scenario in scenarios {
         let sni = scenario.sni.as_deref();
-        let expected = match conn_of(sni) {
+        let over_quic = scenario.shape.is_h3();
+        let (conns, seen) = if over_quic {
+            (&conns_h3, &seen_h3)
+        } else {
+            (&conns, &seen)
+        };
+        let conn_of = conns
+            .iter()
+            .find(|(s, _)| s.as_deref() == sni)
+            .and_then(|(_, c)| c.as_ref().ok());
+        let expected = match conn_of {
             Some((conn, _)) => expected(&server, conn, &scenario.shape),
             None => {
                 let why = conns
@@ -818,7 +940,42 @@ pub fn run(options: &Options) -> Result<Report, ProbeError> {
             });
             continue;
         }
-        let got = if scenario.shape.is_h2() {
+        let got = if let (true, Some(quic)) = (over_quic, &quic) {
+            // As over HTTP/2: one QUIC connection per SNI, a new one only when the server
+            // ended it.
+            let reuse = matches!(&h3, Some((s, c)) if s.as_deref() == sni
+                && c.as_ref().map_or(true, |c| !c.is_closed()));
+            if !reuse {
+                pacer.wait();
+            }
+            pacer.wait();
+            let deadline = Instant::now() + options.deadline;
+            if !reuse {
+                let made = quic.connect(&dialer, sni, deadline).map_err(|e| {
+                    if e.refused_by_server {
+                        Got::Refused(e.message)
+                    } else {
+                        Got::Error(e.message)
+                    }
+                });
+                h3 = Some((scenario.sni.clone(), made));
+            }
+            match h3.as_ref().map(|(_, c)| c) {
+                Some(Ok(conn)) => {
+                    let fields = scenario.shape.http2_fields(scenario.id).unwrap_or_default();
+                    let fields: Vec<(&[u8], &[u8])> = fields
+                        .iter()
+                        .map(|(n, v)| (n.as_slice(), v.as_slice()))
+                        .collect();
+                    match quic.exchange(conn, &fields, deadline) {
+                        Ok(answer) => Got::Answer(answer),
+                        Err(got) => got,
+                    }
+                }
+                Some(Err(got)) => got.clone(),
+                None => Got::Error("no connection".into()),
+            }
+        } else if scenario.shape.is_h2() {
             // One connection per SNI, as a coalescing client keeps; a new one only when the
             // server ended it. A connection the server refused is not tried again.
             let reuse = matches!(&h2, Some((s, c)) if s.as_deref() == sni
@@ -875,18 +1032,61 @@ pub fn run(options: &Options) -> Result<Report, ProbeError> {
     // What each policy demands: for a virtual host whose policy requires a client
     // certificate, a handshake without one must fail, or every request on it be refused.
     let first_id = results.iter().map(|r| r.scenario.id).max().unwrap_or(0) + 1;
-    for (id, (sni, host, policy)) in (first_id..).zip(demands) {
+    demands.sort_by_key(|d| d.3);
+    for (id, (sni, host, policy, over_quic)) in (first_id..).zip(demands) {
         pacer.wait();
+        let authority = format!("{host}:{port}");
+        let spelled = if sni.as_deref().is_some_and(|s| s != host) {
+            " (the SNI in capitals)"
+        } else {
+            ""
+        };
+        if let (true, Some(quic)) = (over_quic, &quic) {
+            let shape = Shape::h2(&authority)
+                .to_h3()
+                .unwrap_or_else(|| Shape::h2(&authority));
+            let deadline = Instant::now() + options.deadline;
+            let got = match quic.connect(&bare, sni.as_deref(), deadline) {
+                Ok(conn) => {
+                    let fields = shape.http2_fields(id).unwrap_or_default();
+                    let fields: Vec<(&[u8], &[u8])> = fields
+                        .iter()
+                        .map(|(n, v)| (n.as_slice(), v.as_slice()))
+                        .collect();
+                    match quic.exchange(&conn, &fields, deadline) {
+                        Ok(answer) => Got::Answer(answer),
+                        Err(got) => got,
+                    }
+                }
+                Err(e) if e.refused_by_server => Got::Refused(e.message),
+                Err(e) => Got::Error(e.message),
+            };
+            results.push(demand_result(
+                Scenario {
+                    id,
+                    group: Group::ClientAuth,
+                    sni,
+                    label: format!(
+                        "policy {policy:?} requires a client certificate; none is sent{spelled}; over HTTP/3"
+                    ),
+                    shape,
+                },
+                got,
+                policy,
+            ));
+            continue;
+        }
         // Both protocols offered, as a browser offers them: a server that serves only HTTP/2
         // must not pass by refusing HTTP/1.1.
         let dialed = bare.tls(sni.as_deref(), &[b"h2", b"http/1.1"]);
         let h2 = matches!(&dialed, Ok(tls) if tls.alpn.as_deref() == Some(b"h2"));
-        let authority = format!("{host}:{port}");
         let scenario = Scenario {
             id,
             group: Group::ClientAuth,
             sni,
-            label: format!("policy {policy:?} requires a client certificate; none is sent"),
+            label: format!(
+                "policy {policy:?} requires a client certificate; none is sent{spelled}"
+            ),
             shape: if h2 {
                 Shape::h2(&authority)
             } else {
@@ -914,29 +1114,36 @@ pub fn run(options: &Options) -> Result<Report, ProbeError> {
             Err(e) if e.refused_by_server => Got::Refused(e.message),
             Err(e) => Got::Error(e.message),
         };
-        let expected = Expected::NoSession { policy };
-        let outcome = match &got {
-            Got::Refused(_) => Outcome::Pass,
-            Got::Answer(answer) if expected.matches(answer) => Outcome::Pass,
-            _ => Outcome::Fail,
-        };
-        results.push(ScenarioResult {
-            scenario,
-            expected: Some(expected),
-            got,
-            outcome,
-        });
+        results.push(demand_result(scenario, got, policy));
     }
     Ok(Report {
         target: options.connect,
         config: options.config.clone(),
         listener: listener_name,
         port,
+        h3: h3_target.zip(h3_listener_name),
         presented,
         results,
         dropped,
         vhosts_left_out,
     })
+}
+
+/// A client-certificate demand's result: met when the session was refused, or the request
+/// was not served.
+fn demand_result(scenario: Scenario, got: Got, policy: String) -> ScenarioResult {
+    let expected = Expected::NoSession { policy };
+    let outcome = match &got {
+        Got::Refused(_) => Outcome::Pass,
+        Got::Answer(answer) if expected.matches(answer) => Outcome::Pass,
+        _ => Outcome::Fail,
+    };
+    ScenarioResult {
+        scenario,
+        expected: Some(expected),
+        got,
+        outcome,
+    }
 }
 
 fn sorted(sans: &[San]) -> Vec<String> {
@@ -1040,6 +1247,57 @@ type Facts = Result<(Connection, CertId), String>;
 
 /// The HTTP/2 connection in use: its SNI, and the connection or why it could not be made.
 type OpenH2 = (Option<String>, Result<Http2<TlsStream>, Got>);
+
+/// The HTTP/3 connection in use, likewise.
+type OpenH3 = (Option<String>, Result<Http3, Got>);
+
+/// The UDP port of the `h3` alternative in the `alt-svc` field of an HTTP/1.1 answer for
+/// `name` on its own connection.
+fn alt_svc_port(dialer: &Dialer, name: &str, port: u16) -> Result<u16, ProbeError> {
+    let fail = |why: String| ProbeError(format!("--h3 alt-svc: {why}"));
+    let mut tls = dialer
+        .tls(Some(name), &[b"http/1.1"])
+        .map_err(|e| fail(e.message))?;
+    let request = Shape::h1(&format!("{name}:{port}"))
+        .http1_bytes(0)
+        .unwrap_or_default();
+    let (_, alt_svc) = client::http1_exchange_with(&mut tls.stream, &request, Some("alt-svc"))
+        .map_err(|e| fail(format!("GET / for {name}: {e}")))?;
+    let value = alt_svc.ok_or_else(|| fail(format!("the answer for {name} has no alt-svc")))?;
+    h3_alternative(&value).map_err(fail)
+}
+
+/// The port of the `h3` alternative of an `alt-svc` value (RFC 7838 §3: `h3=":443"; ma=60,
+/// h2=...`), whose host must be empty (the same host).
+///
+/// # Errors
+/// No `h3` alternative, one naming another host, or a port that is not one.
+pub fn h3_alternative(value: &str) -> Result<u16, String> {
+    for entry in value.split(',') {
+        let alternative = entry.split(';').next().unwrap_or_default().trim();
+        let Some((protocol, authority)) = alternative.split_once('=') else {
+            continue;
+        };
+        if protocol.trim() != "h3" {
+            continue;
+        }
+        let authority = authority.trim().trim_matches('"');
+        let (host, port) = authority
+            .rsplit_once(':')
+            .ok_or_else(|| format!("alt-svc {alternative:?} has no port"))?;
+        if !host.is_empty() {
+            return Err(format!(
+                "alt-svc {alternative:?} names another host: the probe connects only to the address given (use --h3 PORT)"
+            ));
+        }
+        return port
+            .parse::<u16>()
+            .ok()
+            .filter(|p| *p != 0)
+            .ok_or_else(|| format!("alt-svc {alternative:?}: {port:?} is not a port"));
+    }
+    Err(format!("alt-svc {value:?} offers no h3"))
+}
 
 /// What one discovery handshake showed.
 struct Discovered {

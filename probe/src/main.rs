@@ -4,6 +4,7 @@
 //! ```text
 //! misdirect-probe --config server.toml --connect 127.0.0.1:8443 [--listener NAME]
 //!     [--insecure-ca ca.pem] [--client-cert cert.pem --client-key key.pem]
+//!     [--h3 PORT|alt-svc [--h3-listener NAME]]
 //!     [--rate N] [--max-requests N] [--only GROUP,...] [--json] [--junit FILE]
 //! ```
 //!
@@ -19,7 +20,9 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use misdirect_probe::{DEADLINE, Group, MAX_RATE, MAX_REQUESTS, MAX_SITES, Options, run};
+use misdirect_probe::{
+    DEADLINE, Group, H3Endpoint, MAX_RATE, MAX_REQUESTS, MAX_SITES, Options, run,
+};
 
 fn usage() -> String {
     let d = DEADLINE.as_secs();
@@ -27,8 +30,9 @@ fn usage() -> String {
     let groups = Group::ALL.map(Group::name).join(", ");
     format!(
         "usage: misdirect-probe --config FILE --connect HOST:PORT [--listener NAME] \
-[--insecure-ca CA.pem] [--client-cert CERT.pem --client-key KEY.pem] [--rate N] \
-[--max-requests N] [--only GROUP,...] [--json] [--junit FILE]
+[--insecure-ca CA.pem] [--client-cert CERT.pem --client-key KEY.pem] \
+[--h3 PORT|alt-svc [--h3-listener NAME]] [--rate N] [--max-requests N] [--only GROUP,...] \
+[--json] [--junit FILE]
 
   --config        the crate's TOML configuration: what the server is meant to serve
   --connect       the only address connected to (resolved once)
@@ -37,8 +41,12 @@ fn usage() -> String {
   --insecure-ca   check the server's chains against this CA, not its names (default: accept
                   and record any certificate)
   --client-cert   a client certificate (and --client-key) to offer when a server asks
-  --rate          requests and connections per second, at most 50 (default 50)
-  --max-requests  at most 500 (default 500)
+  --h3            also send the HTTP/2 scenarios over HTTP/3 (QUIC) to this UDP port of the
+                  address, or to the h3 port the server's alt-svc advertises (alt-svc)
+  --h3-listener   the configuration's TLS listener the HTTP/3 endpoint stands for (default:
+                  another TLS listener on that port, else --listener's)
+  --rate          requests and connections per second, at most {MAX_RATE} (default {MAX_RATE})
+  --max-requests  at most {MAX_REQUESTS} (default {MAX_REQUESTS})
   --only          only these groups ({groups})
   --json          one JSON document instead of lines
   --junit         also write a JUnit XML report to FILE (a suite per group, failures typed
@@ -49,7 +57,7 @@ Exit status: 0 every scenario passed or was skipped; 2 the run could not start; 
 availability) + 16 (any other mismatch), for the classes that occurred.
 
 Whatever the server sends or holds back, each TLS handshake of the discovery (one per name
-and one without SNI) and each scenario (its connection when it needs a new one, and its
+and one without SNI, over TCP and again over QUIC with --h3) and each scenario (its connection when it needs a new one, and its
 answer) ends within {d} s: a run of S scenarios over N names ends within (N + 1 + S) x {d} s
 (at most {most} s: {MAX_SITES} names, {MAX_REQUESTS} scenarios), plus its pacing by --rate:
 at most (N + 1 + 2 x S) / rate s."
@@ -74,6 +82,8 @@ fn parse() -> Result<Args, String> {
     let mut json = false;
     let mut junit = None;
     let mut only = Vec::new();
+    let mut h3 = None;
+    let mut h3_listener = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value"));
@@ -106,6 +116,20 @@ fn parse() -> Result<Args, String> {
                     .filter(|m| (1..=MAX_REQUESTS).contains(m))
                     .ok_or(format!("--max-requests takes 1 to {MAX_REQUESTS}"))?;
             }
+            "--h3" => {
+                let text = value()?;
+                h3 = Some(if text == "alt-svc" {
+                    H3Endpoint::AltSvc
+                } else {
+                    H3Endpoint::Port(
+                        text.parse()
+                            .ok()
+                            .filter(|p| *p != 0)
+                            .ok_or(format!("--h3 takes a UDP port or alt-svc, not {text:?}"))?,
+                    )
+                });
+            }
+            "--h3-listener" => h3_listener = Some(value()?),
             "--json" => json = true,
             "--junit" => junit = Some(PathBuf::from(value()?)),
             "--only" => {
@@ -139,6 +163,11 @@ fn parse() -> Result<Args, String> {
     options.rate = rate;
     options.max_requests = max;
     options.only = only;
+    if h3_listener.is_some() && h3.is_none() {
+        return Err("--h3-listener needs --h3".into());
+    }
+    options.h3 = h3;
+    options.h3_listener = h3_listener;
     Ok(Args {
         options,
         json,

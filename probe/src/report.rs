@@ -76,6 +76,9 @@ pub(super) fn text(report: &Report) -> String {
         report.port,
         report.config.display()
     );
+    if let Some((addr, listener)) = &report.h3 {
+        let _ = writeln!(out, "HTTP/3 at {addr} (UDP) as listener {listener:?}");
+    }
     out.push_str("handshakes:\n");
     let width = report
         .presented
@@ -84,7 +87,12 @@ pub(super) fn text(report: &Report) -> String {
         .max()
         .unwrap_or(0);
     for p in &report.presented {
-        let _ = write!(out, "  {:<width$}  ", sni(p.sni.as_deref()));
+        let _ = write!(
+            out,
+            "  {} {:<width$}  ",
+            if p.quic { "QUIC" } else { "TCP " },
+            sni(p.sni.as_deref())
+        );
         match &p.certificate {
             Some(id) => {
                 let _ = write!(
@@ -213,6 +221,7 @@ pub(super) fn json(report: &Report) -> String {
                 "policy": p.policy,
                 "alpn": p.alpn,
                 "error": p.error,
+                "transport": if p.quic { "quic" } else { "tcp" },
             })
         })
         .collect();
@@ -227,6 +236,7 @@ pub(super) fn json(report: &Report) -> String {
                 "version": match r.scenario.shape.version() {
                     misdirect::Version::Http10 => "HTTP/1.0",
                     misdirect::Version::Http11 => "HTTP/1.1",
+                    misdirect::Version::Http3 => "HTTP/3",
                     _ => "HTTP/2",
                 },
                 "sent": r.scenario.shape.to_string(),
@@ -248,6 +258,10 @@ pub(super) fn json(report: &Report) -> String {
         "config": report.config.display().to_string(),
         "listener": report.listener,
         "port": report.port,
+        "h3": report.h3.as_ref().map(|(addr, listener)| json!({
+            "target": addr.to_string(),
+            "listener": listener,
+        })),
         "handshakes": handshakes,
         "scenarios": scenarios,
         "summary": {

@@ -33,6 +33,17 @@ pub enum Shape {
         /// Every `host` field sent, in order.
         hosts: Vec<Vec<u8>>,
     },
+    /// HTTP/3, over QUIC: the same fields as [`Shape::Http2`], in the same order (RFC 9114
+    /// §4.3.1 gives them the meaning RFC 9113 §8.3.1 does, and adds that a `host` beside
+    /// `:authority` must be identical to it).
+    Http3 {
+        /// `:scheme`, if sent.
+        scheme: Option<Vec<u8>>,
+        /// Every `:authority` sent, in order.
+        authorities: Vec<Vec<u8>>,
+        /// Every `host` field sent, in order.
+        hosts: Vec<Vec<u8>>,
+    },
 }
 
 impl Shape {
@@ -62,6 +73,29 @@ impl Shape {
         matches!(self, Shape::Http2 { .. })
     }
 
+    /// Whether the shape is sent over HTTP/3.
+    #[must_use]
+    pub fn is_h3(&self) -> bool {
+        matches!(self, Shape::Http3 { .. })
+    }
+
+    /// The same request over HTTP/3, for an HTTP/2 shape (`None` for the others).
+    #[must_use]
+    pub fn to_h3(&self) -> Option<Shape> {
+        match self {
+            Shape::Http2 {
+                scheme,
+                authorities,
+                hosts,
+            } => Some(Shape::Http3 {
+                scheme: scheme.clone(),
+                authorities: authorities.clone(),
+                hosts: hosts.clone(),
+            }),
+            _ => None,
+        }
+    }
+
     /// The HTTP version, as the decision reads it.
     #[must_use]
     pub fn version(&self) -> Version {
@@ -69,6 +103,7 @@ impl Shape {
             Shape::Http1 { http10: true, .. } => Version::Http10,
             Shape::Http1 { .. } => Version::Http11,
             Shape::Http2 { .. } => Version::Http2,
+            Shape::Http3 { .. } => Version::Http3,
         }
     }
 
@@ -110,14 +145,19 @@ impl Shape {
         Some(out)
     }
 
-    /// The HTTP/2 request's fields, pseudo-headers first (`None` for HTTP/1.x).
+    /// The HTTP/2 or HTTP/3 request's fields, pseudo-headers first (`None` for HTTP/1.x).
     #[must_use]
     pub fn http2_fields(&self, scenario: usize) -> Option<Vec<(Vec<u8>, Vec<u8>)>> {
-        let Shape::Http2 {
+        let (Shape::Http2 {
             scheme,
             authorities,
             hosts,
-        } = self
+        }
+        | Shape::Http3 {
+            scheme,
+            authorities,
+            hosts,
+        }) = self
         else {
             return None;
         };
@@ -178,11 +218,16 @@ impl Shape {
                 scheme,
                 authorities,
                 hosts,
+            }
+            | Shape::Http3 {
+                scheme,
+                authorities,
+                hosts,
             } => {
                 let authorities: Vec<&[u8]> = authorities.iter().map(Vec::as_slice).collect();
                 let hosts: Vec<&[u8]> = hosts.iter().map(Vec::as_slice).collect();
                 f(&Request {
-                    version: Version::Http2,
+                    version: self.version(),
                     method: Method::Other,
                     scheme: scheme.as_deref(),
                     authorities: &authorities,
@@ -212,8 +257,9 @@ impl fmt::Display for Shown<'_> {
 }
 
 impl fmt::Display for Shape {
-    /// One line: `h2 :scheme=https :authority=b.example.test:8443 host=...` or
-    /// `HTTP/1.1 GET https://b.example.test:8443/ Host=...` (`no Host` when there is none).
+    /// One line: `h2 :scheme=https :authority=b.example.test:8443 host=...` (`h3 ...` over
+    /// HTTP/3) or `HTTP/1.1 GET https://b.example.test:8443/ Host=...` (`no Host` when there
+    /// is none).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Shape::Http1 {
@@ -240,8 +286,13 @@ impl fmt::Display for Shape {
                 scheme,
                 authorities,
                 hosts,
+            }
+            | Shape::Http3 {
+                scheme,
+                authorities,
+                hosts,
             } => {
-                f.write_str("h2")?;
+                f.write_str(if self.is_h3() { "h3" } else { "h2" })?;
                 match scheme {
                     Some(scheme) if scheme.as_slice() != b"https" => {
                         write!(f, " :scheme={}", Shown(scheme))?;
@@ -281,17 +332,21 @@ pub enum Group {
     /// A virtual host whose policy requires a client certificate (its `[[policies]]` table
     /// says `client_auth = "required"`), reached by a handshake without one.
     ClientAuth,
+    /// The HTTP/2 requests of the pair, spelling, port-scheme, malformed and framing groups,
+    /// sent over HTTP/3 to the server's QUIC endpoint (`--h3`), one connection per SNI.
+    Http3,
 }
 
 impl Group {
     /// Every group, in sending order.
-    pub const ALL: [Group; 6] = [
+    pub const ALL: [Group; 7] = [
         Group::Pair,
         Group::Spelling,
         Group::PortScheme,
         Group::Malformed,
         Group::Framing,
         Group::ClientAuth,
+        Group::Http3,
     ];
 
     /// The group with this short name ([`Group::name`]).
@@ -310,6 +365,7 @@ impl Group {
             Group::Malformed => "malformed",
             Group::Framing => "framing",
             Group::ClientAuth => "client-auth",
+            Group::Http3 => "h3",
         }
     }
 }
@@ -353,6 +409,8 @@ pub(crate) struct Plan<'a> {
     pub relation: &'a dyn Fn(Option<&str>, &str) -> String,
     /// The name on connection A that is coalesced there (covered, same policy), if any.
     pub coalesced: Option<String>,
+    /// Whether the server's HTTP/3 endpoint is probed too ([`Group::Http3`]).
+    pub h3: bool,
 }
 
 /// The connections, each with its scenarios: one per site name, then one without SNI.
@@ -531,6 +589,30 @@ pub(crate) fn generate(plan: &Plan<'_>) -> Vec<Scenario> {
             push(Group::Framing, sni, what.into(), shape);
         }
     }
+    if plan.h3 {
+        // Every HTTP/2 request again over HTTP/3, in the same order (so grouped by SNI: one
+        // QUIC connection each), labelled with the group it came from.
+        let copies: Vec<(Option<String>, String, Shape)> = out
+            .iter()
+            .filter_map(|s| {
+                let shape = s.shape.to_h3()?;
+                Some((
+                    s.sni.clone(),
+                    format!("{}: {}", s.group.name(), s.label),
+                    shape,
+                ))
+            })
+            .collect();
+        for (sni, label, shape) in copies {
+            out.push(Scenario {
+                id: out.len() + 1,
+                group: Group::Http3,
+                sni,
+                label,
+                shape,
+            });
+        }
+    }
     out
 }
 
@@ -593,6 +675,7 @@ mod tests {
             uncovered: "misdirect-probe.invalid".into(),
             relation,
             coalesced: (sites > 1).then(|| "s1.example.test".into()),
+            h3: false,
         }
     }
 
@@ -622,6 +705,44 @@ mod tests {
                 assert!(fields.contains(&(b":path".to_vec(), b"/".to_vec())));
             }
         }
+    }
+
+    #[test]
+    fn with_http3_every_http2_request_is_sent_again_over_quic() {
+        let relation = |_: Option<&str>, target: &str| target.to_string();
+        let mut plan = plan_of(4, &relation);
+        let tcp = generate(&plan);
+        plan.h3 = true;
+        let all = generate(&plan);
+        let (before, copies) = all.split_at(tcp.len());
+        assert_eq!(
+            before,
+            tcp.as_slice(),
+            "the TCP scenarios are unchanged, first"
+        );
+        let h2: Vec<&Scenario> = tcp.iter().filter(|s| s.shape.is_h2()).collect();
+        assert_eq!(copies.len(), h2.len());
+        for (copy, original) in copies.iter().zip(h2) {
+            assert_eq!(copy.group, Group::Http3);
+            assert!(copy.shape.is_h3());
+            assert_eq!(copy.sni, original.sni);
+            assert_eq!(
+                copy.label,
+                format!("{}: {}", original.group.name(), original.label)
+            );
+            assert_eq!(copy.shape.http2_fields(1), original.shape.http2_fields(1));
+            assert_eq!(copy.shape.version(), Version::Http3);
+            assert_eq!(
+                copy.shape.to_string(),
+                original.shape.to_string().replacen("h2", "h3", 1)
+            );
+        }
+        assert!(all.iter().enumerate().all(|(i, s)| s.id == i + 1));
+        // Eight names over all three versions stay under the request limit.
+        let mut most = plan_of(super::super::MAX_SITES, &relation);
+        most.h3 = true;
+        let most = generate(&most);
+        assert!(most.len() <= super::super::MAX_REQUESTS, "{}", most.len());
     }
 
     #[test]

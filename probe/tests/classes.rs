@@ -54,6 +54,7 @@ fn report(results: Vec<ScenarioResult>) -> Report {
         config: PathBuf::from("server.toml"),
         listener: "tls".into(),
         port: 443,
+        h3: None,
         presented: Vec::new(),
         results,
         dropped: 0,

@@ -140,18 +140,24 @@ async fn a_declared_required_policy_passes_the_probe() {
     let report = probe(dir.clone(), addr).await;
     assert_eq!(report.exit_code(), 0, "{}", report.text());
     let checks = client_auth(&report);
-    assert_eq!(checks.len(), 1, "{}", report.text());
+    // admin's name as configured and in capitals (GHSA-9cr8-q42q-g8m7: a client-certificate
+    // rule matched by SNI case-sensitively).
+    let snis: Vec<_> = checks.iter().map(|c| c.scenario.sni.as_deref()).collect();
     assert_eq!(
-        checks[0].scenario.sni.as_deref(),
-        Some("admin.example.test")
+        snis,
+        [Some("admin.example.test"), Some("ADMIN.EXAMPLE.TEST")],
+        "{}",
+        report.text()
     );
-    assert_eq!(
-        checks[0].expected,
-        Some(Expected::NoSession {
-            policy: "mtls".into()
-        })
-    );
-    assert_eq!(checks[0].outcome, Outcome::Pass, "{}", report.text());
+    for check in &checks {
+        assert_eq!(
+            check.expected,
+            Some(Expected::NoSession {
+                policy: "mtls".into()
+            })
+        );
+        assert_eq!(check.outcome, Outcome::Pass, "{}", report.text());
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -172,16 +178,18 @@ async fn the_users_allow_unauthenticated_verifier_fails_the_probe() {
         // Odd (a failure), with the security bit (served where a refusal is due) alone.
         assert_eq!(report.exit_code(), 1 | 4, "{}", report.text());
         let checks = client_auth(&report);
-        assert_eq!(checks.len(), 1, "{}", report.text());
-        assert_eq!(checks[0].outcome, Outcome::Fail, "{}", report.text());
-        assert!(checks[0].served_refused(), "{}", report.text());
-        // The only failure: every other scenario holds, as it did before.
+        assert_eq!(checks.len(), 2, "{}", report.text());
+        for check in &checks {
+            assert_eq!(check.outcome, Outcome::Fail, "{}", report.text());
+            assert!(check.served_refused(), "{}", report.text());
+        }
+        // The only failures: every other scenario holds, as it did before.
         let failed: Vec<_> = report
             .results
             .iter()
             .filter(|r| r.outcome == Outcome::Fail)
             .collect();
-        assert_eq!(failed.len(), 1, "{}", report.text());
+        assert_eq!(failed.len(), 2, "{}", report.text());
         assert!(report.text().contains("SERVED"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
@@ -249,8 +257,12 @@ async fn the_client_auth_check_survives_a_small_request_limit() {
         .unwrap();
     assert_eq!(report.results.len(), 20, "{}", report.text());
     let checks = client_auth(&report);
-    assert_eq!(checks.len(), 1, "{}", report.text());
-    assert_eq!(checks[0].outcome, Outcome::Fail, "{}", report.text());
+    assert_eq!(checks.len(), 2, "{}", report.text());
+    assert!(
+        checks.iter().all(|c| c.outcome == Outcome::Fail),
+        "{}",
+        report.text()
+    );
     assert_eq!(report.exit_code(), 1 | 4, "{}", report.text());
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -273,7 +285,10 @@ async fn a_stalled_handshake_is_not_a_refusal() {
                 let _ = tokio::time::timeout(std::time::Duration::from_millis(300), tcp.readable())
                     .await;
                 let n = tcp.peek(&mut hello).await.unwrap_or(0);
-                if hello[..n].windows(5).any(|w| w == b"admin") {
+                if hello[..n]
+                    .windows(5)
+                    .any(|w| w.eq_ignore_ascii_case(b"admin"))
+                {
                     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
                 }
                 let _ = acceptor.accept_connection(tcp).await;
@@ -290,13 +305,15 @@ async fn a_stalled_handshake_is_not_a_refusal() {
         .unwrap()
         .unwrap();
     let checks = client_auth(&report);
-    assert_eq!(checks.len(), 1, "{}", report.text());
-    assert_eq!(checks[0].outcome, Outcome::Fail, "{}", report.text());
-    assert!(
-        matches!(checks[0].got, misdirect_probe::Got::Error(_)),
-        "{:?}",
-        checks[0].got
-    );
+    assert_eq!(checks.len(), 2, "{}", report.text());
+    for check in &checks {
+        assert_eq!(check.outcome, Outcome::Fail, "{}", report.text());
+        assert!(
+            matches!(check.got, misdirect_probe::Got::Error(_)),
+            "{:?}",
+            check.got
+        );
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -364,4 +381,116 @@ async fn the_acceptor_and_the_probe_agree_with_and_without_default_tls_vhost() {
         }
         std::fs::remove_dir_all(&dir).unwrap();
     }
+}
+
+/// CVE-2022-23632's class over HTTP/3: an endpoint that demands client certificates by SNI
+/// (one QUIC configuration asking for them optionally, the session closed when admin's SNI
+/// comes without one) and then serves whatever host a request names. Over TCP the declared
+/// policy and the layer hold; over QUIC every check of what mtls demands still passes (the
+/// SNI in capitals too: rustls's server lowercases it), but admin's page is served on
+/// www's connection, which never asked for a certificate: security failures, over HTTP/3
+/// only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http3_endpoint_that_serves_across_policies_fails_the_probe() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let dir = files("h3-across", addr.port());
+    let tls = load(&dir);
+    serve(listener, Arc::clone(tls.acceptor("tls").unwrap()));
+    let udp = sni_only_h3(&dir, &tls);
+    let mut options = Options::new(&dir.join("site.toml"), addr);
+    options.ca = Some(dir.join("ca.pem"));
+    options.client_cert = Some((dir.join("client.pem"), dir.join("client.key")));
+    options.only = vec![Group::Pair, Group::ClientAuth, Group::Http3];
+    options.h3 = Some(misdirect_probe::H3Endpoint::Port(udp.port()));
+    let report = tokio::task::spawn_blocking(move || run(&options))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(report.exit_code() & (1 | 4), 1 | 4, "{}", report.text());
+    // What mtls demands holds everywhere: the name and its capitals, over TCP and QUIC.
+    let checks = client_auth(&report);
+    assert_eq!(checks.len(), 4, "{}", report.text());
+    assert!(
+        checks.iter().all(|c| c.outcome == Outcome::Pass),
+        "{}",
+        report.text()
+    );
+    // Every failure is over HTTP/3; admin served on www's connection is one of them.
+    let failed: Vec<_> = report
+        .results
+        .iter()
+        .filter(|r| r.outcome == Outcome::Fail)
+        .collect();
+    assert!(
+        failed.iter().all(|r| r.scenario.shape.is_h3()),
+        "{}",
+        report.text()
+    );
+    assert!(
+        failed.iter().any(|r| r.served_refused()
+            && r.scenario.sni.as_deref() == Some("www.example.test")
+            && r.scenario
+                .shape
+                .to_string()
+                .contains(":authority=admin.example.test")),
+        "{}",
+        report.text()
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The mistaken HTTP/3 endpoint: client certificates optional for every SNI and required for
+/// admin's (the session closed without one); every request served `:status 200`.
+fn sni_only_h3(dir: &std::path::Path, tls: &Tls<String>) -> SocketAddr {
+    use quinn::crypto::rustls::{HandshakeData, QuicServerConfig};
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let pem = std::fs::read(dir.join("ca.pem")).unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    for ca in rustls::pki_types::CertificateDer::pem_slice_iter(&pem) {
+        roots.add(ca.unwrap()).unwrap();
+    }
+    let optional =
+        WebPkiClientVerifier::builder_with_provider(Arc::new(roots), Arc::clone(&provider))
+            .allow_unauthenticated()
+            .build()
+            .unwrap();
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .unwrap()
+        .with_client_cert_verifier(optional)
+        .with_cert_resolver(
+            Arc::clone(tls.resolver()) as Arc<dyn rustls::server::ResolvesServerCert>
+        );
+    config.alpn_protocols = vec![b"h3".to_vec()];
+    let crypto = QuicServerConfig::try_from(Arc::new(config)).unwrap();
+    let endpoint = quinn::Endpoint::server(
+        quinn::ServerConfig::with_crypto(Arc::new(crypto)),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .unwrap();
+    let addr = endpoint.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Some(incoming) = endpoint.accept().await {
+            tokio::spawn(async move {
+                let Ok(conn) = incoming.await else { return };
+                let sni = conn
+                    .handshake_data()
+                    .and_then(|d| d.downcast::<HandshakeData>().ok())
+                    .and_then(|d| d.server_name);
+                if sni.as_deref() == Some("admin.example.test") && conn.peer_identity().is_none() {
+                    // certificate_required (116) as a QUIC crypto error.
+                    conn.close((0x100u32 + 116).into(), b"");
+                    return;
+                }
+                while let Ok((mut send, mut recv)) = conn.accept_bi().await {
+                    let _ = recv.read_to_end(64 * 1024).await;
+                    // HEADERS { :status 200 (QPACK static 25) }, then FIN.
+                    let _ = send.write_all(&[0x01, 0x03, 0x00, 0x00, 0xc0 | 25]).await;
+                    let _ = send.finish();
+                }
+            });
+        }
+    });
+    addr
 }

@@ -141,7 +141,9 @@ fn uri_of(shape: &Shape) -> String {
 
 fn hosts_of(shape: &Shape) -> &[Vec<u8>] {
     match shape {
-        Shape::Http1 { hosts, .. } | Shape::Http2 { hosts, .. } => hosts,
+        Shape::Http1 { hosts, .. } | Shape::Http2 { hosts, .. } | Shape::Http3 { hosts, .. } => {
+            hosts
+        }
     }
 }
 
@@ -261,12 +263,13 @@ async fn the_example_server_passes_every_scenario_of_its_own_configuration() {
     .expect("the example server starts");
     let dir = running.dir.clone();
     let addr = running.addr;
-    // The binary, as CI or a user runs it.
+    let h3_port = running.h3.addr.port().to_string();
+    // The binary, as CI or a user runs it, over HTTP/1.1, HTTP/2 and HTTP/3.
     let output = tokio::task::spawn_blocking(move || {
         std::process::Command::new(env!("CARGO_BIN_EXE_misdirect-probe"))
             .arg("--config")
             .arg(dir.join("server.toml"))
-            .args(["--connect", &addr.to_string()])
+            .args(["--connect", &addr.to_string(), "--h3", &h3_port])
             .arg("--insecure-ca")
             .arg(dir.join("ca.pem"))
             .arg("--client-cert")
@@ -301,6 +304,7 @@ async fn the_example_server_passes_every_scenario_of_its_own_configuration() {
         "malformed",
         "framing",
         "client-auth",
+        "h3",
     ] {
         assert!(
             scenarios.iter().any(|s| s["group"] == group),
@@ -315,15 +319,36 @@ async fn the_example_server_passes_every_scenario_of_its_own_configuration() {
             "no scenario expecting {status} by rule {rule}"
         );
     }
-    assert!(scenarios.iter().any(|s| s["expected"]["serve"] == "b"
-        && s["sni"] == "a.example.test"
-        && s["version"] == "HTTP/2"));
+    for version in ["HTTP/2", "HTTP/3"] {
+        assert!(scenarios.iter().any(|s| s["expected"]["serve"] == "b"
+            && s["sni"] == "a.example.test"
+            && s["version"] == version));
+    }
+    // Every HTTP/2 request was sent again over HTTP/3, to the listener "h3".
+    let count = |f: &dyn Fn(&serde_json::Value) -> bool| scenarios.iter().filter(|s| f(s)).count();
+    assert_eq!(
+        count(&|s| s["group"] == "h3"),
+        count(&|s| s["version"] == "HTTP/2" && s["group"] != "client-auth"),
+    );
+    assert!(count(&|s| s["group"] == "h3" && s["version"] != "HTTP/3") == 0);
+    assert_eq!(report["h3"]["listener"], "h3", "{}", report["h3"]);
+    // RFC 9114 §4.3.1 where HTTP/2 differs: a host beside :authority must be identical.
+    assert!(scenarios.iter().any(|s| s["group"] == "h3"
+        && s["label"] == "framing: :authority and a host that disagrees"
+        && s["expected"]["status"] == 400));
     // The certificates the handshakes showed.
     let handshakes = report["handshakes"].as_array().unwrap();
     assert_eq!(
         handshakes.len(),
-        6,
-        "five names (a, b, admin, c, legacy) and no SNI"
+        12,
+        "five names (a, b, admin, c, legacy) and no SNI, over TCP and over QUIC"
+    );
+    assert_eq!(
+        handshakes
+            .iter()
+            .filter(|h| h["transport"] == "quic")
+            .count(),
+        6
     );
     // Each matched by its SANs to the configuration's certificate entry.
     for h in handshakes {
@@ -340,9 +365,19 @@ async fn the_example_server_passes_every_scenario_of_its_own_configuration() {
         .iter()
         .filter(|s| s["group"] == "client-auth")
         .collect();
-    assert_eq!(checks.len(), 1, "{checks:?}");
-    assert_eq!(checks[0]["sni"], "admin.example.test");
-    assert_eq!(checks[0]["result"], "pass", "{}", checks[0]);
+    // Its name as configured and in capitals, over TCP and over QUIC.
+    assert_eq!(checks.len(), 4, "{checks:?}");
+    for check in &checks {
+        assert!(
+            ["admin.example.test", "ADMIN.EXAMPLE.TEST"].contains(&check["sni"].as_str().unwrap()),
+            "{check}"
+        );
+        assert_eq!(check["result"], "pass", "{check}");
+    }
+    assert_eq!(
+        checks.iter().filter(|c| c["version"] == "HTTP/3").count(),
+        2
+    );
     // The skipped side: without the client certificate, admin's connection is refused at
     // TLS and its scenarios are skipped, not failed.
     let dir = running.dir.clone();
