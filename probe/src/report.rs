@@ -20,6 +20,7 @@ fn outcome(result: &ScenarioResult) -> &'static str {
 
 fn expected(result: &ScenarioResult) -> String {
     match &result.expected {
+        Some(e @ Expected::NoSession { .. }) => e.rule(),
         Some(e) => format!("{} {}", e.status(), e.rule()),
         None => "- (no handshake)".to_string(),
     }
