@@ -409,7 +409,11 @@ h2o_conf || true
 # port) to a small origin that answers "site NAME", and any other name to a path of it that
 # answers 421. Its Host/SNI check is proxy.config.http.host_sni_policy (2, enforced, by
 # default): a Host whose sni.yaml entry has verify_client, on a connection whose SNI differs,
-# gets 403. A port other than PORT or 443 matches no rule: ATS's own 404.
+# gets 403. A port other than PORT or 443 matches no rule: ATS's own 404. One setting is for
+# the probe, not the routing: the probe gives back each DATA frame's few bytes in a
+# WINDOW_UPDATE, and ATS ends a connection whose last five increments average below
+# proxy.config.http2.min_avg_window_update (2560 bytes) with GOAWAY(ENHANCE_YOUR_CALM), which
+# would stand in for every sixth HTTP/2 answer; it is 0 here.
 ats_conf() {
   local dir=$WORK/ats
   mkdir -p "$dir/etc" "$dir/log" "$dir/run" "$dir/cache"
@@ -465,6 +469,7 @@ CONFIG proxy.config.http.cache.http INT 0
 CONFIG proxy.config.reverse_proxy.enabled INT 1
 CONFIG proxy.config.url_remap.remap_required INT 1
 CONFIG proxy.config.http.host_sni_policy INT 2
+CONFIG proxy.config.http2.min_avg_window_update FLOAT 0.0
 CONFIG proxy.config.ssl.server.cert.path STRING $CERTS
 CONFIG proxy.config.ssl.server.private_key.path STRING $CERTS
 CONFIG proxy.config.ssl.server.version.min INT 0
