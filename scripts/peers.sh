@@ -35,7 +35,7 @@
 #
 # Nothing is a system service: every process runs in the foreground from a temporary folder and
 # is stopped at exit; a server that does not start is reported and the others go on. Takes about
-# two minutes after the build.
+# a minute after the build; PEERS_JSON=DIR keeps each run's JSON.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PORT=${PORT:-18443}
