@@ -58,6 +58,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   ours=
   if [ ! -e "$policy" ]; then
     printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && ours=1
+    trap 'rm -f "$policy"' EXIT
   fi
   apt-get update
   # One at a time when the lot fails: a package that cannot be had leaves its server out.
@@ -65,7 +66,10 @@ if [ ${#missing[@]} -gt 0 ]; then
     for package in "${missing[@]}"; do
       DEBIAN_FRONTEND=noninteractive apt-get install -y "$package" || true
     done
-  if [ -n "$ours" ]; then rm -f "$policy"; fi
+  if [ -n "$ours" ]; then
+    rm -f "$policy"
+    trap - EXIT
+  fi
 fi
 cargo build -q --release --features rustls,tower,serde,reload,quinn --example server
 cargo build -q --release -p misdirect-probe --bin misdirect-probe
