@@ -512,19 +512,20 @@ EOF
 }
 ats_conf || true
 
-# HTTP/3 HOOK. In these versions HTTP/3 is served by the example (on its own UDP port, the
-# listener "h3" of server.toml) and by Caddy 2.6 (UDP on its TCP port: `protocols h1 h2 h3` is
-# its default); nginx 1.22, HAProxy 2.6 (Debian's is built without QUIC), Apache 2.4, h2o 2.2
-# and Traffic Server 9.2 (built with TS_USE_QUIC 0) have none. misdirect-probe does not take
-# `--h3 PORT` yet: once it does, PROBE_H3=1 passes each server's port from H3_PORT.
+# HTTP/3. In these versions HTTP/3 is served by the example (on its own UDP port, the listener
+# "h3" of server.toml) and by Caddy 2.6 (UDP on its TCP port: `protocols h1 h2 h3` is its
+# default); nginx 1.22, HAProxy 2.6 (Debian's is built without QUIC), Apache 2.4, h2o 2.2 and
+# Traffic Server 9.2 (built with TS_USE_QUIC 0) have none. The probe sends the h3 group to each
+# server's port in H3_PORT (PROBE_H3=0: none). For Caddy, no listener of server.toml is on its
+# UDP port, so the probe's default takes `--listener`'s, tls: HTTP/3 on the TCP port's number.
 declare -A H3_PORT=(
   [misdirect]=$(awk '/^name = "h3"/ {h3 = 1} h3 && /^port = / {print $3; exit}' "$CERTS/server.toml")
   [caddy]=$P_CADDY
 )
 H3_ARGS=()
-h3_args() { # $1 name: sets H3_ARGS, the probe's HTTP/3 arguments for that server (none for now)
+h3_args() { # $1 name: sets H3_ARGS, the probe's HTTP/3 arguments for that server
   H3_ARGS=()
-  if [ "${PROBE_H3:-0}" = 1 ] && [ -n "${H3_PORT[$1]:-}" ]; then H3_ARGS=(--h3 "${H3_PORT[$1]}"); fi
+  if [ "${PROBE_H3:-1}" = 1 ] && [ -n "${H3_PORT[$1]:-}" ]; then H3_ARGS=(--h3 "${H3_PORT[$1]}"); fi
 }
 
 # The probe, the same configuration file for all. Its exit status is 0 (all passed), odd when
