@@ -281,17 +281,23 @@ pub enum Group {
     /// A virtual host whose policy requires a client certificate (its `[[policies]]` table
     /// says `client_auth = "required"`), reached by a handshake without one.
     ClientAuth,
+    /// A TLS 1.3 ticket or TLS 1.2 session obtained under one SNI and policy, offered under
+    /// another SNI (or the same one, for another virtual host), and 0-RTT early data: after a
+    /// resumption the connection's facts are the original handshake's certificate and policy
+    /// (SPEC "Resumption", CVE-2025-23048).
+    Resumption,
 }
 
 impl Group {
     /// Every group, in sending order.
-    pub const ALL: [Group; 6] = [
+    pub const ALL: [Group; 7] = [
         Group::Pair,
         Group::Spelling,
         Group::PortScheme,
         Group::Malformed,
         Group::Framing,
         Group::ClientAuth,
+        Group::Resumption,
     ];
 
     /// The group with this short name ([`Group::name`]).
@@ -310,6 +316,7 @@ impl Group {
             Group::Malformed => "malformed",
             Group::Framing => "framing",
             Group::ClientAuth => "client-auth",
+            Group::Resumption => "resumption",
         }
     }
 }
