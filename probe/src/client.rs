@@ -18,7 +18,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{
     ClientConfig, ClientConnection, DigitallySignedStruct, RootCertStore, SignatureScheme,
-    StreamOwned,
+    StreamOwned, SupportedProtocolVersion,
 };
 
 use super::h2::is_closed;
@@ -259,14 +259,52 @@ impl Dialer {
         deadline: Instant,
     ) -> Result<Tls, DialError> {
         let seen = Arc::new(Mutex::new(None));
+        let (config, name) = self
+            .client_config(sni, alpn, false, &seen)
+            .map_err(|message| DialError {
+                message,
+                certificate: None,
+                refused_by_server: false,
+            })?;
+        self.tls_with(Arc::new(config), name, &seen, &[], deadline)
+            .map(|(tls, _)| tls)
+    }
+
+    /// A TLS connection made with this configuration (from [`Dialer::client_config`], then
+    /// changed: its resumption store, early data) for this server name, by `deadline` as
+    /// [`Dialer::tls_by`]; `seen` is the configuration's recorder (the certificate a failed
+    /// handshake showed). When rustls offers early data on it (a TLS 1.3 ticket whose
+    /// `max_early_data_size` holds all of `early_data`, and `enable_early_data`), `early_data`
+    /// is written as 0-RTT data before the handshake; the count says how many bytes were (0:
+    /// none, and then nothing of it was sent).
+    ///
+    /// # Errors
+    /// A [`DialError`], with the certificate when the server presented one before failing.
+    pub(crate) fn tls_with(
+        &self,
+        config: Arc<ClientConfig>,
+        name: ServerName<'static>,
+        seen: &Arc<Mutex<Option<CertificateDer<'static>>>>,
+        early_data: &[u8],
+        deadline: Instant,
+    ) -> Result<(Tls, usize), DialError> {
         let fail = |message: String| DialError {
             message,
             certificate: seen.lock().ok().and_then(|s| s.clone()),
             refused_by_server: false,
         };
-        let (config, name) = self.client_config(sni, alpn, false, &seen).map_err(fail)?;
-        let conn =
-            ClientConnection::new(Arc::new(config), name).map_err(|e| fail(format!("TLS: {e}")))?;
+        let mut conn =
+            ClientConnection::new(config, name).map_err(|e| fail(format!("TLS: {e}")))?;
+        let mut early = 0;
+        if !early_data.is_empty() {
+            if let Some(mut writer) = conn.early_data() {
+                if writer.bytes_left() >= early_data.len() {
+                    early = writer
+                        .write(early_data)
+                        .map_err(|e| fail(format!("early data: {e}")))?;
+                }
+            }
+        }
         let tcp = self
             .tcp(deadline)
             .map_err(|e| fail(format!("connect {}: {e}", self.addr)))?;
@@ -280,6 +318,9 @@ impl Dialer {
                         io::ErrorKind::UnexpectedEof
                             | io::ErrorKind::ConnectionReset
                             | io::ErrorKind::ConnectionAborted
+                            // TLS 1.2: the server's alert and close can come while the client
+                            // still writes its last flight.
+                            | io::ErrorKind::BrokenPipe
                     );
                 return Err(error);
             }
@@ -291,11 +332,14 @@ impl Dialer {
             .map(|c| c.clone().into_owned())
             .ok_or_else(|| fail("TLS handshake: no server certificate".into()))?;
         let alpn = stream.conn.alpn_protocol().map(<[u8]>::to_vec);
-        Ok(Tls {
-            stream,
-            certificate,
-            alpn,
-        })
+        Ok((
+            Tls {
+                stream,
+                certificate,
+                alpn,
+            },
+            early,
+        ))
     }
 }
 
@@ -309,6 +353,23 @@ impl Dialer {
         sni: Option<&str>,
         alpn: &[&[u8]],
         tls13_only: bool,
+        seen: &Arc<Mutex<Option<CertificateDer<'static>>>>,
+    ) -> Result<(ClientConfig, ServerName<'static>), String> {
+        let versions: &[&'static SupportedProtocolVersion] = if tls13_only {
+            &[&rustls::version::TLS13]
+        } else {
+            rustls::DEFAULT_VERSIONS
+        };
+        self.client_config_versions(sni, alpn, versions, seen)
+    }
+
+    /// [`Dialer::client_config`] offering only these protocol versions: the resumption
+    /// scenarios hold a TLS 1.2 session apart from a TLS 1.3 ticket this way.
+    pub(crate) fn client_config_versions(
+        &self,
+        sni: Option<&str>,
+        alpn: &[&[u8]],
+        versions: &[&'static SupportedProtocolVersion],
         seen: &Arc<Mutex<Option<CertificateDer<'static>>>>,
     ) -> Result<(ClientConfig, ServerName<'static>), String> {
         let verifier = match &self.roots {
@@ -328,14 +389,11 @@ impl Dialer {
             seen: Arc::clone(seen),
         });
         let builder = ClientConfig::builder_with_provider(Arc::clone(&self.provider));
-        let builder = if tls13_only {
-            builder.with_protocol_versions(&[&rustls::version::TLS13])
-        } else {
-            builder.with_safe_default_protocol_versions()
-        }
-        .map_err(|e| format!("TLS: {e}"))?
-        .dangerous()
-        .with_custom_certificate_verifier(recorder);
+        let builder = builder
+            .with_protocol_versions(versions)
+            .map_err(|e| format!("TLS: {e}"))?
+            .dangerous()
+            .with_custom_certificate_verifier(recorder);
         let mut config = match &self.client {
             Some((chain, key)) => builder
                 .with_client_auth_cert(chain.clone(), key.clone_key())

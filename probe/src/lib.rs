@@ -23,6 +23,11 @@
 //! 5. Checks what each policy demands ([`Group::ClientAuth`]): for a virtual host whose
 //!    policy's table says `client_auth = "required"`, a handshake without a client
 //!    certificate must fail, or its request be refused ([`Expected::NoSession`]).
+//! 6. Resumes sessions across names ([`Group::Resumption`]): a TLS 1.3 ticket or TLS 1.2
+//!    session obtained under one SNI, offered under another SNI (same certificate and another
+//!    policy, another certificate) or the same one for another virtual host, and 0-RTT where
+//!    the server offers it. A resumed connection's facts are the original handshake's
+//!    certificate and policy with the new SNI (SPEC "Resumption").
 //!
 //! A run's length is bounded whatever the server does: each discovery handshake, and each
 //! scenario (its connection when it needs a new one, and its answer), ends by a deadline
@@ -43,6 +48,7 @@ pub mod h2;
 pub mod h3;
 pub mod hpack;
 mod report;
+mod resume;
 mod scenario;
 
 use core::fmt;
@@ -137,6 +143,9 @@ pub enum Got {
     Refused(String),
     /// A timeout, or an answer that does not parse: a failure.
     Error(String),
+    /// Nothing was sent: the server did not offer what the scenario needs (a TLS 1.3
+    /// ticket, early data). The scenario is skipped.
+    NotSent(String),
 }
 
 impl fmt::Display for Got {
@@ -145,6 +154,7 @@ impl fmt::Display for Got {
             Got::Answer(answer) => write!(f, "{answer}"),
             Got::Refused(why) => write!(f, "refused at TLS: {why}"),
             Got::Error(why) => write!(f, "error: {why}"),
+            Got::NotSent(why) => write!(f, "not sent: {why}"),
         }
     }
 }
@@ -889,6 +899,20 @@ pub fn run(options: &Options) -> Result<Report, ProbeError> {
     }
     let max = options.max_requests.min(MAX_REQUESTS);
     let room = max.saturating_sub(demands.len());
+    // The resumption scenarios' requests are reserved too, after the demands'.
+    let sessions: Vec<(String, Option<CertId>)> = sites
+        .iter()
+        .map(|s| (s.name.clone(), conn_of(Some(&s.name)).map(|c| c.1)))
+        .collect();
+    let mut resumption = resume::Plan::new(
+        &server,
+        listener,
+        &sessions,
+        &required,
+        wanted(Group::Resumption),
+    );
+    resumption.truncate(room);
+    let room = room.saturating_sub(resumption.len());
     let dropped = scenarios.len().saturating_sub(room);
     scenarios.truncate(room);
 
@@ -1116,6 +1140,18 @@ pub fn run(options: &Options) -> Result<Report, ProbeError> {
         };
         results.push(demand_result(scenario, got, policy));
     }
+    // Sessions resumed across names, without a client certificate.
+    let first_id = results.iter().map(|r| r.scenario.id).max().unwrap_or(0) + 1;
+    results.extend(resumption.run(
+        &server,
+        listener,
+        port,
+        &bare,
+        &mut pacer,
+        options.deadline,
+        &certs,
+        first_id,
+    ));
     Ok(Report {
         target: options.connect,
         config: options.config.clone(),

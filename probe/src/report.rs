@@ -186,6 +186,7 @@ fn got_json(got: &Got) -> Value {
         Got::Answer(Answer::Closed) => json!({ "kind": "closed" }),
         Got::Refused(why) => json!({ "kind": "tls_refused", "detail": why }),
         Got::Error(why) => json!({ "kind": "error", "detail": why }),
+        Got::NotSent(why) => json!({ "kind": "not_sent", "detail": why }),
     }
 }
 

@@ -335,11 +335,16 @@ pub enum Group {
     /// The HTTP/2 requests of the pair, spelling, port-scheme, malformed and framing groups,
     /// sent over HTTP/3 to the server's QUIC endpoint (`--h3`), one connection per SNI.
     Http3,
+    /// A TLS 1.3 ticket or TLS 1.2 session obtained under one SNI and policy, offered under
+    /// another SNI (or the same one, for another virtual host), and 0-RTT early data: after a
+    /// resumption the connection's facts are the original handshake's certificate and policy
+    /// (SPEC "Resumption", CVE-2025-23048).
+    Resumption,
 }
 
 impl Group {
     /// Every group, in sending order.
-    pub const ALL: [Group; 7] = [
+    pub const ALL: [Group; 8] = [
         Group::Pair,
         Group::Spelling,
         Group::PortScheme,
@@ -347,6 +352,7 @@ impl Group {
         Group::Framing,
         Group::ClientAuth,
         Group::Http3,
+        Group::Resumption,
     ];
 
     /// The group with this short name ([`Group::name`]).
@@ -366,6 +372,7 @@ impl Group {
             Group::Framing => "framing",
             Group::ClientAuth => "client-auth",
             Group::Http3 => "h3",
+            Group::Resumption => "resumption",
         }
     }
 }
