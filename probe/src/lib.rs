@@ -1394,3 +1394,34 @@ fn io_got(e: &std::io::Error) -> Got {
         None => Got::Error(e.to_string()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::h3_alternative;
+
+    #[test]
+    fn the_h3_alternative_of_alt_svc_is_read() {
+        assert_eq!(h3_alternative(r#"h3=":443"; ma=3600"#), Ok(443));
+        // The first h3 among others; h3-29 and h2 are not h3; spaces around the parts.
+        assert_eq!(
+            h3_alternative(r#"h2=":9000", h3-29=":9001"; ma=60 , h3 = ":9002"; persist=1"#),
+            Ok(9002)
+        );
+        for (value, why) in [
+            (r#"h3="other.example:443""#, "names another host"),
+            (r#"h3=":0""#, "is not a port"),
+            (r#"h3=":99999""#, "is not a port"),
+            (r#"h3=":""#, "is not a port"),
+            (r#"h3="443""#, "has no port"),
+            (r#"h2=":443""#, "offers no h3"),
+            ("clear", "offers no h3"),
+            ("", "offers no h3"),
+        ] {
+            let got = h3_alternative(value);
+            assert!(
+                got.as_ref().is_err_and(|e| e.contains(why)),
+                "{value:?}: {got:?}"
+            );
+        }
+    }
+}

@@ -22,6 +22,7 @@ fn expected(result: &ScenarioResult) -> String {
     match &result.expected {
         Some(e @ Expected::NoSession { .. }) => e.rule(),
         Some(e) => format!("{} {}", e.status(), e.rule()),
+        None if matches!(result.got, Got::NotSent(_)) => "- (not sent)".to_string(),
         None => "- (no handshake)".to_string(),
     }
 }
