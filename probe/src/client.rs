@@ -91,19 +91,38 @@ fn timed_out(e: io::Error, what: &str) -> io::Error {
     }
 }
 
+/// Whether a socket timeout came before the deadline (the kernel's timer may end a wait a
+/// little early): the call is then made again with the time left.
+fn early(e: &io::Error, deadline: Instant) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    ) && Instant::now() < deadline
+}
+
 impl Read for TimedTcp {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.tcp
-            .set_read_timeout(Some(left(self.deadline, "read")?))?;
-        self.tcp.read(buf).map_err(|e| timed_out(e, "read"))
+        loop {
+            self.tcp
+                .set_read_timeout(Some(left(self.deadline, "read")?))?;
+            match self.tcp.read(buf) {
+                Err(e) if early(&e, self.deadline) => {}
+                other => return other.map_err(|e| timed_out(e, "read")),
+            }
+        }
     }
 }
 
 impl Write for TimedTcp {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.tcp
-            .set_write_timeout(Some(left(self.deadline, "write")?))?;
-        self.tcp.write(buf).map_err(|e| timed_out(e, "write"))
+        loop {
+            self.tcp
+                .set_write_timeout(Some(left(self.deadline, "write")?))?;
+            match self.tcp.write(buf) {
+                Err(e) if early(&e, self.deadline) => {}
+                other => return other.map_err(|e| timed_out(e, "write")),
+            }
+        }
     }
 
     fn flush(&mut self) -> io::Result<()> {

@@ -292,7 +292,21 @@ impl<S: Read + Write> Http2<S> {
         // DATA on the request's stream not yet given back.
         let mut stream_unacked = 0u32;
         loop {
-            let frame = read_frame(&mut self.io)?;
+            let frame = match read_frame(&mut self.io) {
+                Ok(frame) => frame,
+                // Once the final status is read, a connection that ends, breaks or passes the
+                // deadline does not take it back (a 200 cut short is still served); the
+                // connection is not used again.
+                Err(e) => {
+                    return match status {
+                        Some(status) => {
+                            self.closed = true;
+                            Ok(Answer::Response { status, body })
+                        }
+                        None => Err(e),
+                    };
+                }
+            };
             match frame.kind {
                 SETTINGS | PING if frame.flags & ACK == 0 => {
                     acks += 1;
@@ -316,7 +330,10 @@ impl<S: Read + Write> Http2<S> {
                     self.closed = true;
                     // A graceful GOAWAY that still covers this stream: its answer follows.
                     if !(code == 0 && last >= stream) {
-                        return Ok(Answer::GoAway(code));
+                        return Ok(match status {
+                            Some(status) => Answer::Response { status, body },
+                            None => Answer::GoAway(code),
+                        });
                     }
                 }
                 DATA => {
@@ -431,7 +448,11 @@ impl<S: Read + Write> Http2<S> {
                     }
                 }
                 RST_STREAM if frame.stream == stream && frame.payload.len() >= 4 => {
-                    return Ok(Answer::Reset(be32(&frame.payload)));
+                    // After the final status a reset ends the body, not the response.
+                    return Ok(match status {
+                        Some(status) => Answer::Response { status, body },
+                        None => Answer::Reset(be32(&frame.payload)),
+                    });
                 }
                 _ => {}
             }
@@ -597,6 +618,44 @@ mod tests {
                 body: Vec::new()
             }
         );
+    }
+
+    /// A final status read stands when the stream is reset, the server says GOAWAY, or the
+    /// connection ends before END_STREAM: a 200 cut short is served, not refused (a reset or
+    /// a close alone matches a 400 expected). The connection is not used again.
+    #[test]
+    fn a_status_stands_when_its_body_is_cut() {
+        let cut = |end: Option<(u8, Vec<u8>)>| {
+            let mut frames = vec![
+                (HEADERS, END_HEADERS, 1, vec![0x88]),
+                (DATA, 0, 1, b"admin".to_vec()),
+            ];
+            if let Some((kind, payload)) = end {
+                frames.push((kind, 0, if kind == GOAWAY { 0 } else { 1 }, payload));
+            }
+            let mut conn = connection(&frames);
+            let answer = get(&mut conn).unwrap();
+            (answer, conn.closed)
+        };
+        let served = Answer::Response {
+            status: 200,
+            body: b"admin".to_vec(),
+        };
+        for (end, what) in [
+            (
+                Some((RST_STREAM, 8u32.to_be_bytes().to_vec())),
+                "RST_STREAM",
+            ),
+            (Some((GOAWAY, [0, 0, 0, 0, 0, 0, 0, 2].to_vec())), "GOAWAY"),
+            (None, "the connection's end"),
+        ] {
+            let (answer, closed) = cut(end);
+            assert_eq!(answer, served, "{what}");
+            assert!(closed || what == "RST_STREAM", "{what}");
+        }
+        // Without a status, a reset is still the answer.
+        let mut conn = connection(&[(RST_STREAM, 0, 1, 1u32.to_be_bytes().to_vec())]);
+        assert_eq!(get(&mut conn).unwrap(), Answer::Reset(1));
     }
 
     /// WINDOW_UPDATE comes in batches of at least WINDOW_BATCH octets, never one per DATA

@@ -19,11 +19,17 @@
 //! Bounds against a hostile server: every connect and exchange ends by its deadline; a
 //! HEADERS frame past [`MAX_FIELD_SECTION`] is refused before it is read; one request
 //! stream is read for at most [`MAX_STREAM_READ`] octets before its response; at most
-//! [`MAX_INTERIM`] interim responses; the server may open at most 4 unidirectional streams and
-//! no bidirectional ones, each with a 64 KiB window, 256 KiB for the connection.
+//! [`MAX_INTERIM`] interim responses; the server may have at most 4 unidirectional streams
+//! open at a time and no bidirectional ones, each with a 64 KiB window, 256 KiB for the
+//! connection. Once a final status is read it stands: the stream ending, a reset, the cap or
+//! the deadline afterwards only end the body (a 200 cut short is served). A crypto error
+//! closing the connection is a refusal of the session only before its first response (RFC
+//! 9001 §4.4: no client authentication after the handshake); a connection the server closed
+//! or went away from (GOAWAY) is not reused ([`Quic::reusable`]).
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -40,6 +46,10 @@ pub const DATA: u64 = 0x0;
 pub const HEADERS: u64 = 0x1;
 /// HTTP/3 frame type SETTINGS (RFC 9114 §7.2.4).
 pub const SETTINGS: u64 = 0x4;
+/// HTTP/3 frame type GOAWAY (RFC 9114 §7.2.6).
+pub const GOAWAY: u64 = 0x7;
+/// H3_REQUEST_REJECTED (RFC 9114 §8.1): the request was not processed at all.
+pub const H3_REQUEST_REJECTED: u32 = 0x10b;
 /// The unidirectional stream type of the control stream (RFC 9114 §6.2.1).
 pub const CONTROL_STREAM: u64 = 0x0;
 /// The unidirectional stream type of QPACK's encoder stream (RFC 9204 §4.2).
@@ -293,13 +303,26 @@ pub struct Http3 {
     _control: quinn::SendStream,
     /// The end-entity certificate the server presented.
     pub certificate: CertificateDer<'static>,
+    /// Whether the server's control stream carried GOAWAY: no new request may go on the
+    /// connection (RFC 9114 §5.2).
+    goaway: Arc<AtomicBool>,
+    /// Whether a response came on the connection: a crypto error after one is no refusal of
+    /// the session (RFC 9001 §4.4: no client authentication after the handshake).
+    answered: AtomicBool,
 }
 
 impl Http3 {
-    /// Whether the connection has ended (the server closed it, or it timed out).
+    /// Whether the connection has ended (the server closed it, or it timed out), as far as
+    /// the packets processed so far say: [`Quic::reusable`] processes what has arrived.
     #[must_use]
     pub fn is_closed(&self) -> bool {
         self.conn.close_reason().is_some()
+    }
+
+    /// Whether the server sent GOAWAY on its control stream.
+    #[must_use]
+    pub fn going_away(&self) -> bool {
+        self.goaway.load(Ordering::Relaxed)
     }
 }
 
@@ -336,8 +359,11 @@ fn tls_refusal(e: &ConnectionError) -> Option<String> {
     }
 }
 
-fn lost(e: &ConnectionError) -> Got {
-    if let Some(alert) = tls_refusal(e) {
+/// What a lost connection means for a request: a refusal of the session when the server
+/// closed it with a TLS alert before any response on it (`answered` false), else an answer
+/// (the connection closed) or an error.
+fn lost(e: &ConnectionError, answered: bool) -> Got {
+    if let Some(alert) = tls_refusal(e).filter(|_| !answered) {
         return Got::Refused(alert);
     }
     match e {
@@ -352,19 +378,11 @@ fn code32(code: quinn::VarInt) -> u32 {
     u32::try_from(code.into_inner()).unwrap_or(u32::MAX)
 }
 
-fn read_failed(e: ReadError) -> Got {
+fn read_failed(e: ReadError, answered: bool) -> Got {
     match e {
         ReadError::Reset(code) => Got::Answer(Answer::Reset(code32(code))),
-        ReadError::ConnectionLost(e) => lost(&e),
+        ReadError::ConnectionLost(e) => lost(&e, answered),
         other => Got::Error(format!("QUIC read: {other}")),
-    }
-}
-
-fn write_failed(e: WriteError) -> Got {
-    match e {
-        WriteError::Stopped(code) => Got::Answer(Answer::Reset(code32(code))),
-        WriteError::ConnectionLost(e) => lost(&e),
-        other => Got::Error(format!("QUIC write: {other}")),
     }
 }
 
@@ -467,7 +485,9 @@ impl Quic {
             Ok(Err((message, refused))) => return Err(fail(message, refused)),
             Err(_) => return Err(fail("QUIC handshake: timed out".into(), false)),
         };
-        self.runtime.spawn(read_server_streams(conn.clone()));
+        let goaway = Arc::new(AtomicBool::new(false));
+        self.runtime
+            .spawn(read_server_streams(conn.clone(), Arc::clone(&goaway)));
         let certificate = conn
             .peer_identity()
             .and_then(|any| any.downcast::<Vec<CertificateDer<'static>>>().ok())
@@ -478,7 +498,23 @@ impl Quic {
             conn,
             _control: control,
             certificate,
+            goaway,
+            answered: AtomicBool::new(false),
         })
+    }
+
+    /// Whether `conn` may carry another request: not closed and no GOAWAY, once the packets
+    /// that arrived since the last call are processed (the runtime runs only inside calls, so
+    /// a close the server sent between scenarios is not seen before; up to 5 ms are given to
+    /// it).
+    #[must_use]
+    pub fn reusable(&self, conn: &Http3) -> bool {
+        let closed = self.runtime.block_on(async {
+            tokio::time::timeout(Duration::from_millis(5), conn.conn.closed())
+                .await
+                .is_ok()
+        });
+        !closed && !conn.is_closed() && !conn.going_away()
     }
 
     /// Why the server ended `conn` within `within` of its handshake, if it did: under TLS 1.3
@@ -509,22 +545,37 @@ impl Quic {
         deadline: Instant,
     ) -> Result<Answer, Got> {
         let request = frame(HEADERS, &encode_literals(fields));
-        self.runtime.block_on(async {
-            tokio::time::timeout_at(deadline.into(), async {
-                let (mut send, recv) = conn.conn.open_bi().await.map_err(|e| lost(&e))?;
-                send.write_all(&request).await.map_err(write_failed)?;
-                // FIN; a stream the server already stopped is no error here: its reset comes
-                // on the receiving side.
-                let _ = send.finish();
-                read_response(recv).await
-            })
-            .await
-            .unwrap_or_else(|_| {
-                Err(Got::Error(
-                    "timed out: the scenario's deadline passed".into(),
-                ))
-            })
-        })
+        let answered = conn.answered.load(Ordering::Relaxed);
+        let got = self.runtime.block_on(async {
+            let (mut send, recv) = tokio::time::timeout_at(deadline.into(), conn.conn.open_bi())
+                .await
+                .map_err(|_| timed_out())?
+                .map_err(|e| lost(&e, answered))?;
+            let stopped = match tokio::time::timeout_at(deadline.into(), send.write_all(&request))
+                .await
+                .map_err(|_| timed_out())?
+            {
+                Ok(()) => {
+                    // FIN; a stream the server already stopped is no error here: its reset
+                    // comes on the receiving side.
+                    let _ = send.finish();
+                    None
+                }
+                // The server stopped the request (it may answer without reading all of it):
+                // a complete response still stands (RFC 9114 §4.1.2), read it.
+                Err(WriteError::Stopped(code)) => Some(code32(code)),
+                Err(WriteError::ConnectionLost(e)) => return Err(lost(&e, answered)),
+                Err(other) => return Err(Got::Error(format!("QUIC write: {other}"))),
+            };
+            match (read_response(recv, deadline, answered).await, stopped) {
+                (Err(_), Some(code)) => Err(Got::Answer(Answer::Reset(code))),
+                (got, _) => got,
+            }
+        });
+        if got.is_ok() {
+            conn.answered.store(true, Ordering::Relaxed);
+        }
+        got
     }
 }
 
@@ -534,8 +585,9 @@ impl Quic {
 /// the connection's flow-control window; any other type is refused with STOP_SENDING
 /// (H3_STREAM_CREATION_ERROR, as §6.2.3 allows), which frees its credit at once. The tasks run
 /// only while a call blocks on the runtime, so they take no time outside the probe's deadlines.
-async fn read_server_streams(conn: quinn::Connection) {
+async fn read_server_streams(conn: quinn::Connection, goaway: Arc<AtomicBool>) {
     while let Ok(mut stream) = conn.accept_uni().await {
+        let goaway = Arc::clone(&goaway);
         tokio::spawn(async move {
             let mut kind = [0u8; 8];
             if stream.read_exact(&mut kind[..1]).await.is_err() {
@@ -546,7 +598,36 @@ async fn read_server_streams(conn: quinn::Connection) {
                 return;
             }
             match get_varint(&kind[..len]).map(|(kind, _)| kind) {
-                Some(CONTROL_STREAM | QPACK_ENCODER_STREAM | QPACK_DECODER_STREAM) => {
+                Some(CONTROL_STREAM) => {
+                    // Frames read for their heads only, payloads skipped: GOAWAY is noted.
+                    let mut sink = vec![0u8; 4096];
+                    let mut head: Vec<u8> = Vec::with_capacity(16);
+                    let mut skip = 0usize;
+                    while let Ok(Some(n)) = stream.read(&mut sink).await {
+                        let mut data = &sink[..n];
+                        while !data.is_empty() {
+                            if skip > 0 {
+                                let take = skip.min(data.len());
+                                data = &data[take..];
+                                skip -= take;
+                                continue;
+                            }
+                            head.push(data[0]);
+                            data = &data[1..];
+                            let parsed = get_varint(&head).and_then(|(kind, a)| {
+                                get_varint(&head[a..]).map(|(len, _)| (kind, len))
+                            });
+                            if let Some((kind, len)) = parsed {
+                                if kind == GOAWAY {
+                                    goaway.store(true, Ordering::Relaxed);
+                                }
+                                skip = usize::try_from(len).unwrap_or(usize::MAX);
+                                head.clear();
+                            }
+                        }
+                    }
+                }
+                Some(QPACK_ENCODER_STREAM | QPACK_DECODER_STREAM) => {
                     let mut sink = vec![0u8; 4096];
                     while let Ok(Some(_)) = stream.read(&mut sink).await {}
                 }
@@ -563,6 +644,8 @@ struct Frames {
     recv: quinn::RecvStream,
     buf: Vec<u8>,
     read: usize,
+    /// Whether a response came on the connection before this one.
+    answered: bool,
 }
 
 impl Frames {
@@ -570,7 +653,12 @@ impl Frames {
     async fn fill(&mut self, n: usize) -> Result<bool, Got> {
         let mut chunk = [0u8; 16 * 1024];
         while self.buf.len() < n {
-            match self.recv.read(&mut chunk).await.map_err(read_failed)? {
+            match self
+                .recv
+                .read(&mut chunk)
+                .await
+                .map_err(|e| read_failed(e, self.answered))?
+            {
                 None => return Ok(false),
                 Some(k) => {
                     self.read += k;
@@ -609,10 +697,11 @@ impl Frames {
         Ok(Some((fields[0], fields[1])))
     }
 
-    /// A payload of `len` octets, at most `keep` of them kept in `into`.
+    /// A payload of `len` octets, at most `keep` of them kept in `into`; with `keep` above 0,
+    /// reading stops once `into` holds `keep` (the rest is never read).
     async fn payload(&mut self, len: u64, into: &mut Vec<u8>, keep: usize) -> Result<(), Got> {
         let mut left = usize::try_from(len).unwrap_or(usize::MAX);
-        while left > 0 {
+        while left > 0 && !(keep > 0 && into.len() >= keep) {
             if self.buf.is_empty() && !self.fill(1).await? {
                 return Err(Got::Answer(Answer::Closed));
             }
@@ -626,17 +715,64 @@ impl Frames {
     }
 }
 
-/// A response: interim ones skipped, the final HEADERS' status, DATA up to 64 KiB.
-async fn read_response(recv: quinn::RecvStream) -> Result<Answer, Got> {
+fn timed_out() -> Got {
+    Got::Error("timed out: the scenario's deadline passed".into())
+}
+
+/// A response by `deadline`: interim ones skipped, the final HEADERS' status, then DATA up to
+/// 64 KiB. Once the status is read it stands: the stream or the connection ending, a reset,
+/// the read cap or the deadline only end the body (a 200 cut short is still served).
+async fn read_response(
+    recv: quinn::RecvStream,
+    deadline: Instant,
+    answered: bool,
+) -> Result<Answer, Got> {
     let mut frames = Frames {
         recv,
         buf: Vec::new(),
         read: 0,
+        answered,
     };
+    let status = tokio::time::timeout_at(deadline.into(), read_status(&mut frames))
+        .await
+        .map_err(|_| timed_out())??;
+    let Some(status) = status else {
+        return Ok(Answer::Closed);
+    };
+    let mut body = Vec::new();
+    while body.len() < MAX_BODY {
+        let next = async {
+            match frames.head().await? {
+                None => Ok(false),
+                Some((DATA, len)) => frames
+                    .payload(len, &mut body, MAX_BODY)
+                    .await
+                    .map(|()| true),
+                Some((_, len)) => frames.payload(len, &mut Vec::new(), 0).await.map(|()| true),
+            }
+        };
+        match tokio::time::timeout_at(deadline.into(), next).await {
+            Ok(Ok(true)) => {}
+            // The end of the stream, a reset, a close, the cap or the deadline.
+            _ => break,
+        }
+    }
+    // Dropping the stream stops it (STOP_SENDING) if the server is still sending.
+    Ok(Answer::Response { status, body })
+}
+
+/// The final status of a response, interim ones skipped; `None` when the stream ended
+/// cleanly before any response.
+async fn read_status(frames: &mut Frames) -> Result<Option<u16>, Got> {
     let mut interim = 0;
-    let status = loop {
+    loop {
         let Some((kind, len)) = frames.head().await? else {
-            return Ok(Answer::Closed);
+            if interim > 0 {
+                return Err(Got::Error(format!(
+                    "HTTP/3: the request stream ended after {interim} interim responses and no final one"
+                )));
+            }
+            return Ok(None);
         };
         match kind {
             HEADERS => {
@@ -659,7 +795,7 @@ async fn read_response(recv: quinn::RecvStream) -> Result<Answer, Got> {
                     }
                     continue;
                 }
-                break status;
+                return Ok(Some(status));
             }
             DATA => {
                 return Err(Got::Error(
@@ -668,18 +804,7 @@ async fn read_response(recv: quinn::RecvStream) -> Result<Answer, Got> {
             }
             _ => frames.payload(len, &mut Vec::new(), 0).await?,
         }
-    };
-    let mut body = Vec::new();
-    while body.len() < MAX_BODY {
-        match frames.head().await {
-            Ok(Some((DATA, len))) => frames.payload(len, &mut body, MAX_BODY).await?,
-            Ok(Some((_, len))) => frames.payload(len, &mut Vec::new(), 0).await?,
-            // The end of the stream, or a reset or close after the response: the status
-            // stands.
-            Ok(None) | Err(_) => break,
-        }
     }
-    Ok(Answer::Response { status, body })
 }
 
 #[cfg(test)]

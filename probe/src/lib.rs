@@ -33,7 +33,8 @@
 //! scenario (its connection when it needs a new one, and its answer), ends by a deadline
 //! ([`DEADLINE`] after it starts, [`Options::deadline`]) that every read and write of its
 //! connection is held to, so a run of S scenarios over N names ends within (N + 1 + S)
-//! deadlines and its pacing. What a server sends is bounded too (see [`h2`] and [`hpack`]).
+//! deadlines and its pacing; with HTTP/3, 2 (N + 1) + 1 + S (the QUIC handshakes and the
+//! `alt-svc` lookup). What a server sends is bounded too (see [`h2`], [`h3`] and [`hpack`]).
 //!
 //! A 421 expected matches a 421. A 400 expected matches a 400 or the stream or connection
 //! being refused as malformed (RST_STREAM, GOAWAY, the connection closed before a response).
@@ -530,7 +531,9 @@ fn representative(pattern: &str) -> Option<String> {
 /// At most this many virtual hosts take part (each adds a connection and a row of names).
 pub const MAX_SITES: usize = 8;
 
-/// Runs the probe: discovery handshakes, scenarios, answers, verdicts.
+/// Runs the probe: discovery handshakes, scenarios, answers, verdicts. It blocks; with
+/// [`Options::h3`] it drives QUIC on a runtime of its own, so from async code call it on a
+/// blocking thread (`tokio::task::spawn_blocking`), not inside a runtime.
 ///
 /// # Errors
 /// A [`ProbeError`] when the configuration does not read or build, names no TLS listener for
@@ -596,10 +599,20 @@ pub fn run(options: &Options) -> Result<Report, ProbeError> {
                 .ok_or_else(|| {
                     ProbeError(format!("no TLS listener named {name:?} (--h3-listener)"))
                 }),
-            None => Ok(tls_listeners
-                .iter()
-                .find(|l| l.port == udp && l.name != listener_name)
-                .map_or_else(|| listener_name.clone(), |l| l.name.clone())),
+            None => {
+                let others: Vec<&&misdirect::ListenerConfig> = tls_listeners
+                    .iter()
+                    .filter(|l| l.port == udp && l.name != listener_name)
+                    .collect();
+                match others.as_slice() {
+                    [] => Ok(listener_name.clone()),
+                    [one] => Ok(one.name.clone()),
+                    _ => Err(ProbeError(format!(
+                        "more than one TLS listener on port {udp}: name the HTTP/3 one with \
+                         --h3-listener"
+                    ))),
+                }
+            }
         }
     };
 
@@ -634,7 +647,12 @@ pub fn run(options: &Options) -> Result<Report, ProbeError> {
             Some(alt_svc_port(&dialer, &sites[0].name, port)?)
         }
     };
-    let h3_target = h3_port.map(|udp| SocketAddr::new(options.connect.ip(), udp));
+    // The address's IP (and an IPv6 scope), another port.
+    let h3_target = h3_port.map(|udp| {
+        let mut addr = options.connect;
+        addr.set_port(udp);
+        addr
+    });
     let h3_listener_name = h3_port.map(h3_listener_for).transpose()?;
     let quic = match h3_target {
         Some(addr) => {
@@ -693,7 +711,10 @@ pub fn run(options: &Options) -> Result<Report, ProbeError> {
                     sni: sni.clone(),
                     certificate: Some(conn.certificate.clone()),
                     alpn: Some("h3".into()),
-                    refused: quic.settle(&conn, SETTLE.min(options.deadline)),
+                    refused: quic.settle(
+                        &conn,
+                        SETTLE.min(deadline.saturating_duration_since(Instant::now())),
+                    ),
                 },
                 Err(e) => Discovered {
                     sni: sni.clone(),
@@ -864,7 +885,17 @@ pub fn run(options: &Options) -> Result<Report, ProbeError> {
     // over QUIC). The SNI in capitals is GHSA-9cr8-q42q-g8m7's: a client-certificate rule
     // matched case-sensitively, and the host routed case-insensitively. Their requests are
     // reserved out of the limit, so a large configuration never crowds the check out.
-    let mut demands: Vec<(Option<String>, String, String, bool)> = Vec::new();
+    // Over QUIC the SNI's policy and the default virtual host are the HTTP/3 listener's, and
+    // the authority carries its first origin port.
+    let mut demands: Vec<(Option<String>, String, String, bool, u16)> = Vec::new();
+    let transports: Vec<(bool, ListenerId, u16)> = [(false, listener, port)]
+        .into_iter()
+        .chain(h3_listener.and_then(|l| {
+            let name = h3_listener_name.as_deref()?;
+            let config = server.config().listeners.iter().find(|c| c.name == name)?;
+            Some((true, l, *config.effective_origin_ports().first()?))
+        }))
+        .collect();
     let demanded: Vec<Option<String>> = if wanted(Group::ClientAuth) {
         sites
             .iter()
@@ -874,27 +905,26 @@ pub fn run(options: &Options) -> Result<Report, ProbeError> {
     } else {
         Vec::new()
     };
-    for sni in demanded {
-        let bytes = sni.as_deref().map(str::as_bytes);
-        let Some(policy) = server
-            .sni_policy(listener, bytes)
-            .and_then(|p| server.policy_name(p))
-            .filter(|p| required.iter().any(|r| r == p))
-        else {
-            continue;
-        };
-        let host = match &sni {
-            Some(name) => Some(name.to_ascii_lowercase()),
-            None => server
-                .sni_vhost(listener, None)
-                .and_then(|v| server.config().vhosts.get(v))
-                .and_then(|v| v.names.iter().find_map(|n| representative(n))),
-        };
-        if let Some(host) = host {
-            if quic.is_some() {
-                demands.push((sni.clone(), host.clone(), policy.to_string(), true));
+    for &(over_quic, listener, port) in &transports {
+        for sni in &demanded {
+            let bytes = sni.as_deref().map(str::as_bytes);
+            let Some(policy) = server
+                .sni_policy(listener, bytes)
+                .and_then(|p| server.policy_name(p))
+                .filter(|p| required.iter().any(|r| r == p))
+            else {
+                continue;
+            };
+            let host = match sni {
+                Some(name) => Some(name.to_ascii_lowercase()),
+                None => server
+                    .sni_vhost(listener, None)
+                    .and_then(|v| server.config().vhosts.get(v))
+                    .and_then(|v| v.names.iter().find_map(|n| representative(n))),
+            };
+            if let Some(host) = host {
+                demands.push((sni.clone(), host, policy.to_string(), over_quic, port));
             }
-            demands.push((sni, host, policy.to_string(), false));
         }
     }
     let max = options.max_requests.min(MAX_REQUESTS);
@@ -966,38 +996,48 @@ pub fn run(options: &Options) -> Result<Report, ProbeError> {
         }
         let got = if let (true, Some(quic)) = (over_quic, &quic) {
             // As over HTTP/2: one QUIC connection per SNI, a new one only when the server
-            // ended it.
-            let reuse = matches!(&h3, Some((s, c)) if s.as_deref() == sni
-                && c.as_ref().map_or(true, |c| !c.is_closed()));
+            // ended it (a close or GOAWAY, processed before the reuse). A connection that
+            // could not be made is not tried again for the SNI.
+            let mut reuse = matches!(&h3, Some((s, c)) if s.as_deref() == sni
+                && c.as_ref().map_or(true, |c| quic.reusable(c)));
             if !reuse {
                 pacer.wait();
             }
             pacer.wait();
             let deadline = Instant::now() + options.deadline;
-            if !reuse {
-                let made = quic.connect(&dialer, sni, deadline).map_err(|e| {
-                    if e.refused_by_server {
-                        Got::Refused(e.message)
-                    } else {
-                        Got::Error(e.message)
-                    }
-                });
-                h3 = Some((scenario.sni.clone(), made));
-            }
-            match h3.as_ref().map(|(_, c)| c) {
-                Some(Ok(conn)) => {
-                    let fields = scenario.shape.http2_fields(scenario.id).unwrap_or_default();
-                    let fields: Vec<(&[u8], &[u8])> = fields
-                        .iter()
-                        .map(|(n, v)| (n.as_slice(), v.as_slice()))
-                        .collect();
-                    match quic.exchange(conn, &fields, deadline) {
+            let fields = scenario.shape.http2_fields(scenario.id).unwrap_or_default();
+            let fields: Vec<(&[u8], &[u8])> = fields
+                .iter()
+                .map(|(n, v)| (n.as_slice(), v.as_slice()))
+                .collect();
+            loop {
+                if !reuse {
+                    // Discovery made a session for this SNI: failing now is no refusal.
+                    let made = quic
+                        .connect(&dialer, sni, deadline)
+                        .map_err(|e| Got::Error(e.message));
+                    h3 = Some((scenario.sni.clone(), made));
+                }
+                let got = match h3.as_ref().map(|(_, c)| c) {
+                    Some(Ok(conn)) => match quic.exchange(conn, &fields, deadline) {
                         Ok(answer) => Got::Answer(answer),
                         Err(got) => got,
-                    }
+                    },
+                    Some(Err(got)) => got.clone(),
+                    None => Got::Error("no connection".into()),
+                };
+                // A reused connection that closed, or rejected the request unprocessed
+                // (H3_REQUEST_REJECTED), before answering: the request goes once more, on a
+                // new connection, within the same deadline.
+                let again = reuse
+                    && matches!(
+                        got,
+                        Got::Answer(Answer::Closed | Answer::Reset(h3::H3_REQUEST_REJECTED))
+                    );
+                if !again {
+                    break got;
                 }
-                Some(Err(got)) => got.clone(),
-                None => Got::Error("no connection".into()),
+                reuse = false;
             }
         } else if scenario.shape.is_h2() {
             // One connection per SNI, as a coalescing client keeps; a new one only when the
@@ -1056,8 +1096,7 @@ pub fn run(options: &Options) -> Result<Report, ProbeError> {
     // What each policy demands: for a virtual host whose policy requires a client
     // certificate, a handshake without one must fail, or every request on it be refused.
     let first_id = results.iter().map(|r| r.scenario.id).max().unwrap_or(0) + 1;
-    demands.sort_by_key(|d| d.3);
-    for (id, (sni, host, policy, over_quic)) in (first_id..).zip(demands) {
+    for (id, (sni, host, policy, over_quic, port)) in (first_id..).zip(demands) {
         pacer.wait();
         let authority = format!("{host}:{port}");
         let spelled = if sni.as_deref().is_some_and(|s| s != host) {
@@ -1329,7 +1368,7 @@ pub fn h3_alternative(value: &str) -> Result<u16, String> {
         return port
             .parse::<u16>()
             .ok()
-            .filter(|p| *p != 0)
+            .filter(|p| *p != 0 && port.bytes().all(|b| b.is_ascii_digit()))
             .ok_or_else(|| format!("alt-svc {alternative:?}: {port:?} is not a port"));
     }
     Err(format!("alt-svc {value:?} offers no h3"))
@@ -1411,6 +1450,7 @@ mod tests {
             (r#"h3="other.example:443""#, "names another host"),
             (r#"h3=":0""#, "is not a port"),
             (r#"h3=":99999""#, "is not a port"),
+            (r#"h3=":+443""#, "is not a port"),
             (r#"h3=":""#, "is not a port"),
             (r#"h3="443""#, "has no port"),
             (r#"h2=":443""#, "offers no h3"),

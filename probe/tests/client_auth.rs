@@ -491,7 +491,9 @@ fn sni_only_h3(dir: &std::path::Path, tls: &Tls<String>) -> SocketAddr {
                     .and_then(|d| d.downcast::<HandshakeData>().ok())
                     .and_then(|d| d.server_name);
                 if sni.as_deref() == Some("admin.example.test") && conn.peer_identity().is_none() {
-                    // certificate_required (116) as a QUIC crypto error.
+                    // quinn's close is an application CONNECTION_CLOSE (it cannot send a
+                    // crypto error): the probe sees the connection closed, which a demand
+                    // for no session accepts.
                     conn.close((0x100u32 + 116).into(), b"");
                     return;
                 }

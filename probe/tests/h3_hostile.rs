@@ -119,8 +119,21 @@ enum Behaviour {
     HugeHeaders,
     /// `:status 200`, then DATA frames of 16 KiB up to 64 MiB.
     EndlessData,
-    /// A response a byte every 200 ms, for at most 60 bytes.
+    /// A response a byte every second: its HEADERS do not complete by the deadline.
     Trickle,
+    /// `:status 200` at once, then its body a byte every 200 ms, for at most 60 bytes.
+    TrickledBody,
+    /// `:status 200`, then a DATA frame announcing 100 octets, 5 of them, then FIN.
+    FinInsideData,
+    /// `:status 200`, then a DATA frame announcing 100 octets, 5 of them, then RESET_STREAM.
+    ResetInsideData,
+    /// A complete response (`:status 200`, a body, FIN), then STOP_SENDING on the request
+    /// (RFC 9114 §4.1.2: a complete response stands).
+    StopAfterAnswer,
+    /// Answers 200, then closes the connection 50 ms later.
+    CloseAfterAnswer,
+    /// Answers 200, with GOAWAY on its control stream.
+    GoAway,
     /// Frames of a reserved type (RFC 9114 §7.2.8), 16 KiB each, up to 64 MiB.
     ReservedFlood,
     /// `:status 100` responses, up to 10,000.
@@ -222,6 +235,20 @@ async fn serve(conn: quinn::Connection, behaviour: Behaviour, seen: Recorded) {
             }
         });
     }
+    if let Behaviour::GoAway = behaviour {
+        let conn = conn.clone();
+        tokio::spawn(async move {
+            let Ok(mut control) = conn.open_uni().await else {
+                return;
+            };
+            let mut goaway = Vec::new();
+            put_varint(&mut goaway, 0x00);
+            goaway.extend_from_slice(&frame(0x4, &[]));
+            goaway.extend_from_slice(&frame(0x7, &[0]));
+            let _ = control.write_all(&goaway).await;
+            tokio::time::sleep(SERVER_LIFE).await;
+        });
+    }
     if let Behaviour::ControlFlood = behaviour {
         let conn = conn.clone();
         tokio::spawn(async move {
@@ -246,7 +273,10 @@ async fn serve(conn: quinn::Connection, behaviour: Behaviour, seen: Recorded) {
         seen.lock().unwrap().push(decode_request(&request));
         let chunk = vec![0u8; 16 * 1024];
         match behaviour {
-            Behaviour::Answer200 | Behaviour::UniFlood | Behaviour::ControlFlood => {
+            Behaviour::Answer200
+            | Behaviour::UniFlood
+            | Behaviour::ControlFlood
+            | Behaviour::GoAway => {
                 let _ = send.write_all(&status(25)).await;
                 let _ = send.write_all(&frame(DATA, b"ok")).await;
                 let _ = send.finish();
@@ -267,13 +297,49 @@ async fn serve(conn: quinn::Connection, behaviour: Behaviour, seen: Recorded) {
                 }
             }
             Behaviour::Trickle => {
-                let response = [status(25), frame(DATA, &[b'x'; 50])].concat();
-                for byte in response {
+                for byte in status(25) {
+                    if send.write_all(&[byte]).await.is_err() {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+            Behaviour::TrickledBody => {
+                let _ = send.write_all(&status(25)).await;
+                for byte in frame(DATA, &[b'x'; 50]) {
                     if send.write_all(&[byte]).await.is_err() {
                         break;
                     }
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
+            }
+            Behaviour::FinInsideData | Behaviour::ResetInsideData => {
+                let mut cut = status(25);
+                put_varint(&mut cut, DATA);
+                put_varint(&mut cut, 100);
+                cut.extend_from_slice(b"admin");
+                let _ = send.write_all(&cut).await;
+                // Let the bytes go before the end, so the probe reads the status first.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                if let Behaviour::FinInsideData = behaviour {
+                    let _ = send.finish();
+                } else {
+                    let _ = send.reset(0x10cu32.into());
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Behaviour::StopAfterAnswer => {
+                let _ = send.write_all(&status(25)).await;
+                let _ = send.write_all(&frame(DATA, b"admin")).await;
+                let _ = send.finish();
+                let _ = recv.stop(0x100u32.into());
+            }
+            Behaviour::CloseAfterAnswer => {
+                let _ = send.write_all(&status(25)).await;
+                let _ = send.write_all(&frame(DATA, b"ok")).await;
+                let _ = send.finish();
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                conn.close(0x100u32.into(), b"done");
             }
             Behaviour::ReservedFlood => {
                 for _ in 0..4096 {
@@ -448,11 +514,92 @@ fn a_body_without_end_is_cut_at_64_kib() {
 #[test]
 fn a_trickled_response_ends_at_the_deadline() {
     let (addr, _) = spawn(Behaviour::Trickle);
-    let got = bounded("a byte every 200 ms", || h3_get(addr));
+    let got = bounded("HEADERS a byte a second", || h3_get(addr));
     assert!(
         matches!(&got, Err(Got::Error(e)) if e.contains("deadline")),
         "{got:?}"
     );
+    // A status read before the deadline stands: the trickled body only ends there.
+    let (addr, _) = spawn(Behaviour::TrickledBody);
+    let got = bounded("a body a byte every 200 ms", || h3_get(addr));
+    assert!(
+        matches!(&got, Ok(Answer::Response { status: 200, body }) if body.len() < 50),
+        "{got:?}"
+    );
+}
+
+/// Hostile review of the HTTP/3 client, 1: a 200 whose stream then ends or is reset inside a
+/// DATA frame was recorded as closed or reset, which matches a 400 expected and a policy's
+/// "no session": a 200 served where a refusal is due passed. The status stands.
+#[test]
+fn a_status_stands_when_its_body_is_cut() {
+    for behaviour in [Behaviour::FinInsideData, Behaviour::ResetInsideData] {
+        let (addr, _) = spawn(behaviour);
+        let got = bounded(&format!("{behaviour:?}"), || h3_get(addr));
+        assert_eq!(
+            got,
+            Ok(Answer::Response {
+                status: 200,
+                body: b"admin".to_vec()
+            }),
+            "{behaviour:?}"
+        );
+    }
+}
+
+/// Hostile review, 4: STOP_SENDING after a complete response discarded it (RFC 9114 §4.1.2:
+/// "Clients MUST NOT discard complete responses").
+#[test]
+fn a_complete_response_stands_when_the_request_is_stopped() {
+    let (addr, _) = spawn(Behaviour::StopAfterAnswer);
+    let got = bounded("STOP_SENDING after the response", || h3_get(addr));
+    assert_eq!(
+        got,
+        Ok(Answer::Response {
+            status: 200,
+            body: b"admin".to_vec()
+        })
+    );
+}
+
+/// Hostile review, 3: a close the server sent between two scenarios was not seen (the
+/// runtime runs only inside calls), so the next request went on a dead connection and its
+/// "closed" was taken for the server's answer; GOAWAY was ignored. `reusable` processes what
+/// arrived, and says no to both.
+#[test]
+fn a_connection_closed_or_going_away_is_not_reused() {
+    for (behaviour, what) in [
+        (Behaviour::CloseAfterAnswer, "closed after its answer"),
+        (Behaviour::GoAway, "GOAWAY"),
+        (Behaviour::Answer200, "open"),
+    ] {
+        let (addr, recorded) = spawn(behaviour);
+        let quic = Quic::new(addr).unwrap();
+        let dialer = Dialer::new(addr, DEADLINE);
+        let conn = quic
+            .connect(&dialer, Some(NAME), Instant::now() + DEADLINE)
+            .unwrap();
+        let get: [(&[u8], &[u8]); 4] = [
+            (b":method", b"GET"),
+            (b":scheme", b"https"),
+            (b":authority", NAME.as_bytes()),
+            (b":path", b"/"),
+        ];
+        let first = quic.exchange(&conn, &get, Instant::now() + DEADLINE);
+        assert!(
+            matches!(first, Ok(Answer::Response { status: 200, .. })),
+            "{what}: {first:?}"
+        );
+        // What the pacer's sleep between two scenarios stands for.
+        std::thread::sleep(Duration::from_millis(300));
+        let reusable = bounded(what, || quic.reusable(&conn));
+        assert_eq!(
+            reusable,
+            matches!(behaviour, Behaviour::Answer200),
+            "{what}"
+        );
+        assert_eq!(recorded.lock().unwrap().len(), 1, "{what}");
+    }
 }
 
 #[test]

@@ -287,28 +287,43 @@ fn a_continuation_flood_is_cut_off() {
 
 // ---- Frames past their bounds (bounded before the review too) ----
 
-/// A DATA frame header announcing 16 MiB - 1 octets, past SETTINGS_MAX_FRAME_SIZE.
+/// A frame header announcing 16 MiB - 1 octets, past SETTINGS_MAX_FRAME_SIZE, before a
+/// response (a HEADERS frame) and after one (DATA after `:status 200`): refused unread both
+/// times; after the status, the status stands (a 200 cut short is still served).
 #[test]
 fn a_frame_length_past_the_maximum_is_refused() {
-    let addr = spawn(1, |tcp| {
-        let Some((mut tls, stream)) = accept_h2(tcp) else {
-            return;
-        };
-        if !send(&mut tls, HEADERS, END_HEADERS, stream, &[STATUS_200]) {
-            return;
+    for after_status in [false, true] {
+        let addr = spawn(1, move |tcp| {
+            let Some((mut tls, stream)) = accept_h2(tcp) else {
+                return;
+            };
+            if after_status && !send(&mut tls, HEADERS, END_HEADERS, stream, &[STATUS_200]) {
+                return;
+            }
+            let kind = if after_status { DATA } else { HEADERS };
+            let mut head = vec![0xff, 0xff, 0xff, kind, 0];
+            head.extend_from_slice(&stream.to_be_bytes());
+            if tls.write_all(&head).and_then(|()| tls.flush()).is_err() {
+                return;
+            }
+            // Some of what it announced, then wait for the client to leave.
+            let _ = tls.write_all(&vec![0u8; 1 << 20]);
+            drain(&mut tls);
+        });
+        let answer = bounded("a 16 MiB frame header", || h2_get(addr));
+        if after_status {
+            assert_eq!(
+                answer.unwrap(),
+                Answer::Response {
+                    status: 200,
+                    body: Vec::new()
+                }
+            );
+        } else {
+            let e = answer.expect_err("a frame past 16,384 octets is refused");
+            assert!(e.to_string().contains("SETTINGS_MAX_FRAME_SIZE"), "{e}");
         }
-        let mut head = vec![0xff, 0xff, 0xff, DATA, 0];
-        head.extend_from_slice(&stream.to_be_bytes());
-        if tls.write_all(&head).and_then(|()| tls.flush()).is_err() {
-            return;
-        }
-        // Some of what it announced, then wait for the client to leave.
-        let _ = tls.write_all(&vec![0u8; 1 << 20]);
-        drain(&mut tls);
-    });
-    let answer = bounded("a 16 MiB frame header", || h2_get(addr));
-    let e = answer.expect_err("a frame past 16,384 octets is refused");
-    assert!(e.to_string().contains("SETTINGS_MAX_FRAME_SIZE"), "{e}");
+    }
 }
 
 /// A 200 whose body never ends: 2,048 DATA frames of 16 KiB (32 MiB) without END_STREAM. The
