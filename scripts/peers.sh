@@ -604,9 +604,13 @@ def cell(s):
     got = s["got"]
     shown = {"response": lambda g: str(g["status"]), "rst_stream": lambda g: f"RST_STREAM({g['code']})",
              "goaway": lambda g: f"GOAWAY({g['code']})", "closed": lambda g: "closed",
-             "tls_refused": lambda g: "TLS refused", "error": lambda g: "error"}[got["kind"]](got)
+             "tls_refused": lambda g: "TLS refused", "error": lambda g: "error",
+             "not_sent": lambda g: "not sent"}[got["kind"]](got)
     word = {"pass": "pass", "fail": "**FAIL**", "skip": "skip"}[s["result"]]
-    return f"{word} {shown}" + (" SERVED" if s["served_refused"] else "")
+    # A resumption scenario's session, as this server's run saw it (the row's text is the
+    # example's): the verdict due differs when the server resumed.
+    resumed = " (resumed)" if s["group"] == "resumption" and "; resumed (" in s["label"] else ""
+    return f"{word} {shown}" + (" SERVED" if s["served_refused"] else "") + resumed
 
 def expected(s):
     e = s["expected"]
