@@ -9,7 +9,8 @@
 # onto another certificate's connection, 421 for a host whose TLS policy the handshake was not
 # made under (with SNI, and without: nginx's own 400 for the missing client certificate becomes
 # the crate's 421), 400 for two Host lines, the reason line in the error log; and that nginx
-# refuses to start when a server block's ssl_verify_client contradicts its policy.
+# refuses to start when a server block's ssl_verify_client contradicts its policy; and the
+# probe's resumption and client-auth groups against it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PORT=${PORT:-18943}
@@ -134,6 +135,16 @@ check "HTTP/1.1 absolute-form target of 3 KB" 200 \
 check "HTTP/1.1 two Host lines" 400 \
   "$(status --http1.1 -H "Host: a.example.test:$PORT" -H "X-Pad: 1"$'\r\n'"Host: a.example.test:$PORT" "$A")"
 check "served body" "site a" "$(curl -sk --resolve "a.example.test:$PORT:127.0.0.1" "$A")"
+# Sessions made under one name and offered under another (TLS 1.3 tickets: OpenSSL resumes
+# them across server blocks) are decided on the handshake that made them: the probe's
+# resumption group, and what mtls demands, with the SNI as configured and in capitals.
+cargo build -q -p misdirect-probe
+rc=0
+"${CARGO_TARGET_DIR:-target}/debug/misdirect-probe" --config "$WORK/misdirect.toml" \
+  --connect "127.0.0.1:$PORT" --only resumption,client-auth >"$WORK/probe.txt" 2>&1 || rc=$?
+check "misdirect-probe --only resumption,client-auth (exit status)" 0 "$rc"
+[ "$rc" = 0 ] || grep -E '^(FAIL|skip)' "$WORK/probe.txt" >&2 || true
+tail -n 1 "$WORK/probe.txt"
 
 kill "$PID"; wait "$PID" 2>/dev/null || true; PID=
 if grep -q 'misdirect: 421: .*c.other.test' "$WORK/error.log"; then

@@ -864,6 +864,67 @@ ngx_http_misdirect_free_connection(void *data)
 }
 
 
+#if (NGX_HTTP_SSL)
+/*
+ * A session resumed with another SNI than the handshake that made it: the facts are that
+ * handshake's (SPEC "Resumption", CVE-2025-23048), the certificate and policy of the server
+ * block its SNI selected, not those of the block the new SNI switched the context to (OpenSSL
+ * keeps no server certificate in the session). The block is found through the crate: the
+ * virtual host the original SNI selects on this listener, and a TLS block credited with it.
+ * Facts: OpenSSL's final_server_name stores the SNI in the session only on a full handshake
+ * (`!s->hit`), so SSL_SESSION_get0_hostname is the SNI the session was made with; under TLS
+ * 1.3 SSL_get_servername is this ClientHello's, and OpenSSL resumes a TLS 1.3 session under
+ * another SNI (ssl/statem/extensions.c, extensions_srvr.c, OpenSSL 3.0).
+ */
+static misdirect_result
+ngx_http_misdirect_resumed(ngx_http_misdirect_main_conf_t *mcf, misdirect_str listener,
+    const char *original, misdirect_facts *facts)
+{
+    ngx_uint_t                i, j, k;
+    misdirect_str             name, vhost, *v;
+    misdirect_tls_t          *t;
+    misdirect_block_t        *b;
+    misdirect_result          rc;
+    ngx_http_ssl_srv_conf_t  *sscf;
+
+    name.data = (const uint8_t *) original;
+    name.len = original != NULL ? ngx_strlen(original) : 0;
+
+    rc = misdirect_server_sni(mcf->server, listener, name, &vhost, NULL);
+    if (rc != MISDIRECT_RESULT_OK) {
+        return MISDIRECT_RESULT_UNKNOWN_CERTIFICATE;
+    }
+
+    b = mcf->blocks.elts;
+    for (i = 0; i < mcf->blocks.nelts; i++) {
+        v = b[i].vhosts.elts;
+        for (j = 0; j < b[i].vhosts.nelts; j++) {
+            if (v[j].len != vhost.len || ngx_memcmp(v[j].data, vhost.data, vhost.len) != 0) {
+                continue;
+            }
+
+            sscf = b[i].cscf->ctx->srv_conf[ngx_http_ssl_module.ctx_index];
+            if (sscf == NULL || sscf->ssl.ctx == NULL) {
+                continue;
+            }
+
+            t = mcf->contexts.elts;
+            for (k = 0; k < mcf->contexts.nelts; k++) {
+                if (t[k].ctx == sscf->ssl.ctx && t[k].certificate.data != NULL) {
+                    facts->certificate = t[k].certificate;
+                    facts->policy = t[k].policy;
+                    return MISDIRECT_RESULT_OK;
+                }
+            }
+        }
+    }
+
+    /* No block of the original SNI's virtual host made handshakes: unknown, refused. */
+    return MISDIRECT_RESULT_UNKNOWN_CERTIFICATE;
+}
+#endif
+
+
 /* The connection's facts, checked once per connection and kept in its pool. */
 static misdirect_conn_t *
 ngx_http_misdirect_connection(ngx_http_request_t *r,
@@ -962,6 +1023,23 @@ ngx_http_misdirect_connection(ngx_http_request_t *r,
         if (facts.certificate.data == NULL) {
             mc->result = MISDIRECT_RESULT_UNKNOWN_CERTIFICATE;
             return mc;
+        }
+
+        if (SSL_session_reused(c->ssl->connection)) {
+            SSL_SESSION  *session;
+            const char   *original;
+
+            session = SSL_get0_session(c->ssl->connection);
+            original = session != NULL ? SSL_SESSION_get0_hostname(session) : NULL;
+
+            if ((original == NULL) != (sni == NULL)
+                || (original != NULL && ngx_strcasecmp((u_char *) original, (u_char *) sni) != 0))
+            {
+                mc->result = ngx_http_misdirect_resumed(mcf, listener, original, &facts);
+                if (mc->result != MISDIRECT_RESULT_OK) {
+                    return mc;
+                }
+            }
         }
     }
 #endif
