@@ -22,6 +22,13 @@ pub type Fields = Vec<(Vec<u8>, Vec<u8>)>;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HpackError(&'static str);
 
+impl HpackError {
+    /// What went wrong, without the `HPACK:` the display puts first.
+    pub(crate) fn reason(&self) -> &'static str {
+        self.0
+    }
+}
+
 impl fmt::Display for HpackError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "HPACK: {}", self.0)
@@ -111,8 +118,9 @@ pub fn huffman_decode(bytes: &[u8]) -> Result<Vec<u8>, HpackError> {
     misdirect::huffman::decode(bytes, usize::MAX).map_err(|e| HpackError(e.reason()))
 }
 
-/// An integer with an N-bit prefix (RFC 7541 §5.1); `first` holds the pattern's high bits.
-fn put_int(out: &mut Vec<u8>, first: u8, prefix: u32, mut value: usize) {
+/// An integer with an N-bit prefix (RFC 7541 §5.1, which QPACK uses too: RFC 9204 §4.1.1);
+/// `first` holds the pattern's high bits.
+pub(crate) fn put_int(out: &mut Vec<u8>, first: u8, prefix: u32, mut value: usize) {
     let max = (1usize << prefix) - 1;
     if value < max {
         out.push(first | value as u8);
@@ -326,7 +334,8 @@ impl Decoder {
     }
 }
 
-fn get_int(block: &[u8], at: &mut usize, prefix: u32) -> Result<usize, HpackError> {
+/// An integer with an N-bit prefix at `block[*at]`, moving `at` past it; at most 2^28.
+pub(crate) fn get_int(block: &[u8], at: &mut usize, prefix: u32) -> Result<usize, HpackError> {
     const TRUNCATED: HpackError = HpackError("truncated integer");
     let max = (1usize << prefix) - 1;
     let mut value = usize::from(*block.get(*at).ok_or(TRUNCATED)?) & max;
