@@ -58,10 +58,10 @@ availability) + 16 (any other mismatch), for the classes that occurred.
 
 Whatever the server sends or holds back, each TLS handshake of the discovery (one per name
 and one without SNI, over TCP and again over QUIC with --h3) and each scenario (its
-connection when it needs a new one, and its answer) ends within {d} s: a run of S scenarios over N names ends within (N + 1 + S) x {d} s,
-with --h3 (2 x (N + 1) + 1 + S) x {d} s (the QUIC handshakes and the alt-svc lookup; at most
-{most} s: {MAX_SITES} names, {MAX_REQUESTS} scenarios), plus its pacing by --rate: at most
-(2 x (N + 1) + 1 + 2 x S) / rate s."
+connection when it needs a new one, and its answer) ends within {d} s. A run of S scenarios
+over N names ends within (N + 1 + S) x {d} s, with --h3 (2 x (N + 1) + 1 + S) x {d} s (the
+QUIC handshakes and the alt-svc lookup; at most {most} s: {MAX_SITES} names, {MAX_REQUESTS}
+scenarios), plus its pacing by --rate: at most (2 x (N + 1) + 1 + 2 x S) / rate s."
     )
 }
 
