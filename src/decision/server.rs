@@ -3,7 +3,10 @@
 
 use core::fmt;
 use core::sync::atomic::{AtomicU64, Ordering};
-use std::collections::{HashMap, HashSet};
+// Ordered, not hashed: a build stays deterministic, and nothing seeded from the process's
+// randomness runs in it (valgrind, which CI runs the C ABI's tests under, flags std's
+// randomly keyed hash maps).
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::names::index::{IndexError, NameIndex};
 use crate::names::pattern::{NamePattern, PatternError, San};
@@ -412,7 +415,7 @@ impl<T> Server<T> {
         let mut held: Vec<Vec<NamePattern>> = Vec::new();
         for cert in &config.certificates {
             let mut patterns = Vec::new();
-            let mut seen = HashSet::new();
+            let mut seen = BTreeSet::new();
             for san in &cert.sans {
                 match NamePattern::from_san(san) {
                     Ok(p) if seen.insert(p.clone()) => patterns.push(p),
@@ -669,7 +672,7 @@ struct Coverage {
 
 impl Coverage {
     fn build(certificates: &[Vec<NamePattern>]) -> Result<Coverage, BuildError> {
-        let mut holders: HashMap<NamePattern, u64> = HashMap::new();
+        let mut holders: BTreeMap<NamePattern, u64> = BTreeMap::new();
         for (c, patterns) in certificates.iter().enumerate() {
             let bit = if c < 64 { 1u64 << c } else { 0 };
             for pattern in patterns {
@@ -775,7 +778,7 @@ fn check_unique<'a>(
     what: &'static str,
     names: impl Iterator<Item = &'a str>,
 ) -> Result<(), BuildError> {
-    let mut seen: HashSet<&str> = HashSet::new();
+    let mut seen: BTreeSet<&str> = BTreeSet::new();
     for name in names {
         if !seen.insert(name) {
             return Err(BuildError::DuplicateId {

@@ -19,7 +19,7 @@ use crate::parse::name::{self, NameFault};
 /// assert_eq!(NamePattern::parse("bücher.example").unwrap().to_string(), "xn--bcher-kva.example");
 /// assert!(NamePattern::parse("f*.example.com").is_err());
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum NamePattern {
     /// An exact DNS name in canonical form.
     Exact(Box<str>),
