@@ -130,7 +130,7 @@ def main():
     for i in range(0, len(patterns), 4):
         write("index", b"\n".join(patterns[i : i + 4]))
     for data in decide:
-        write("decide", data)
+        write("server", data)
     for data in long_hosts():
         write("authority", data)
     for target, data in census_seeds(6):

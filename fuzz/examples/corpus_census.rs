@@ -23,6 +23,7 @@ const TARGETS: &[&str] = &[
     "idna",
     "index",
     "pattern",
+    "server",
     "webpki",
 ];
 

@@ -118,7 +118,7 @@ pub fn certificate(data: &[u8]) -> arbitrary::Result<Certificate> {
 }
 
 /// The names and hosts an input of `target` feeds the code under test, as the target decodes
-/// them: request authorities and SNI for `decide` (servers A and B), patterns and hosts for
+/// them: request authorities and SNI for `decide` and `server` (servers A and B), patterns and hosts for
 /// `pattern`, `index` and `webpki`, the name for `idna`, rcgen's names for `certificate`, the
 /// input itself for `authority`.
 #[must_use]
@@ -154,21 +154,27 @@ pub fn hosts(target: &str, data: &[u8]) -> Vec<Vec<u8>> {
                     .collect()
             })
             .unwrap_or_default(),
-        "decide" => {
-            let Some(input) = crate::decide::input(data) else {
-                return vec![];
-            };
-            let mut hosts: Vec<Vec<u8>> = Vec::new();
-            let requests = std::iter::once(&input.request).chain(input.b_request.as_ref());
-            for request in requests {
-                hosts.extend(request.fields().into_iter().map(<[u8]>::to_vec));
-            }
-            let conns = std::iter::once(&input.conn).chain(input.mixed_conn.as_ref());
-            hosts.extend(conns.filter_map(|c| c.sni.clone()));
-            hosts
-        }
+        "decide" => crate::space()
+            .input(data)
+            .map(|input| decision_hosts(&input))
+            .unwrap_or_default(),
+        "server" => crate::decide::input(data)
+            .map(|input| decision_hosts(&input))
+            .unwrap_or_default(),
         _ => vec![],
     }
+}
+
+/// The hosts and SNI names of a decision target's input.
+fn decision_hosts<S>(input: &crate::decide::Input<S>) -> Vec<Vec<u8>> {
+    let mut hosts: Vec<Vec<u8>> = Vec::new();
+    let requests = std::iter::once(&input.request).chain(input.b_request.as_ref());
+    for request in requests {
+        hosts.extend(request.fields().into_iter().map(<[u8]>::to_vec));
+    }
+    let conns = std::iter::once(&input.conn).chain(input.mixed_conn.as_ref());
+    hosts.extend(conns.filter_map(|c| c.sni.clone()));
+    hosts
 }
 
 /// Whether an input of `target` holds a host (or name) over 64 octets with an ASCII capital.

@@ -369,12 +369,15 @@ pub enum Second {
     Permuted,
 }
 
-/// Everything the `decide` target decodes from its input: server A and its pool, a connection
+/// Everything a decision target decodes from its input: server A and its pool, a connection
 /// and a request drawn from A's names; server B; a connection and a request drawn from both
 /// servers' names; and which server each id of the mixed facts comes from.
-pub struct Input {
+///
+/// `S` is how the servers are held: owned ([`input`], built from the input) or borrowed from a
+/// [`Space`] ([`Space::input`]).
+pub struct Input<S = Server<usize>> {
     /// Server A.
-    pub a: Server<usize>,
+    pub a: S,
     /// A's pool.
     pub pool: Pool,
     /// Facts drawn from A's names.
@@ -382,7 +385,7 @@ pub struct Input {
     /// A request drawn from A's names.
     pub request: OwnedRequest,
     /// Server B, when it builds, and how it was made.
-    pub b: Option<(Server<usize>, Second)>,
+    pub b: Option<(S, Second)>,
     /// Facts drawn from both servers' names (positions taken modulo each server's counts).
     pub mixed_conn: Option<OwnedConnection>,
     /// A request drawn from B's names.
@@ -391,18 +394,23 @@ pub struct Input {
     pub sources: IdSources,
 }
 
-/// Decodes the `decide` target's input; `None` when server A does not build or the input ends
-/// before A's connection and request. What comes after (server B and the mixed facts) is
-/// decoded only as far as the input goes.
-#[must_use]
-pub fn input(data: &[u8]) -> Option<Input> {
-    let mut u = Unstructured::new(data);
-    let (Some(a), pool) = server(&mut u).ok()? else {
-        return None;
-    };
-    let a_names = names(&a);
-    let conn = connection(&mut u, &a_names, &pool, a.config().certificates.len()).ok()?;
-    let a_request = request(&mut u, &a_names, &pool).ok()?;
+const NO_SOURCES: IdSources = IdSources {
+    listener: false,
+    certificate: false,
+    policy: false,
+};
+
+/// The rest of an input once server A (and its names) are known: A's connection and request,
+/// then how B is made; `make_b` makes it. `None` when the input ends before A's request.
+fn rest<S: std::borrow::Borrow<Server<usize>>>(
+    u: &mut Unstructured<'_>,
+    a: S,
+    pool: Pool,
+    a_names: &[String],
+    make_b: impl FnOnce(&mut Unstructured<'_>, &Server<usize>, Second) -> Option<(S, Vec<String>)>,
+) -> Option<Input<S>> {
+    let conn = connection(u, a_names, &pool, a.borrow().config().certificates.len()).ok()?;
+    let a_request = request(u, a_names, &pool).ok()?;
     let mut input = Input {
         a,
         pool,
@@ -411,11 +419,7 @@ pub fn input(data: &[u8]) -> Option<Input> {
         b: None,
         mixed_conn: None,
         b_request: None,
-        sources: IdSources {
-            listener: false,
-            certificate: false,
-            policy: false,
-        },
+        sources: NO_SOURCES,
     };
     let second = match u.int_in_range(0u8..=3) {
         Ok(0 | 1) => Second::Independent,
@@ -423,17 +427,13 @@ pub fn input(data: &[u8]) -> Option<Input> {
         Ok(_) => Second::Permuted,
         Err(_) => return Some(input),
     };
-    let b = match second {
-        Second::Independent => server(&mut u).ok().and_then(|(b, _)| b),
-        Second::Rebuilt => Server::build(input.a.config().clone()).ok(),
-        Second::Permuted => Server::build(permute(input.a.config(), picker(&mut u))).ok(),
+    let Some((b, b_names)) = make_b(u, input.a.borrow(), second) else {
+        return Some(input);
     };
-    let Some(b) = b else { return Some(input) };
-    let b_names = names(&b);
-    let mut both = a_names;
+    let mut both = a_names.to_vec();
     both.extend(b_names.iter().cloned());
-    input.mixed_conn = connection(&mut u, &both, &input.pool, 6).ok();
-    input.b_request = request(&mut u, &b_names, &input.pool).ok();
+    input.mixed_conn = connection(u, &both, &input.pool, 6).ok();
+    input.b_request = request(u, &b_names, &input.pool).ok();
     input.sources = IdSources {
         listener: u.arbitrary().unwrap_or(false),
         certificate: u.arbitrary().unwrap_or(false),
@@ -441,4 +441,173 @@ pub fn input(data: &[u8]) -> Option<Input> {
     };
     input.b = Some((b, second));
     Some(input)
+}
+
+/// Decodes the `server` target's input, both servers built from it; `None` when server A
+/// does not build or the input ends before A's connection and request. What comes after
+/// (server B and the mixed facts) is decoded only as far as the input goes.
+#[must_use]
+pub fn input(data: &[u8]) -> Option<Input> {
+    let mut u = Unstructured::new(data);
+    let (Some(a), pool) = server(&mut u).ok()? else {
+        return None;
+    };
+    let a_names = names(&a);
+    rest(&mut u, a, pool, &a_names, |u, a, second| {
+        let b = match second {
+            Second::Independent => server(u).ok().and_then(|(b, _)| b),
+            Second::Rebuilt => Server::build(a.config().clone()).ok(),
+            Second::Permuted => Server::build(permute(a.config(), picker(u))).ok(),
+        }?;
+        let b_names = names(&b);
+        Some((b, b_names))
+    })
+}
+
+/// One server of a [`Space`], its names, and its configuration built again and built again
+/// permuted.
+struct Entry {
+    server: Server<usize>,
+    pool: Pool,
+    names: Vec<String>,
+    rebuilt: Server<usize>,
+    permuted: Server<usize>,
+}
+
+/// Servers drawn once per process by [`server`] (the generator the `server` target draws
+/// from, on pseudo-random bytes of a fixed seed), each with its configuration built again and
+/// built again with every list permuted: the `decide` target picks its servers here, so that
+/// an execution decides rather than builds (a build, repaired name by name, is most of what a
+/// `server` execution costs).
+pub struct Space {
+    entries: Vec<Entry>,
+}
+
+/// xorshift64*: the bytes a [`Space`]'s servers are drawn from.
+fn next(state: &mut u64) -> u64 {
+    *state ^= *state >> 12;
+    *state ^= *state << 25;
+    *state ^= *state >> 27;
+    state.wrapping_mul(0x2545_F491_4F6C_DD1D)
+}
+
+impl Space {
+    /// `size` servers drawn from `seed`.
+    ///
+    /// # Panics
+    /// When a server's configuration, built again or permuted and built again, does not build
+    /// (SPEC §4: a build does not depend on the order of a configuration's lists), or when
+    /// `size` is below 2 (B may be another server of the space).
+    #[must_use]
+    pub fn new(size: usize, seed: u64) -> Space {
+        assert!(size >= 2, "a space of fewer than two servers");
+        let mut state = seed | 1;
+        let mut entries = Vec::with_capacity(size);
+        let mut bytes = Vec::new();
+        while entries.len() < size {
+            let len = 256 + usize::try_from(next(&mut state) % 1792).unwrap_or(0);
+            bytes.clear();
+            bytes.extend((0..len).map(|_| next(&mut state).to_le_bytes()[7]));
+            let mut u = Unstructured::new(&bytes);
+            let Ok((Some(server), pool)) = server(&mut u) else {
+                continue;
+            };
+            let config = server.config();
+            let rebuilt =
+                Server::build(config.clone()).expect("a built configuration builds again");
+            let permuted = Server::build(permute(config, |n| {
+                usize::try_from(next(&mut state) % n as u64).unwrap_or(0)
+            }))
+            .expect("a built configuration, permuted, builds");
+            let names = names(&server);
+            entries.push(Entry {
+                server,
+                pool,
+                names,
+                rebuilt,
+                permuted,
+            });
+        }
+        Space { entries }
+    }
+
+    /// How many servers the space holds.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the space holds no server (never: [`Space::new`] refuses a size below 2).
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Decodes the `decide` target's input: server A picked from the space, A's connection and
+    /// request drawn from its names, then B (another server of the space, or A's configuration
+    /// built again, or permuted and built again) and the mixed facts, as far as the input goes.
+    /// `None` when the input ends before A's request.
+    #[must_use]
+    pub fn input(&self, data: &[u8]) -> Option<Input<&Server<usize>>> {
+        let mut u = Unstructured::new(data);
+        let len = self.entries.len();
+        let first = u.choose_index(len).ok()?;
+        let entry = &self.entries[first];
+        rest(
+            &mut u,
+            &entry.server,
+            entry.pool.clone(),
+            &entry.names,
+            |u, _, second| {
+                let b = match second {
+                    // Another server: a connection of A is not one of B's.
+                    Second::Independent => {
+                        &self.entries[(first + 1 + u.choose_index(len - 1).ok()?) % len]
+                    }
+                    _ => entry,
+                };
+                let server = match second {
+                    Second::Independent => &b.server,
+                    Second::Rebuilt => &b.rebuilt,
+                    Second::Permuted => &b.permuted,
+                };
+                Some((server, b.names.clone()))
+            },
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_space_is_the_same_in_every_process_and_b_is_another_server() {
+        let (one, two) = (Space::new(8, 7), Space::new(8, 7));
+        assert_eq!(one.len(), 8);
+        for (a, b) in one.entries.iter().zip(&two.entries) {
+            // A corpus input decides on the same server in every process.
+            assert_eq!(
+                format!("{:?}", a.server.config()),
+                format!("{:?}", b.server.config())
+            );
+            assert_eq!(a.names, b.names);
+        }
+        let (mut independent, mut decoded) = (0, 0);
+        for seed in 0..64u64 {
+            let mut state = seed + 1;
+            let data: Vec<u8> = (0..512)
+                .map(|_| next(&mut state).to_le_bytes()[7])
+                .collect();
+            let Some(input) = one.input(&data) else {
+                continue;
+            };
+            decoded += 1;
+            if let Some((b, Second::Independent)) = input.b {
+                independent += 1;
+                assert!(!std::ptr::eq(input.a, b), "B is A");
+            }
+        }
+        assert!(decoded > 32 && independent > 0, "{decoded} {independent}");
+    }
 }
