@@ -171,19 +171,26 @@ for _ in $(seq 100); do
   (exec 3<>/dev/tcp/127.0.0.1/"$PORT") 2>/dev/null && break
   sleep 0.1
 done
-python3 -c "import socket, time; s = socket.socket(); s.bind(('127.0.0.1', $((PORT + 7)))); s.listen(); time.sleep(30)" &
+# The blocker takes a port the kernel picks (a fixed one may be held by another job, or by
+# TIME_WAIT sockets of an earlier run) and prints it once it listens.
+python3 -c "import socket, sys, time; s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(); print(s.getsockname()[1], flush=True); time.sleep(30)" \
+  >"$WORK/blocker.port" &
 BLOCKER=$!
-sleep 0.5
-sed "s|^http {|http {\n  server { listen 127.0.0.1:$((PORT + 7)); return 200; }|" "$WORK/master.conf" \
+for _ in $(seq 50); do
+  [ -s "$WORK/blocker.port" ] && break
+  sleep 0.1
+done
+TAKEN=$(cat "$WORK/blocker.port")
+sed "s|^http {|http {\n  server { listen 127.0.0.1:$TAKEN; return 200; }|" "$WORK/master.conf" \
   >"$WORK/master-next.conf"
 cp "$WORK/master-next.conf" "$WORK/master.conf"
 nginx -c "$WORK/master.conf" -s reload
 for _ in $(seq 50); do
-  grep -q 'bind() to 127.0.0.1:'$((PORT + 7)) "$WORK/error.log" && break
+  grep -q "bind() to 127.0.0.1:$TAKEN" "$WORK/error.log" && break
   sleep 0.1
 done
 check "the reload failed as meant" "bind failed" \
-  "$(grep -q 'bind() to 127.0.0.1:'$((PORT + 7)) "$WORK/error.log" && echo "bind failed" || echo "no bind failure")"
+  "$(grep -q "bind() to 127.0.0.1:$TAKEN" "$WORK/error.log" && echo "bind failed" || echo "no bind failure")"
 # A worker that dies is forked again from the master's (previous) configuration.
 worker=$(pgrep -P "$PID" | head -n 1)
 kill -KILL "$worker"
