@@ -355,8 +355,11 @@ async fn review21_tls12_resumption_reports_a_certificate_the_connection_never_pr
                 .header("host", "a.example.test")
                 .body(())
                 .unwrap();
-            let decided = server.decide(&conn, &HttpRequest::new(&request, &conn).request());
-            let decided = matches!(decided, misdirect::Verdict::Serve(_));
+            let http_facts = HttpRequest::new(&request, &conn);
+            let decided = matches!(
+                server.decide(&conn, &http_facts.request()),
+                misdirect::Verdict::Serve(_)
+            );
             (facts.resumed, certificate, presented, decided)
         }
     };

@@ -860,8 +860,7 @@ pub fn run(options: &Options) -> Result<Report, ProbeError> {
         .find(|s| {
             conn_of(Some(&first)).is_some_and(|(conn, _)| {
                 Shape::h2(&format!("{}:{port}", s.name))
-                    .decide(&server, conn)
-                    .status()
+                    .status(&server, conn)
                     .is_none()
             })
         })
@@ -1248,7 +1247,7 @@ fn facts(
 }
 
 fn expected(server: &Server<IgnoredAny>, conn: &Connection, shape: &Shape) -> Expected {
-    match shape.choose(server, conn) {
+    shape.choose(server, conn, |choice| match choice {
         Ok(vhost) => Expected::Serve(server.config().vhosts[vhost as usize].name.clone()),
         Err(reason) => Expected::Refuse {
             status: match reason.status {
@@ -1261,7 +1260,7 @@ fn expected(server: &Server<IgnoredAny>, conn: &Connection, shape: &Shape) -> Ex
             rule: reason.rule,
             reason: reason.to_string(),
         },
-    }
+    })
 }
 
 /// A certificate id for a presented certificate the configuration does not list: its first

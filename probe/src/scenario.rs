@@ -6,7 +6,7 @@
 
 use core::fmt;
 
-use misdirect::{Connection, Method, Request, Server, Target, Verdict, Version};
+use misdirect::{Connection, Method, Request, Server, Target, Version};
 
 /// The User-Agent of every probe request; the scenario number follows it.
 pub const USER_AGENT: &str = "misdirect-probe";
@@ -179,20 +179,20 @@ impl Shape {
         Some(fields)
     }
 
-    /// The crate's decision for this request on this connection.
-    pub fn decide<'s, T>(&self, server: &'s Server<T>, conn: &'s Connection) -> Verdict<'s, T> {
-        self.with_request(|request| server.decide(conn, request))
+    /// The status the crate answers this request with on this connection (`None`: served).
+    pub fn status<T>(&self, server: &Server<T>, conn: &Connection) -> Option<u16> {
+        self.with_request(|request| server.decide(conn, request).status())
     }
 
     /// The virtual host (by position) the crate would serve this request from, or the reason
-    /// it would not.
-    #[allow(clippy::result_large_err)]
-    pub fn choose<'s, T>(
+    /// it would not, handed to `f` (the reason borrows the request, which lives only here).
+    pub fn choose<T, R>(
         &self,
-        server: &'s Server<T>,
-        conn: &'s Connection,
-    ) -> Result<u32, misdirect::Reason<'s>> {
-        self.with_request(|request| server.choose(conn, request))
+        server: &Server<T>,
+        conn: &Connection,
+        f: impl FnOnce(Result<u32, misdirect::Reason<'_>>) -> R,
+    ) -> R {
+        self.with_request(|request| f(server.choose(conn, request)))
     }
 
     fn with_request<R>(&self, f: impl FnOnce(&Request<'_>) -> R) -> R {

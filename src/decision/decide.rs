@@ -6,7 +6,7 @@ use crate::decision::facts::{
     Connection, ConnectionFacts, FactsError, Method, Request, Sni, Target, TlsState, Version,
 };
 use crate::decision::server::{Scheme, Server, SniPolicy, UnknownHost};
-use crate::decision::verdict::{Cause, Reason, Rule, Status, Verdict};
+use crate::decision::verdict::{Cause, HostField, Reason, Rule, Status, Verdict};
 use crate::parse::authority::{AuthorityView, Exact, HostView, Scratch, parse_view};
 use crate::parse::host::DnsName;
 
@@ -87,6 +87,11 @@ impl<T> Server<T> {
     /// Decides a request on a connection under SPEC §5: the first rule that fires wins.
     /// Allocation-free for ASCII authorities.
     ///
+    /// The verdict borrows the server, the connection and the request's bytes: a refusal's
+    /// [`Reason`] keeps the host field it names and canonicalizes it only when asked
+    /// ([`Reason::host`], its `Display`), so a refusal copies no host. Keep the request's
+    /// fields alive as long as the verdict (since 0.2).
+    ///
     /// ```
     /// use misdirect::*;
     /// let mut config = Config::default();
@@ -119,15 +124,19 @@ impl<T> Server<T> {
     /// };
     /// assert_eq!(server.decide(&conn, &request), Verdict::Serve(&"site b"));
     ///
-    /// let elsewhere = Request { authorities: &[b"c.example.org"], ..request };
+    /// let elsewhere = Request { authorities: &[b"C.Example.ORG."], ..request };
     /// let verdict = server.decide(&conn, &elsewhere);
     /// assert_eq!(verdict.status(), Some(421));
-    /// assert_eq!(verdict.reason().unwrap().rule, Rule::Certificate);
+    /// let reason = verdict.reason().unwrap();
+    /// assert_eq!(reason.rule, Rule::Certificate);
+    /// // The reason borrows the request's field and shows it canonical, never as sent.
+    /// assert_eq!(reason.host().unwrap().to_string(), "c.example.org");
+    /// assert!(!format!("{reason:?} {reason}").contains("C.Example"));
     /// ```
     pub fn decide<'s>(
         &'s self,
         connection: &'s Connection,
-        request: &Request<'_>,
+        request: &Request<'s>,
     ) -> Verdict<'s, T> {
         let mut scratch = [Scratch::new(), Scratch::new()];
         let mut authority = None;
@@ -140,7 +149,7 @@ impl<T> Server<T> {
             &mut trail,
         ) {
             Ok(vhost) => Verdict::Serve(&self.config.vhosts[vhost as usize].value),
-            Err(fail) => self.refuse(connection, request, authority.as_ref(), &trail, fail),
+            Err(fail) => self.refuse(connection, request, &trail, fail),
         }
     }
 
@@ -151,38 +160,18 @@ impl<T> Server<T> {
         &'s self,
         conn: &'s Connection,
         request: &Request<'_>,
-        authority: Option<&AuthorityView<'_>>,
-        trail: &Trail,
+        trail: &Trail<'s>,
         fail: Fail,
     ) -> Verdict<'s, T> {
         let fail = self.settle(request, fail);
         let status = fail.0;
-        let reason = self.explain(conn, None, trail, fail);
-        let wrap = |reason| match status {
+        let reason = self.explain(conn, trail, fail);
+        match status {
             Status::Misdirected => Verdict::Misdirected(reason),
             Status::BadRequest => Verdict::BadRequest(reason),
             Status::NotFound => Verdict::NotFound(reason),
             Status::NotOrigin => Verdict::NotOrigin(reason),
-        };
-        // Without a host, the verdict is built where it is returned. With one, the host is
-        // written last, into the verdict: a name built with the reason and moved into the
-        // verdict with it was copied twice more (a fifth of a refusal's time), and a verdict
-        // written after it is built is copied once more on return (some 5 ns of a 400).
-        let Some(authority) = authority else {
-            return wrap(reason);
-        };
-        let mut verdict = wrap(reason);
-        if let Verdict::Misdirected(reason)
-        | Verdict::BadRequest(reason)
-        | Verdict::NotFound(reason)
-        | Verdict::NotOrigin(reason) = &mut verdict
-        {
-            match authority.host {
-                HostView::Name(name) => DnsName::write_canonical(&mut reason.host, name),
-                other => reason.host = Some(other.to_host()),
-            }
         }
-        verdict
     }
 
     /// Like [`Server::decide`], but says which virtual host (by position in
@@ -190,13 +179,12 @@ impl<T> Server<T> {
     ///
     /// # Errors
     /// The [`Reason`] for every verdict but `Serve`.
-    // The reason holds canonical hosts inline; boxing it would allocate on the reject path,
-    // which must cost no more than serving. It is only written when a rule fires.
+    // A `Reason` is 160 bytes; boxing it would allocate on every refusal.
     #[allow(clippy::result_large_err)]
     pub fn choose<'s>(
         &'s self,
         conn: &'s Connection,
-        request: &Request<'_>,
+        request: &Request<'s>,
     ) -> Result<u32, Reason<'s>> {
         // The walk records what it learns in a small trail; the reason is only written out when
         // a rule fires, so serving pays for none of it.
@@ -205,19 +193,17 @@ impl<T> Server<T> {
         let mut trail = Trail::default();
         match self.walk(conn, request, &mut authority, &mut scratch, &mut trail) {
             Ok(vhost) => Ok(vhost),
-            Err(fail) => {
-                Err(self.explain(conn, authority.as_ref(), &trail, self.settle(request, fail)))
-            }
+            Err(fail) => Err(self.explain(conn, &trail, self.settle(request, fail))),
         }
     }
 
-    fn walk<'x>(
+    fn walk<'x, 'r: 'x>(
         &'x self,
         conn: &Connection,
-        request: &Request<'x>,
+        request: &Request<'r>,
         authority_slot: &mut Option<AuthorityView<'x>>,
         scratch: &'x mut [Scratch; 2],
-        trail: &mut Trail,
+        trail: &mut Trail<'r>,
     ) -> Result<u32, Fail> {
         let misdirected = |rule, cause| Fail(Status::Misdirected, rule, cause);
         // SPEC §4, identity across a reload: facts checked by another build name its
@@ -240,7 +226,7 @@ impl<T> Server<T> {
         }
         // Rule 1: framing.
         let framed = self
-            .frame(conn, request, authority_slot, scratch)
+            .frame(conn, request, authority_slot, scratch, &mut trail.field)
             .map_err(|cause| Fail(Status::BadRequest, Rule::Framing, cause))?;
         let scheme = match framed {
             Framed::Http10Default => return self.http10_default(conn, trail),
@@ -343,25 +329,33 @@ impl<T> Server<T> {
         self.check_sni(tls, Some(host), vhost, sni_vhost, trail)
     }
 
-    /// Rule 0's framing: what makes a CONNECT malformed before it is handed on as a tunnel.
-    /// HTTP/1.x: `Host` as for any request (RFC 9112 §3.2: none on HTTP/1.1, more than one, or
-    /// an invalid one is a 400) and an authority-form target (RFC 9112 §3.2.3, RFC 9110
-    /// §9.3.6). HTTP/2 and HTTP/3: exactly one `:authority`, the tunnel's host and port, and no
-    /// `:scheme` (RFC 9113 §8.5, RFC 9114 §4.4), and at most one `Host` (RFC 9110 §5.3).
     /// Rule 0's verdict, settled where a refusal is written: a tunnel request with a framing
-    /// fault is a 400, else not an origin request. Other failures pass unchanged.
+    /// fault is a 400, else not an origin request. Other failures pass unchanged, without a
+    /// call.
+    #[inline(always)]
+    fn settle(&self, request: &Request<'_>, fail: Fail) -> Fail {
+        if fail.2 == Cause::Connect {
+            self.settle_tunnel(request, fail)
+        } else {
+            fail
+        }
+    }
+
+    /// [`Server::settle`] for a tunnel request.
     #[cold]
     #[inline(never)]
-    fn settle(&self, request: &Request<'_>, fail: Fail) -> Fail {
-        if fail.2 != Cause::Connect {
-            return fail;
-        }
+    fn settle_tunnel(&self, request: &Request<'_>, fail: Fail) -> Fail {
         match self.frame_tunnel(request, &mut Scratch::new()) {
             Ok(()) => fail,
             Err(cause) => Fail(Status::BadRequest, Rule::Framing, cause),
         }
     }
 
+    /// Rule 0's framing: what makes a CONNECT malformed before it is handed on as a tunnel.
+    /// HTTP/1.x: `Host` as for any request (RFC 9112 §3.2: none on HTTP/1.1, more than one, or
+    /// an invalid one is a 400) and an authority-form target (RFC 9112 §3.2.3, RFC 9110
+    /// §9.3.6). HTTP/2 and HTTP/3: exactly one `:authority`, the tunnel's host and port, and no
+    /// `:scheme` (RFC 9113 §8.5, RFC 9114 §4.4), and at most one `Host` (RFC 9110 §5.3).
     fn frame_tunnel(&self, request: &Request<'_>, scratch: &mut Scratch) -> Result<(), Cause> {
         if request.hosts.len() > 1 {
             return Err(Cause::DuplicateHost);
@@ -397,7 +391,7 @@ impl<T> Server<T> {
         host: Option<&HostView<'_>>,
         vhost: u32,
         sni_vhost: Option<u32>,
-        trail: &mut Trail,
+        trail: &mut Trail<'_>,
     ) -> Result<u32, Fail> {
         trail.sni_vhost = sni_vhost;
         // The handshake's policy, recorded or assumed once per connection (SPEC §4).
@@ -434,7 +428,7 @@ impl<T> Server<T> {
     }
 
     /// HTTP/1.0 without `Host`, knob `http10_default_vhost`: only rules 2 and 6 apply.
-    fn http10_default(&self, conn: &Connection, trail: &mut Trail) -> Result<u32, Fail> {
+    fn http10_default(&self, conn: &Connection, trail: &mut Trail<'_>) -> Result<u32, Fail> {
         let scheme = conn.scheme();
         trail.scheme = Some(scheme);
         // Rule 2 holds by construction: the scheme is the connection's own.
@@ -468,15 +462,16 @@ impl<T> Server<T> {
         self.check_sni(tls, None, vhost, sni_vhost, trail)
     }
 
-    /// Rule 1 (RFC 9110 §7.2, RFC 9112 §3.2, RFC 9113 §8.3.1, RFC 9114 §4.3.1).
-    /// Rule 1. The target authority is written to `slot` (no copies of it through return
-    /// values); the scheme, or the HTTP/1.0 default path, is returned.
-    fn frame<'x>(
+    /// Rule 1 (RFC 9110 §7.2, RFC 9112 §3.2, RFC 9113 §8.3.1, RFC 9114 §4.3.1). The target authority is written to `slot` (no copies of it through return
+    /// values), the request field it was parsed from to `field`; the scheme, or the HTTP/1.0
+    /// default path, is returned.
+    fn frame<'x, 'r: 'x>(
         &'x self,
         conn: &Connection,
-        request: &Request<'x>,
+        request: &Request<'r>,
         slot: &mut Option<AuthorityView<'x>>,
         [first, second]: &'x mut [Scratch; 2],
+        field: &mut Option<&'r [u8]>,
     ) -> Result<Framed, Cause> {
         let unicode = self.config.knobs.wire_unicode;
         // The request's authority goes to `first`'s room, a `Host` to compare with it to
@@ -495,6 +490,7 @@ impl<T> Server<T> {
                         return Err(Cause::MissingHost);
                     }
                     let scheme = Scheme::parse(scheme);
+                    *field = Some(authority);
                     let target = slot.insert(
                         self.parse_field(authority, scheme, first)
                             .map_err(Cause::InvalidTarget)?,
@@ -519,6 +515,7 @@ impl<T> Server<T> {
                 }
                 Target::Origin | Target::Asterisk => match request.hosts.first() {
                     Some(bytes) => {
+                        *field = Some(bytes);
                         *slot = Some(
                             self.parse_field(bytes, Some(conn.scheme()), second)
                                 .map_err(Cause::InvalidHost)?,
@@ -544,6 +541,7 @@ impl<T> Server<T> {
             return Err(Cause::DuplicateAuthority);
         }
         if let Some(bytes) = request.authorities.first() {
+            *field = Some(bytes);
             *slot = Some(
                 self.parse_field(bytes, scheme, first)
                     .map_err(Cause::InvalidAuthority)?,
@@ -555,7 +553,10 @@ impl<T> Server<T> {
         if let Some(bytes) = request.hosts.first().filter(|_| host_counts) {
             let host = parse_view(bytes, unicode, second).map_err(Cause::InvalidHost)?;
             match slot {
-                None => *slot = Some(host),
+                None => {
+                    *field = Some(bytes);
+                    *slot = Some(host);
+                }
                 Some(_) if request.version == Version::Http3 => {
                     if request.authorities.first() != request.hosts.first() {
                         return Err(Cause::Http3HostMismatch);
@@ -586,8 +587,7 @@ impl<T> Server<T> {
     fn explain<'s>(
         &'s self,
         conn: &'s Connection,
-        authority: Option<&AuthorityView<'_>>,
-        trail: &Trail,
+        trail: &Trail<'s>,
         Fail(status, rule, cause): Fail,
     ) -> Reason<'s> {
         if conn.build != self.build {
@@ -603,7 +603,10 @@ impl<T> Server<T> {
             cause,
             listener: self.config.listeners[conn.listener as usize].name.as_str(),
             scheme: trail.scheme,
-            host: authority.map(|a| a.host.to_host()),
+            host: trail.field.map(|bytes| HostField {
+                bytes,
+                unicode: self.config.knobs.wire_unicode,
+            }),
             port: trail.port,
             sni: tls.map(|t| &t.sni),
             certificate: tls.map(|t| self.config.certificates[t.certificate as usize].id.as_str()),
@@ -655,7 +658,9 @@ impl<T> Server<T> {
 
 /// What the walk has learned so far, for the reason if a rule fires.
 #[derive(Default)]
-struct Trail {
+struct Trail<'r> {
+    /// The request field the authority was parsed from, set with the authority.
+    field: Option<&'r [u8]>,
     scheme: Option<Scheme>,
     port: Option<u16>,
     vhost: Option<u32>,

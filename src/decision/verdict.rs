@@ -5,7 +5,7 @@ use core::fmt;
 
 use crate::decision::facts::Sni;
 use crate::decision::server::Scheme;
-use crate::parse::authority::AuthorityError;
+use crate::parse::authority::{AuthorityError, Scratch, WireUnicode, parse_view};
 use crate::parse::host::Host;
 
 /// What the server must do with a request.
@@ -205,7 +205,9 @@ pub enum Cause {
 }
 
 /// Why a request is not served: the rule, the cause, and the facts involved. Its `Display` is
-/// one line an operator can act on; it holds canonical values only, never raw request bytes.
+/// one line an operator can act on, and it shows canonical values only, never raw request
+/// bytes: the host is kept as the request's field and canonicalized when asked for
+/// ([`Reason::host`]), so a refusal costs no copy of it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Reason<'s> {
     /// The verdict class.
@@ -218,8 +220,8 @@ pub struct Reason<'s> {
     pub listener: &'s str,
     /// The request's scheme, when known.
     pub scheme: Option<Scheme>,
-    /// The canonical host, when known.
-    pub host: Option<Host>,
+    /// The host, when known: the field it was parsed from ([`Reason::host`]).
+    pub(crate) host: Option<HostField<'s>>,
     /// The effective port, when known.
     pub port: Option<u16>,
     /// The canonical SNI, on TLS.
@@ -244,7 +246,8 @@ impl fmt::Display for Reason<'_> {
             Status::NotFound => f.write_str("404: ")?,
             Status::NotOrigin => f.write_str("not an origin request: ")?,
         }
-        let host = Maybe(self.host.as_ref());
+        let canonical = self.host();
+        let host = Maybe(canonical.as_ref());
         let port = Maybe(self.port.as_ref());
         let scheme = Maybe(self.scheme.as_ref());
         let vhost = Maybe(self.vhost);
@@ -323,7 +326,47 @@ impl fmt::Display for Reason<'_> {
     }
 }
 
+/// The request field a reason's host was parsed from, with the knob it was parsed under: parsed
+/// again, as it was, when the host is asked for. Compared and shown by its canonical host.
+#[derive(Clone, Copy)]
+pub(crate) struct HostField<'s> {
+    pub(crate) bytes: &'s [u8],
+    pub(crate) unicode: WireUnicode,
+}
+
+impl HostField<'_> {
+    /// The canonical host: the field parsed again. The decision parsed it already (a reason has
+    /// a host only when its field parsed), so `None` is never seen.
+    fn host(&self) -> Option<Host> {
+        parse_view(self.bytes, self.unicode, &mut Scratch::new())
+            .ok()
+            .map(|view| view.host.to_host())
+    }
+}
+
+impl PartialEq for HostField<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.host() == other.host()
+    }
+}
+
+impl Eq for HostField<'_> {}
+
+impl fmt::Debug for HostField<'_> {
+    /// The canonical host, never the bytes as sent.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.host(), f)
+    }
+}
+
 impl Reason<'_> {
+    /// The canonical host, when the request named one that parsed: parsed again from the
+    /// request's field (a reason borrows it rather than copying it on every refusal).
+    #[must_use]
+    pub fn host(&self) -> Option<Host> {
+        self.host.as_ref().and_then(HostField::host)
+    }
+
     /// The reason for a request on a connection whose generation was retired past its grace.
     #[must_use]
     pub fn retired() -> Reason<'static> {
