@@ -462,9 +462,10 @@ impl<T> Server<T> {
         self.check_sni(tls, None, vhost, sni_vhost, trail)
     }
 
-    /// Rule 1 (RFC 9110 §7.2, RFC 9112 §3.2, RFC 9113 §8.3.1, RFC 9114 §4.3.1). The target authority is written to `slot` (no copies of it through return
-    /// values), the request field it was parsed from to `field`; the scheme, or the HTTP/1.0
-    /// default path, is returned.
+    /// Rule 1 (RFC 9110 §7.2, RFC 9112 §3.2, RFC 9113 §8.3.1, RFC 9114 §4.3.1). The target
+    /// authority is written to `slot` (no copies of it through return values), and the request
+    /// field it was parsed from to `field` once it parsed; the scheme, or the HTTP/1.0 default
+    /// path, is returned.
     fn frame<'x, 'r: 'x>(
         &'x self,
         conn: &Connection,
@@ -490,11 +491,11 @@ impl<T> Server<T> {
                         return Err(Cause::MissingHost);
                     }
                     let scheme = Scheme::parse(scheme);
-                    *field = Some(authority);
                     let target = slot.insert(
                         self.parse_field(authority, scheme, first)
                             .map_err(Cause::InvalidTarget)?,
                     );
+                    *field = Some(authority);
                     if let Some(bytes) = request.hosts.first() {
                         let host =
                             parse_view(bytes, unicode, second).map_err(Cause::InvalidHost)?;
@@ -515,11 +516,11 @@ impl<T> Server<T> {
                 }
                 Target::Origin | Target::Asterisk => match request.hosts.first() {
                     Some(bytes) => {
-                        *field = Some(bytes);
                         *slot = Some(
                             self.parse_field(bytes, Some(conn.scheme()), second)
                                 .map_err(Cause::InvalidHost)?,
                         );
+                        *field = Some(bytes);
                         Ok(Framed::Origin(Some(conn.scheme())))
                     }
                     None if request.version == Version::Http10
@@ -541,11 +542,11 @@ impl<T> Server<T> {
             return Err(Cause::DuplicateAuthority);
         }
         if let Some(bytes) = request.authorities.first() {
-            *field = Some(bytes);
             *slot = Some(
                 self.parse_field(bytes, scheme, first)
                     .map_err(Cause::InvalidAuthority)?,
             );
+            *field = Some(bytes);
         }
         // RFC 9113 §8.3.1: with :authority present, HTTP/2 "MUST NOT use" Host; it is checked
         // only under strict_host_consistency. HTTP/3 always checks it (RFC 9114 §4.3.1).

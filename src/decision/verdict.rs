@@ -355,7 +355,10 @@ impl Eq for HostField<'_> {}
 impl fmt::Debug for HostField<'_> {
     /// The canonical host, never the bytes as sent.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.host(), f)
+        match self.host() {
+            Some(host) => fmt::Debug::fmt(&host, f),
+            None => f.write_str("(not a host)"),
+        }
     }
 }
 

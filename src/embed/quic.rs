@@ -26,7 +26,8 @@
 //!     let facts = TlsFacts::from_quic(&quic)?;
 //!     let connection = server.connection(&facts.connection_facts(listener))?;
 //!     // h3::server::Connection::new(h3_quinn::Connection::new(quic)), then per request:
-//!     // server.decide(&connection, &HttpRequest::new(&request, &connection).request())
+//!     // let http = HttpRequest::new(&request, &connection);
+//!     // server.decide(&connection, &http.request()) (the verdict borrows `http`)
 //! }
 //! ```
 //!
