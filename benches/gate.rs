@@ -57,6 +57,31 @@ fn gate_op_decide(server: &Server<usize>, conn: &Connection, requests: &[Request
     served
 }
 
+/// The floor (`common::Floor`: an unchecked lookup by name) on the same inputs, so that the
+/// ratio to it is counted, not timed.
+#[inline(never)]
+fn gate_op_floor(floor: &common::Floor, inputs: &[Vec<u8>]) -> usize {
+    let mut found = 0;
+    for _ in 0..RUNS / INPUTS {
+        for input in inputs {
+            found += usize::from(floor.lookup(black_box(input)).is_some());
+        }
+    }
+    found
+}
+
+/// http's early exit (`common::http_early_exit`) on the same inputs.
+#[inline(never)]
+fn gate_op_http(inputs: &[Vec<u8>]) -> usize {
+    let mut ok = 0;
+    for _ in 0..RUNS / INPUTS {
+        for input in inputs {
+            ok += usize::from(common::http_early_exit(black_box(input)));
+        }
+    }
+    ok
+}
+
 fn index() -> NameIndex<u32> {
     NameIndex::build((0..10_000u32).map(|i| {
         let text = if i % 5 == 0 {
@@ -85,6 +110,9 @@ pub const OPS: &[&str] = &[
     "decide_ipv6",
     "decide_misdirected",
     "decide_malformed",
+    "floor_plain",
+    "floor_misdirected",
+    "http_malformed",
 ];
 
 /// 100 authorities of a class, alike in shape: the class's own input and its neighbours.
@@ -141,6 +169,13 @@ fn run(op: &str) -> usize {
         let slots: Vec<[&[u8]; 1]> = inputs.iter().map(|a| [a.as_slice()]).collect();
         let requests: Vec<Request<'_>> = slots.iter().map(|slot| common::request(slot)).collect();
         return gate_op_decide(&server, &conn, &requests);
+    }
+    if let Some(class) = op.strip_prefix("floor_") {
+        let server = common::server(1000, &common::sans(7));
+        return gate_op_floor(&common::Floor::new(&server), &inputs(class));
+    }
+    if let Some(class) = op.strip_prefix("http_") {
+        return gate_op_http(&inputs(class));
     }
     panic!("unknown gate op {op}; known: {OPS:?}");
 }
