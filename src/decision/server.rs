@@ -6,7 +6,6 @@ use core::sync::atomic::{AtomicU64, Ordering};
 // Ordered, not hashed: a build stays deterministic, and nothing seeded from the process's
 // randomness runs in it (valgrind, which CI runs the C ABI's tests under, flags std's
 // randomly keyed hash maps).
-use std::collections::BTreeSet;
 
 use crate::names::index::{IndexError, NameIndex};
 use crate::names::pattern::{NamePattern, PatternError, San};
@@ -410,42 +409,49 @@ impl<T> Server<T> {
         )?;
         check_unique("policy", config.policies.iter().map(String::as_str))?;
 
+        // Each certificate's index and the coverage index are filled SAN by SAN from one parse,
+        // no pattern copied, no sort: the same name twice in one certificate is harmless (the
+        // first is kept), and a name several certificates hold gets all their bits.
+        let sans: usize = config.certificates.iter().map(|c| c.sans.len()).sum();
+        let mut coverage = Coverage {
+            index: NameIndex::with_capacity(sans),
+        };
         let mut skipped = Vec::new();
         let mut certificates = Vec::new();
-        let mut held: Vec<Vec<NamePattern>> = Vec::new();
-        for cert in &config.certificates {
-            let mut parsed = Vec::new();
-            for san in &cert.sans {
-                match NamePattern::from_san(san) {
-                    Ok(p) => parsed.push(p),
-                    Err(error) => skipped.push(SkippedSan {
-                        certificate: cert.id.clone(),
-                        san: san.to_string(),
-                        error,
-                    }),
-                }
+        for (c, cert) in config.certificates.iter().enumerate() {
+            let bit = if c < 64 { 1u64 << c } else { 0 };
+            let mut index = NameIndex::with_capacity(cert.sans.len());
+            for (position, san) in cert.sans.iter().enumerate() {
+                let pattern = match NamePattern::from_san(san) {
+                    Ok(p) => p,
+                    Err(error) => {
+                        skipped.push(SkippedSan {
+                            certificate: cert.id.clone(),
+                            san: san.to_string(),
+                            error,
+                        });
+                        continue;
+                    }
+                };
+                let index_error = |e: IndexError| BuildError::Index(e.to_string());
+                index
+                    .insert(position, &pattern, (), |(), ()| Ok(()))
+                    .map_err(index_error)?;
+                coverage
+                    .index
+                    .insert(position, &pattern, bit, |bits, bit| {
+                        *bits |= bit;
+                        Ok(())
+                    })
+                    .map_err(index_error)?;
             }
-            // The same name twice in one certificate is harmless: the first is kept (found by
-            // reference, so that no pattern is copied for it).
-            let first: Vec<bool> = {
-                let mut seen = BTreeSet::new();
-                parsed.iter().map(|p| seen.insert(p)).collect()
-            };
-            let patterns: Vec<NamePattern> = parsed
-                .into_iter()
-                .zip(first)
-                .filter_map(|(p, first)| first.then_some(p))
-                .collect();
-            let index = NameIndex::build(patterns.iter().map(|p| (p.clone(), ())))
-                .map_err(|e| BuildError::Index(e.to_string()))?;
+            index.finish();
             certificates.push(index);
-            held.push(patterns);
         }
-        let coverage = Coverage::build(held)?;
+        coverage.index.finish();
 
         let mut vhost_policy = Vec::new();
         let mut vhost_patterns = Vec::new();
-        let mut scratch = Vec::new();
         for vhost in &config.vhosts {
             let policy = position(&config.policies, &vhost.policy).ok_or_else(|| {
                 BuildError::UnknownPolicy {
@@ -462,7 +468,7 @@ impl<T> Server<T> {
                     error,
                 })?;
                 // Asked once per pattern; every route of the virtual host takes these bits.
-                let covered = coverage.of(&pattern, &mut scratch);
+                let covered = coverage.of(&pattern);
                 if vhost.ports(Scheme::Https).is_empty() || covered.is_some() {
                     patterns.push((pattern, covered.unwrap_or(0)));
                 } else {
@@ -683,35 +689,13 @@ struct Coverage {
 }
 
 impl Coverage {
-    /// From every certificate's patterns, taken (they are not needed after).
-    fn build(certificates: Vec<Vec<NamePattern>>) -> Result<Coverage, BuildError> {
-        // Sorted and merged rather than gathered in an ordered map: one allocation and no
-        // clones (a map of 100,000 patterns was a fifth of a build).
-        let mut holders: Vec<(NamePattern, u64)> = Vec::new();
-        for (c, patterns) in certificates.into_iter().enumerate() {
-            let bit = if c < 64 { 1u64 << c } else { 0 };
-            holders.extend(patterns.into_iter().map(|p| (p, bit)));
-        }
-        holders.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        holders.dedup_by(|later, kept| {
-            let same = later.0 == kept.0;
-            if same {
-                kept.1 |= later.1;
-            }
-            same
-        });
-        let index = NameIndex::build(holders).map_err(|e| BuildError::Index(e.to_string()))?;
-        Ok(Coverage { index })
-    }
-
     /// Whether some certificate covers every host the pattern matches (an exact name or
     /// address by a SAN that matches it, a wildcard by the same wildcard), and then the bits of
     /// those among the first 64 that do: a certificate covers an exact name through the name
     /// itself or the one wildcard one label above it, so the two entries the lookup finds are
-    /// the holders. `scratch` holds a wildcard's probe.
-    fn of(&self, pattern: &NamePattern, scratch: &mut Vec<u8>) -> Option<u64> {
-        let probe = probe(pattern, scratch)?;
-        let found = self.index.lookup_all(&probe);
+    /// the holders.
+    fn of(&self, pattern: &NamePattern) -> Option<u64> {
+        let found = self.index.lookup_pattern(pattern);
         match pattern {
             NamePattern::Wildcard(_) => found.wildcard.map(|hit| *hit.value),
             _ => match (found.exact, found.wildcard) {
@@ -722,28 +706,6 @@ impl Coverage {
             },
         }
     }
-}
-
-/// A host every host the pattern matches stands for: the name or address itself, or one label
-/// under a wildcard's parent (written into `scratch`).
-fn probe(pattern: &NamePattern, scratch: &mut Vec<u8>) -> Option<Host> {
-    let probe = match pattern {
-        NamePattern::Exact(name) => Host::parse(name.as_bytes()),
-        NamePattern::Wildcard(parent) => {
-            scratch.clear();
-            scratch.extend_from_slice(b"x.");
-            scratch.extend_from_slice(parent.as_bytes());
-            Host::parse(scratch)
-        }
-        NamePattern::Ip(addr) => Host::parse(
-            match addr {
-                std::net::IpAddr::V4(v4) => v4.to_string(),
-                std::net::IpAddr::V6(v6) => format!("[{v6}]"),
-            }
-            .as_bytes(),
-        ),
-    };
-    probe.ok()
 }
 
 /// The routes, from each virtual host's patterns with their coverage bits.
@@ -821,7 +783,12 @@ fn check_unique<'a>(
     what: &'static str,
     names: impl Iterator<Item = &'a str>,
 ) -> Result<(), BuildError> {
-    let mut seen: BTreeSet<&str> = BTreeSet::new();
+    // Hashed, not ordered: a tree of 100,000 virtual host names spent most of a build's byte
+    // compares.
+    let mut seen = hashbrown::HashSet::with_capacity_and_hasher(
+        names.size_hint().0,
+        foldhash::fast::RandomState::default(),
+    );
     for name in names {
         if !seen.insert(name) {
             return Err(BuildError::DuplicateId {
@@ -969,7 +936,122 @@ impl std::error::Error for BuildError {}
 
 #[cfg(test)]
 mod tests {
-    use super::Scheme;
+    use super::{Coverage, NameIndex, NamePattern, Scheme};
+    use crate::parse::host::Host;
+
+    /// A host every host the pattern matches stands for: the name or address itself, or one label
+    /// under a wildcard's parent (written into `scratch`).
+    fn probe(pattern: &NamePattern, scratch: &mut Vec<u8>) -> Option<Host> {
+        let probe = match pattern {
+            NamePattern::Exact(name) => Host::parse(name.as_bytes()),
+            NamePattern::Wildcard(parent) => {
+                scratch.clear();
+                scratch.extend_from_slice(b"x.");
+                scratch.extend_from_slice(parent.as_bytes());
+                Host::parse(scratch)
+            }
+            NamePattern::Ip(addr) => Host::parse(
+                match addr {
+                    std::net::IpAddr::V4(v4) => v4.to_string(),
+                    std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+                }
+                .as_bytes(),
+            ),
+        };
+        probe.ok()
+    }
+
+    /// [`Coverage::of`] as it was before it read the pattern's bytes: the pattern parsed back
+    /// into a host and looked up as one.
+    fn of_by_parse(coverage: &Coverage, pattern: &NamePattern) -> Option<u64> {
+        let probe = probe(pattern, &mut Vec::new())?;
+        let found = coverage.index.lookup_all(&probe);
+        match pattern {
+            NamePattern::Wildcard(_) => found.wildcard.map(|hit| *hit.value),
+            _ => match (found.exact, found.wildcard) {
+                (None, None) => None,
+                (exact, wildcard) => {
+                    Some(exact.map_or(0, |hit| *hit.value) | wildcard.map_or(0, |hit| *hit.value))
+                }
+            },
+        }
+    }
+
+    /// The coverage lookup from a pattern's bytes answers as the lookup of the host parsed
+    /// from it, on names at the edges of what a configuration may hold: capitals, U-labels,
+    /// `_`, hyphens at label edges, numeric and hex-looking labels, 63-octet labels, 253-octet
+    /// names, addresses (IPv4-mapped among them), and a certificate's SAN held twice or by two
+    /// certificates.
+    #[test]
+    fn coverage_from_pattern_bytes_answers_as_the_parsed_host() {
+        let label63 = "a".repeat(63);
+        let long = format!("{label63}.{label63}.{label63}.{}.example", "b".repeat(53));
+        assert_eq!(long.len(), 253);
+        let names: Vec<String> = [
+            "example.com",
+            "www.example.com",
+            "*.example.com",
+            "*.www.example.com",
+            "Api.Example.COM",
+            "bücher.example",
+            "*.bücher.example",
+            "xn--bcher-kva.example",
+            "_acme.example.com",
+            "a-.example.com",
+            "-a.example.com",
+            "1.example.com",
+            "0x1.example.com",
+            "123.example.com",
+            "example.123",
+            "a.0x10",
+            "localhost",
+            "*.localhost",
+            "x.y",
+            "*.y",
+            "192.0.2.1",
+            "2001:db8::1",
+            "::ffff:192.0.2.1",
+            "[2001:db8::2]",
+            "10.0.0.1",
+            "*.1.example.com",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([
+            format!("{label63}.example.com"),
+            format!("*.{label63}.example"),
+            long,
+        ])
+        .collect();
+        let patterns: Vec<NamePattern> = names
+            .iter()
+            .filter_map(|n| NamePattern::parse(n).ok())
+            .collect();
+        assert!(patterns.len() > 20, "{patterns:?}");
+        // Certificates: every pattern alone, in pairs, and twice in one certificate.
+        let mut coverage = Coverage {
+            index: NameIndex::with_capacity(0),
+        };
+        for (c, pattern) in patterns.iter().enumerate().filter(|(c, _)| c % 3 != 1) {
+            for bit in [1u64 << (c % 64), 1 << ((c + 7) % 64), 1 << (c % 64)] {
+                coverage
+                    .index
+                    .insert(c, pattern, bit, |bits, bit| {
+                        *bits |= bit;
+                        Ok(())
+                    })
+                    .unwrap();
+            }
+        }
+        coverage.index.finish();
+        for pattern in &patterns {
+            assert_eq!(
+                coverage.of(pattern),
+                of_by_parse(&coverage, pattern),
+                "{pattern}"
+            );
+        }
+    }
 
     #[test]
     fn scheme_parse_is_exactly_case_insensitive() {

@@ -111,8 +111,18 @@ impl<V> NameIndex<V> {
         I: IntoIterator<Item = (NamePattern, V)>,
     {
         let patterns = patterns.into_iter();
-        let (hint, _) = patterns.size_hint();
-        let mut index = NameIndex {
+        let mut index = NameIndex::with_capacity(patterns.size_hint().0);
+        for (position, (pattern, value)) in patterns.enumerate() {
+            index.insert(position, &pattern, value, |_, _| Err(()))?;
+        }
+        index.finish();
+        Ok(index)
+    }
+
+    /// An empty index with room for `hint` patterns, filled with [`NameIndex::insert`] and
+    /// closed with [`NameIndex::finish`]: for a build that must not copy its patterns.
+    pub(crate) fn with_capacity(hint: usize) -> NameIndex<V> {
+        NameIndex {
             arena: Vec::with_capacity(hint.saturating_mul(16)),
             spans: Vec::with_capacity(hint),
             values: Vec::with_capacity(hint),
@@ -120,27 +130,31 @@ impl<V> NameIndex<V> {
             wildcard: HashTable::new(),
             ip: HashTable::new(),
             hasher: NameHasher::new(),
-        };
-        for (position, (pattern, value)) in patterns.enumerate() {
-            index.insert(position, &pattern, value)?;
         }
-        // Built once, read for the server's life: give back what growth over-allocated.
-        index.arena.shrink_to_fit();
-        index.spans.shrink_to_fit();
-        index.values.shrink_to_fit();
-        let (arena, spans, hasher) = (&index.arena, &index.spans, index.hasher);
-        let rehash = |&i: &u32| hasher.hash(span_bytes(arena, spans[i as usize]));
-        index.exact.shrink_to_fit(rehash);
-        index.wildcard.shrink_to_fit(rehash);
-        index.ip.shrink_to_fit(rehash);
-        Ok(index)
     }
 
-    fn insert(
+    /// Built once, read for the server's life: gives back what growth over-allocated.
+    pub(crate) fn finish(&mut self) {
+        self.arena.shrink_to_fit();
+        self.spans.shrink_to_fit();
+        self.values.shrink_to_fit();
+        let (arena, spans, hasher) = (&self.arena, &self.spans, self.hasher);
+        let rehash = |&i: &u32| hasher.hash(span_bytes(arena, spans[i as usize]));
+        self.exact.shrink_to_fit(rehash);
+        self.wildcard.shrink_to_fit(rehash);
+        self.ip.shrink_to_fit(rehash);
+    }
+
+    /// Adds a pattern, `position` being its place in the caller's list (for an error). When the
+    /// index already holds the same pattern, `merge` gets the stored value and this one: `Ok`
+    /// keeps the stored entry (the value merged into it as the caller likes), `Err` makes it
+    /// [`IndexError::Duplicate`].
+    pub(crate) fn insert(
         &mut self,
         position: usize,
         pattern: &NamePattern,
         value: V,
+        merge: impl FnOnce(&mut V, V) -> Result<(), ()>,
     ) -> Result<(), IndexError> {
         let octets;
         let (key, kind): (&[u8], MatchKind) = match pattern {
@@ -163,10 +177,12 @@ impl<V> NameIndex<V> {
             MatchKind::Ip => &mut self.ip,
         };
         if let Some(&first) = table.find(hash, |&i| span_bytes(arena, spans[i as usize]) == key) {
-            return Err(IndexError::Duplicate {
-                first: first as usize,
-                second: position,
-                pattern: pattern.to_string(),
+            return merge(&mut self.values[first as usize], value).map_err(|()| {
+                IndexError::Duplicate {
+                    first: first as usize,
+                    second: position,
+                    pattern: pattern.to_string(),
+                }
             });
         }
         let hasher = self.hasher;
@@ -286,6 +302,27 @@ impl<V> NameIndex<V> {
             },
             Host::Ipv4(_) | Host::Ipv6(_) => Lookup {
                 exact: self.lookup(host),
+                wildcard: None,
+            },
+        }
+    }
+
+    /// Every pattern covering every host `pattern` matches, found from the pattern's own
+    /// canonical bytes (no parse): for an exact name, the same name and the wildcard over its
+    /// parent; for a wildcard, the same wildcard; for an address, the same address.
+    pub(crate) fn lookup_pattern(&self, pattern: &NamePattern) -> Lookup<'_, V> {
+        match pattern {
+            NamePattern::Exact(name) => Lookup {
+                exact: self.probe(&self.exact, name.as_bytes()),
+                wildcard: parent_of(name.as_bytes())
+                    .and_then(|parent| self.probe(&self.wildcard, parent)),
+            },
+            NamePattern::Wildcard(parent) => Lookup {
+                exact: None,
+                wildcard: self.probe(&self.wildcard, parent.as_bytes()),
+            },
+            NamePattern::Ip(addr) => Lookup {
+                exact: self.probe_ip(ip_octets(*addr).as_slice()),
                 wildcard: None,
             },
         }
