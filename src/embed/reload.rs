@@ -215,6 +215,9 @@ impl Changes {
                     ("https ports", &a.https_ports, &b.https_ports),
                     ("http ports", &a.http_ports, &b.http_ports),
                 ] {
+                    if x == y {
+                        continue;
+                    }
                     let (x, y): (BTreeSet<_>, BTreeSet<_>) =
                         (x.iter().collect(), y.iter().collect());
                     if x != y {
