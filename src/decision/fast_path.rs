@@ -1,6 +1,7 @@
 //! The decision's fast path: a request host whose bytes, up to ASCII case and one trailing dot,
 //! are an exact name of the (scheme, port) it names is that name, valid and canonical, found
-//! with one probe and no scan. It is a second implementation of SPEC §2's parse for configured
+//! with one probe and no scan. A plain lowercase name that both probes miss is valid and
+//! canonical as sent after one scan, without the full parse. It is a second implementation of SPEC §2's parse for configured
 //! names: it must answer as the full parse would, and every way it gives up leads there.
 
 use crate::decision::server::{Scheme, Server};
@@ -18,7 +19,8 @@ impl<T> Server<T> {
     /// name some virtual host claims on the (scheme, port) the request names, the host is
     /// that name: valid (it passed the same checks when the server was built) and canonical
     /// (the stored name). When they are a plain lowercase label over a wildcard's parent, the
-    /// host is valid and canonical as sent. So the scan, the copy and the A-label check are
+    /// host is valid and canonical as sent; so is a plain lowercase name that both probes
+    /// missed (no pattern covers it: a refusal or the fallback, `Exact::AbsentBoth`). So the scan, the copy and the A-label check are
     /// skipped, and the lookup is already done. Any other input takes the full parse, errors
     /// included, told what the fast path probed and found absent.
     #[inline(always)]
@@ -84,9 +86,6 @@ impl<T> Server<T> {
             name,
             wildcard: false,
         };
-        if !route.has_wildcards() {
-            return Err(Some(exact_only));
-        }
         // A wildcard over the parent: the host is valid and canonical as sent when its first
         // label is 1 to 63 lowercase label bytes (no capitals, no `xn--`), its parent is the
         // wildcard's stored parent byte for byte (so lowercase and valid) with no A-label
@@ -103,6 +102,26 @@ impl<T> Server<T> {
         if label.starts_with(b"xn--") || name.len() > MAX_NAME_LEN {
             return Err(Some(exact_only));
         }
+        // Nothing covers a name that misses both probes; when the rest of it is plain too, the
+        // name is valid and canonical as sent, and its refusal (or the fallback) needs no full
+        // parse either.
+        let absent = || {
+            if plain_rest(parent) {
+                Ok(AuthorityView {
+                    host: HostView::Name(name),
+                    port,
+                    exact: Exact::AbsentBoth,
+                })
+            } else {
+                Err(Some(Probed {
+                    name,
+                    wildcard: true,
+                }))
+            }
+        };
+        if !route.has_wildcards() {
+            return absent();
+        }
         match route.lookup_parent(parent) {
             Some(hit) if route.key_without_alabel(hit.position) == Some(parent) => {
                 Ok(AuthorityView {
@@ -114,10 +133,43 @@ impl<T> Server<T> {
             // A parent with capitals (a wildcard covers the name, but its canonical form is
             // not the bytes sent) or with an A-label.
             Some(_) => Err(Some(exact_only)),
-            None => Err(Some(Probed {
-                name,
-                wildcard: true,
-            })),
+            None => absent(),
+        }
+    }
+}
+
+/// Whether the name after its first label's dot is plain: labels of 1 to 63 lowercase label
+/// bytes (as [`plain_first_label`]), none starting with `xn--` (an A-label needs the full
+/// parse's UTS #46 check), the last not starting with a digit (a numeric last label makes the
+/// name an IPv4 address or an error, SPEC §2), no empty label. With a plain first label and at
+/// most 253 octets, such a name is valid and canonical as sent: SPEC §2's wire scan accepts it
+/// and changes nothing. Anything else is for the full parse.
+#[inline(always)]
+fn plain_rest(rest: &[u8]) -> bool {
+    let mut i = 0;
+    loop {
+        let start = i;
+        let mut classes = 0;
+        while let Some(&b) = rest.get(i) {
+            let class = name::class(b);
+            if class & name::STOP != 0 {
+                break;
+            }
+            classes |= class;
+            i += 1;
+        }
+        let label = &rest[start..i];
+        if label.is_empty()
+            || label.len() > MAX_LABEL_LEN
+            || classes & name::UPPER != 0
+            || label.starts_with(b"xn--")
+        {
+            return false;
+        }
+        match rest.get(i) {
+            None => return !label[0].is_ascii_digit(),
+            Some(b'.') => i += 1,
+            Some(_) => return false,
         }
     }
 }
@@ -181,6 +233,7 @@ mod tests {
     use crate::decision::facts::{ConnectionFacts, Handshake, Method, Request, Target, Version};
     use crate::decision::server::{CertificateConfig, Config, ListenerConfig, VhostConfig};
     use crate::decision::verdict::{Rule, Verdict};
+    use crate::parse::authority::WireUnicode;
 
     /// An exact name of `len` octets under `example.com`, beside `*.example.com`, a wildcard
     /// over a parent of 200 octets, and one over a right-to-left A-label.
@@ -226,11 +279,13 @@ mod tests {
         long_name(200, "example.org")
     }
 
-    /// What the fast path answered: served (exact or wildcard), probed and absent (the exact
-    /// name only, or the wildcard too), or gave up without probing.
+    /// What the fast path answered: served (exact or wildcard), both probed and absent with
+    /// the name valid and canonical as sent (`Plain`), probed and absent (the exact name only,
+    /// or the wildcard too) and left to the full parse, or gave up without probing.
     #[derive(Debug, PartialEq)]
     enum Fast {
         Hit,
+        Plain,
         Absent,
         AbsentBoth,
         GaveUp,
@@ -238,6 +293,13 @@ mod tests {
 
     fn fast(server: &Server<&'static str>, bytes: &[u8]) -> Fast {
         match server.exact_view(bytes, Scheme::Https) {
+            Ok(view) if view.exact == Exact::AbsentBoth => {
+                // What the full parse reads, host and port, without the lookup.
+                let mut scratch = Scratch::new();
+                let full = parse_view(bytes, WireUnicode::Reject, &mut scratch).unwrap();
+                assert_eq!((view.host, view.port), (full.host, full.port), "{bytes:?}");
+                Fast::Plain
+            }
             Ok(view) => {
                 assert!(matches!(view.exact, Exact::Found(_)));
                 Fast::Hit
@@ -303,9 +365,42 @@ mod tests {
                 ),
                 ("nodot".into(), Fast::Absent, None),
                 (format!("A{}", "a".repeat(MAX_NAME_LEN)), Fast::Absent, None),
-                // Both probes ran and missed: nothing covers the name.
-                ("www.example.org".into(), Fast::AbsentBoth, None),
-                ("a.b.example.com".into(), Fast::AbsentBoth, None),
+                // Both probes ran and missed: nothing covers the name, valid as sent.
+                ("www.example.org".into(), Fast::Plain, None),
+                ("a.b.example.com".into(), Fast::Plain, None),
+                ("www.example.org.:443".into(), Fast::Plain, None),
+                ("w.a_b.-c-.0.org".into(), Fast::Plain, None),
+                ("www.example.a12".into(), Fast::Plain, None),
+                ("www.example.1a2".into(), Fast::AbsentBoth, None),
+                (format!("www.{label63}.org"), Fast::Plain, None),
+                (
+                    format!("{}.{}", "w".repeat(52), long_name(200, "example.net")),
+                    Fast::Plain,
+                    None,
+                ),
+                (
+                    format!("{}.{}", "w".repeat(53), long_parent()),
+                    Fast::Absent,
+                    None,
+                ),
+                // Both missed, the rest not plain: the full parse reads it (and may refuse it).
+                ("www.Example.org".into(), Fast::AbsentBoth, None),
+                ("www.example.ORG".into(), Fast::AbsentBoth, None),
+                ("www.xn--bcher-kva.org".into(), Fast::AbsentBoth, None),
+                ("www.xn--bcher-xxx.org".into(), Fast::AbsentBoth, None),
+                ("www.example.1".into(), Fast::AbsentBoth, None),
+                ("www.1.2.3".into(), Fast::AbsentBoth, None),
+                ("www.0x1f".into(), Fast::AbsentBoth, None),
+                ("www.example.1-a".into(), Fast::AbsentBoth, None),
+                ("www..org".into(), Fast::AbsentBoth, None),
+                ("www.org..".into(), Fast::AbsentBoth, None),
+                ("www.org.:".into(), Fast::Plain, None),
+                (format!("www.w{label63}.org"), Fast::AbsentBoth, None),
+                ("www.exa mple.org".into(), Fast::AbsentBoth, None),
+                ("www.exa%6dple.org".into(), Fast::AbsentBoth, None),
+                ("www.exämple.org".into(), Fast::AbsentBoth, None),
+                ("www.example.org@evil".into(), Fast::AbsentBoth, None),
+                ("www.example.org:a".into(), Fast::AbsentBoth, None),
                 // A first label that is not plain costs no wildcard probe.
                 ("a b.example.org".into(), Fast::Absent, None),
                 ("A.example.org".into(), Fast::Absent, None),
@@ -362,6 +457,52 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Whatever `plain_rest` accepts, the full parse accepts under a plain first label and
+    /// reads unchanged: a name of the bytes as sent. Random rests over the bytes that matter
+    /// (label bytes, capitals, `xn--`'s letters, digits, dots, bytes no label holds), and labels
+    /// at 63 and 64 octets.
+    #[test]
+    fn a_plain_rest_is_what_the_full_parse_reads() {
+        const BYTES: &[u8] = b"az09-_.AZxn-.. %@:[*\x80\xff";
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move |below: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            usize::try_from(state % below as u64).unwrap()
+        };
+        let mut rests: Vec<Vec<u8>> = (0..200_000)
+            .map(|_| (0..next(14)).map(|_| BYTES[next(BYTES.len())]).collect())
+            .collect();
+        for len in [62, 63, 64] {
+            rests.push([&b"l".repeat(len)[..], b".org"].concat());
+            rests.push([&b"org."[..], &b"l".repeat(len)].concat());
+        }
+        rests.extend(
+            [&b"xn--bcher-kva"[..], b"a.xn--x", b"0", b"a.0x1", b"a.1-a"].map(<[u8]>::to_vec),
+        );
+        let mut plain = 0;
+        for rest in &rests {
+            if !plain_rest(rest) {
+                continue;
+            }
+            plain += 1;
+            let name = [&b"w."[..], rest].concat();
+            let mut scratch = Scratch::new();
+            let full = parse_view(&name, WireUnicode::Reject, &mut scratch);
+            assert!(
+                matches!(full, Ok(view) if view.host == HostView::Name(&name) && view.port.is_none()),
+                "{:?}: {full:?}",
+                String::from_utf8_lossy(&name)
+            );
+        }
+        // The generator reaches both sides.
+        assert!(plain > 1_000 && plain < rests.len() / 2, "{plain}");
+        assert!(!plain_rest(b"xn--bcher-kva") && !plain_rest(b"a.0x1") && !plain_rest(b""));
+        assert!(plain_rest(&[&b"l".repeat(63)[..], b".org"].concat()));
+        assert!(!plain_rest(&[&b"l".repeat(64)[..], b".org"].concat()));
     }
 
     #[test]
