@@ -3,9 +3,9 @@
 
 use core::fmt;
 use core::sync::atomic::{AtomicU64, Ordering};
-// Ordered, not hashed: a build stays deterministic, and nothing seeded from the process's
-// randomness runs in it (valgrind, which CI runs the C ABI's tests under, flags std's
-// randomly keyed hash maps).
+// A build's hash sets and indexes are seeded from foldhash's per-process state, never std's
+// randomly keyed maps (valgrind, which CI runs the C ABI's tests under, flags those); what a
+// build returns does not depend on the seed.
 
 use crate::names::index::{IndexError, NameIndex};
 use crate::names::pattern::{NamePattern, PatternError, San};
