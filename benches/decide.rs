@@ -201,7 +201,7 @@ fn main() {
         median("decide_middle", "misdirect_malformed"),
     ) {
         println!(
-            "early exit malformed: {:.2}x  (http's parser refuses it in {http:.1} ns, misdirect in {ours:.1} ns; the target is at most 2x)",
+            "early exit malformed: {:.2}x  (http's parser refuses it in {http:.1} ns, misdirect in {ours:.1} ns; issue 27 asks for at most 1.5x)",
             ours / http
         );
     }
