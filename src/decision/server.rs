@@ -7,7 +7,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 // randomly keyed maps (valgrind, which CI runs the C ABI's tests under, flags those); what a
 // build returns does not depend on the seed.
 
-use crate::names::index::{IndexError, NameIndex};
+use crate::names::index::{IndexError, Lookup, NameIndex};
 use crate::names::pattern::{NamePattern, PatternError, San};
 use crate::parse::authority::WireUnicode;
 use crate::parse::host::Host;
@@ -695,7 +695,11 @@ impl Coverage {
     /// itself or the one wildcard one label above it, so the two entries the lookup finds are
     /// the holders.
     fn of(&self, pattern: &NamePattern) -> Option<u64> {
-        let found = self.index.lookup_pattern(pattern);
+        Coverage::holders(pattern, &self.index.lookup_pattern(pattern))
+    }
+
+    /// [`Coverage::of`]'s answer from what the coverage index found for the pattern.
+    fn holders(pattern: &NamePattern, found: &Lookup<'_, u64>) -> Option<u64> {
         match pattern {
             NamePattern::Wildcard(_) => found.wildcard.map(|hit| *hit.value),
             _ => match (found.exact, found.wildcard) {
@@ -965,16 +969,7 @@ mod tests {
     /// into a host and looked up as one.
     fn of_by_parse(coverage: &Coverage, pattern: &NamePattern) -> Option<u64> {
         let probe = probe(pattern, &mut Vec::new())?;
-        let found = coverage.index.lookup_all(&probe);
-        match pattern {
-            NamePattern::Wildcard(_) => found.wildcard.map(|hit| *hit.value),
-            _ => match (found.exact, found.wildcard) {
-                (None, None) => None,
-                (exact, wildcard) => {
-                    Some(exact.map_or(0, |hit| *hit.value) | wildcard.map_or(0, |hit| *hit.value))
-                }
-            },
-        }
+        Coverage::holders(pattern, &coverage.index.lookup_all(&probe))
     }
 
     /// The coverage lookup from a pattern's bytes answers as the lookup of the host parsed
