@@ -146,32 +146,41 @@ impl<T> Server<T> {
 /// and changes nothing. Anything else is for the full parse.
 #[inline(always)]
 fn plain_rest(rest: &[u8]) -> bool {
-    let mut i = 0;
+    let mut start = 0;
     loop {
-        let start = i;
-        let mut classes = 0;
-        while let Some(&b) = rest.get(i) {
-            let class = name::class(b);
-            if class & name::STOP != 0 {
-                break;
-            }
-            classes |= class;
-            i += 1;
-        }
-        let label = &rest[start..i];
-        if label.is_empty()
-            || label.len() > MAX_LABEL_LEN
-            || classes & name::UPPER != 0
-            || label.starts_with(b"xn--")
-        {
+        let end = match plain_label(&rest[start..]) {
+            Some(len) => start + len,
+            None => return false,
+        };
+        let label = &rest[start..end];
+        if label.starts_with(b"xn--") {
             return false;
         }
-        match rest.get(i) {
+        match rest.get(end) {
             None => return !label[0].is_ascii_digit(),
-            Some(b'.') => i += 1,
+            Some(b'.') => start = end + 1,
             Some(_) => return false,
         }
     }
+}
+
+/// The length of the label at the start of `bytes`, up to the first byte no label holds (a
+/// dot, the end, anything else), when it is 1 to 63 lowercase label bytes (a lowercase letter,
+/// a digit, `-` or `_`: the wire's label bytes, SPEC §2, without capitals). One table look-up
+/// per byte, as the full scan does, and never more than 64.
+#[inline(always)]
+fn plain_label(bytes: &[u8]) -> Option<usize> {
+    let mut classes = 0;
+    for (i, &b) in bytes.iter().enumerate().take(MAX_LABEL_LEN + 1) {
+        let class = name::class(b);
+        if class & name::STOP != 0 {
+            return (i > 0 && classes & name::UPPER == 0).then_some(i);
+        }
+        classes |= class;
+    }
+    // The end of the bytes after 1 to 63 label bytes; 64 or more is too long.
+    (!bytes.is_empty() && bytes.len() <= MAX_LABEL_LEN && classes & name::UPPER == 0)
+        .then_some(bytes.len())
 }
 
 /// What the fast path probed and found absent: the name as sent (without port and trailing
@@ -183,20 +192,10 @@ pub(crate) struct Probed<'a> {
     wildcard: bool,
 }
 
-/// The offset of the dot after the first label, when that label is 1 to 63 lowercase label
-/// bytes (a lowercase letter, a digit, `-` or `_`: the wire's label bytes, SPEC §2, without
-/// capitals). One table look-up per byte, as the full scan does.
+/// The offset of the dot after the first label, when that label is plain ([`plain_label`]).
 #[inline(always)]
 fn plain_first_label(name: &[u8]) -> Option<usize> {
-    let mut classes = 0;
-    for (i, &b) in name.iter().enumerate().take(MAX_LABEL_LEN + 1) {
-        let class = name::class(b);
-        if class & name::STOP != 0 {
-            return (b == b'.' && i > 0 && classes & name::UPPER == 0).then_some(i);
-        }
-        classes |= class;
-    }
-    None
+    plain_label(name).filter(|&len| name.get(len) == Some(&b'.'))
 }
 
 /// The fast path's split of `host:port`, from the end: a port is at most five digits, so the
